@@ -1,0 +1,68 @@
+"""Every Redis key name the project uses, in one place.
+
+User-scoped keys carry the user id in a hash tag (``{uid}``) so that one user's keys land on one Redis Cluster
+slot. ``prefix`` namespaces a deployment (tests give each module its own prefix).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RedisKeys:
+    """Key builder: ``RedisKeys("t1:").feed("u1") == "t1:feed:{u1}"``."""
+
+    prefix: str = ""
+
+    def feed(self, user_id: str) -> str:
+        """ZSET post_id -> score: the user's home feed (capped)."""
+        return f"{self.prefix}feed:{{{user_id}}}"
+
+    def posts(self, user_id: str) -> str:
+        """ZSET post_id -> score: the author's recent posts (the pull side for celebrities)."""
+        return f"{self.prefix}posts:{{{user_id}}}"
+
+    def stories(self, user_id: str) -> str:
+        """ZSET story_id -> expires_at ms."""
+        return f"{self.prefix}stories:{{{user_id}}}"
+
+    def like_count(self, post_id: str) -> str:
+        """Counter: likes of a post."""
+        return f"{self.prefix}like_ct:{{{post_id}}}"
+
+    def session(self, token_hash: str) -> str:
+        """Hash: one refresh-token record, keyed by the token's SHA-256."""
+        return f"{self.prefix}session:{token_hash}"
+
+    def token_family(self, family_id: str) -> str:
+        """Hash: a refresh-token family (revoked flag, user id)."""
+        return f"{self.prefix}tokfam:{family_id}"
+
+    def session_version(self, user_id: str) -> str:
+        """String: cached session version of a user (the graph holds the truth)."""
+        return f"{self.prefix}sessver:{{{user_id}}}"
+
+    def rate(self, subject: str, action: str) -> str:
+        """Rate-limit state of ``subject`` (a user id, an IP, a login) for ``action``."""
+        return f"{self.prefix}rate:{{{subject}}}:{action}"
+
+    def idempotency(self, user_id: str, key: str) -> str:
+        """Hash: a stored mutation response for an ``Idempotency-Key``."""
+        return f"{self.prefix}idem:{{{user_id}}}:{key}"
+
+    def seen(self, consumer: str, event_id: str) -> str:
+        """Marker: ``consumer`` has processed ``event_id`` (consumer dedupe)."""
+        return f"{self.prefix}seen:{consumer}:{event_id}"
+
+    def trend(self, window: str, bucket: int) -> str:
+        """ZSET hashtag -> count for one time bucket."""
+        return f"{self.prefix}trend:{window}:{bucket}"
+
+    def notify_channel(self, user_id: str) -> str:
+        """Pub/sub channel for a user's live notifications."""
+        return f"{self.prefix}notify:{{{user_id}}}"
+
+    def lock(self, name: str) -> str:
+        """A short-lived lock (e.g. a feed rebuild)."""
+        return f"{self.prefix}lock:{name}"

@@ -1,0 +1,245 @@
+"""The consumer runtime: at-least-once delivery, dedupe by event id, bounded retries, then a DLQ.
+
+For each record of its consumer group's partitions a ``Consumer``:
+
+1. parses the envelope; a record that is not a valid ``Event`` goes straight to the DLQ;
+2. skips the event if ``seen:{consumer}:{event_id}`` exists in Redis (a redelivery);
+3. calls ``await handler(event)``; on an exception retries up to ``max_retries`` more times, sleeping
+   ``backoff_ms * 2**(attempt-1)`` ms between attempts (exponential backoff);
+4. on success marks the event seen (``SET NX EX 7 d``); on exhaustion publishes the ORIGINAL record (value,
+   key, headers, plus ``x-error``, ``x-attempts``, ``x-original-topic``... headers) to ``<topic>.dlq``
+   (``events.deadletter``);
+5. commits the partition's offset (``enable_auto_commit=False``) once its records are done.
+
+A crash before the commit redelivers; step 2 and idempotent handlers make that harmless. When the DLQ
+cannot be written (broker down) nothing is committed: the partition is rewound and retried after a backoff.
+Redis failures in step 2/4 are logged and ignored (handlers are idempotent; Redis only saves work).
+
+Errors: ``start`` raises ``BrokerUnavailable``; ``run`` logs and retries instead of raising.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import CommitFailedError, ConsumerStoppedError, KafkaConnectionError, KafkaError
+from redis.exceptions import RedisError
+
+from events import metrics
+from events.deadletter import dead_letter
+from events.envelope import Event
+from events.errors import BrokerError, BrokerUnavailable, InvalidEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from aiokafka.structs import ConsumerRecord
+    from redis.asyncio import Redis
+
+    from cache.keys import RedisKeys
+    from events.producer import EventProducer
+
+    Handler = Callable[[Event], Awaitable[None]]
+
+log = structlog.get_logger(__name__)
+
+SEEN_TTL_S = 7 * 24 * 3600
+
+
+class _Interrupted(Exception):
+    """``stop`` was called during a retry backoff: leave the record uncommitted for redelivery."""
+
+
+class Consumer:
+    """One named consumer (``fanout``, ``notifications``...) of physical ``topics`` in group ``group_id``.
+
+    ``backoff_ms`` is the first retry delay; ``session_timeout_ms`` / ``heartbeat_interval_ms`` tune group
+    membership (Tansu takes about max(1 s, session/2) to complete a join, so tests use ~1 s).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        topics: Sequence[str],
+        handler: Handler,
+        *,
+        bootstrap: str,
+        group_id: str,
+        redis: Redis,
+        keys: RedisKeys,
+        producer: EventProducer,
+        max_retries: int = 3,
+        backoff_ms: int = 200,
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 3_000,
+        poll_timeout_ms: int = 500,
+        max_records: int = 100,
+    ) -> None:
+        self.name, self.topics, self.handler, self.group_id = name, list(topics), handler, group_id
+        self.bootstrap, self.redis, self.keys, self.producer = bootstrap, redis, keys, producer
+        self.max_retries, self.backoff_ms = max_retries, backoff_ms
+        self._kafka_opts = {
+            "session_timeout_ms": session_timeout_ms,
+            "heartbeat_interval_ms": heartbeat_interval_ms,
+        }
+        self.poll_timeout_ms, self.max_records = poll_timeout_ms, max_records
+        self._consumer: AIOKafkaConsumer | None = None
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        """Join the consumer group; raises ``BrokerUnavailable`` when the broker cannot be reached."""
+        if self._consumer is not None:
+            return
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            client_id=f"instagraph-{self.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **self._kafka_opts,
+        )
+        try:
+            await consumer.start()
+        except KafkaConnectionError as exc:
+            await consumer.stop()
+            raise BrokerUnavailable(f"cannot reach Kafka at {self.bootstrap}: {exc}") from exc
+        self._consumer = consumer
+
+    async def close(self) -> None:
+        """Leave the group and disconnect; safe to call twice."""
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await consumer.stop()
+
+    def stop(self) -> None:
+        """Ask ``run`` to return after the batch in hand."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Poll and handle until ``stop``; retries start-up while the broker is down; closes on return."""
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self.start()
+                    await self.poll_once()
+                except (BrokerError, KafkaError) as exc:
+                    log.warning("consumer.broker_error", consumer=self.name, error=repr(exc))
+                    await self._sleep(max(self.backoff_ms, 1_000) / 1000)
+        finally:
+            await self.close()
+
+    async def run_until_idle(self, *, idle_ms: int = 1_000, timeout_s: float = 30.0) -> int:
+        """Poll until no record arrived for ``idle_ms`` or ``timeout_s`` passed; return records handled.
+
+        For tests and one-shot tools; starts the consumer (raises ``BrokerUnavailable``), does not close it.
+        """
+        await self.start()
+        handled, deadline = 0, time.monotonic() + timeout_s
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline and (time.monotonic() - quiet_since) * 1000 < idle_ms:
+            count = await self.poll_once()
+            if count:
+                handled, quiet_since = handled + count, time.monotonic()
+        return handled
+
+    async def poll_once(self) -> int:
+        """Fetch one batch, handle it, commit; return the number of records handled (any outcome)."""
+        consumer = self._consumer
+        if consumer is None:
+            raise BrokerUnavailable("consumer not started")
+        try:
+            batch = await consumer.getmany(timeout_ms=self.poll_timeout_ms, max_records=self.max_records)
+        except ConsumerStoppedError:
+            return 0
+        handled = 0
+        for tp, records in batch.items():
+            done = await self._handle_partition(consumer, tp, records)
+            handled += done
+        await self._report_lag(consumer)
+        return handled
+
+    async def _handle_partition(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
+    ) -> int:
+        done = 0
+        for record in records:
+            try:
+                await self._handle_record(record)
+            except BrokerError as exc:
+                log.warning("consumer.dlq_unavailable", consumer=self.name, topic=tp.topic, error=repr(exc))
+                consumer.seek(tp, record.offset)
+                break
+            except _Interrupted:
+                consumer.seek(tp, record.offset)
+                break
+            done += 1
+        if done:
+            try:
+                await consumer.commit({tp: records[done - 1].offset + 1})
+            except CommitFailedError as exc:  # rebalanced meanwhile: the new owner redelivers, dedupe skips
+                log.warning("consumer.commit_failed", consumer=self.name, topic=tp.topic, error=repr(exc))
+        if done < len(records) and not self._stopping.is_set():
+            await self._sleep(max(self.backoff_ms, 1_000) / 1000)
+        return done
+
+    async def _handle_record(self, record: ConsumerRecord) -> None:
+        labels = {"consumer": self.name, "topic": record.topic}
+        try:
+            event = Event.from_json(record.value)
+        except InvalidEvent as exc:
+            await dead_letter(self.producer, record, exc, attempts=0, consumer=self.name)
+            return
+        seen_key = self.keys.seen(self.name, event.id)
+        if await self._redis_call(self.redis.exists(seen_key)):
+            metrics.EVENTS_SKIPPED.labels(**labels).inc()
+            return
+        for attempt in range(1, self.max_retries + 2):
+            try:
+                await self.handler(event)
+            # The runtime's boundary: whatever a handler raises is retried, then dead-lettered.
+            except Exception as exc:
+                metrics.EVENTS_FAILED.labels(**labels).inc()
+                log.warning(
+                    "consumer.handler_failed",
+                    consumer=self.name,
+                    event_id=event.id,
+                    event_type=event.type,
+                    attempt=attempt,
+                    error=repr(exc),
+                )
+                if attempt > self.max_retries:
+                    await dead_letter(self.producer, record, exc, attempts=attempt, consumer=self.name)
+                    return
+                await self._sleep(self.backoff_ms * 2 ** (attempt - 1) / 1000)
+                if self._stopping.is_set():
+                    raise _Interrupted(event.id) from exc
+            else:
+                await self._redis_call(self.redis.set(seen_key, b"1", nx=True, ex=SEEN_TTL_S))
+                metrics.EVENTS_PROCESSED.labels(**labels).inc()
+                return
+
+    async def _redis_call(self, call: Awaitable[object]) -> object:
+        try:
+            return await call
+        except RedisError as exc:
+            log.warning("consumer.redis_error", consumer=self.name, error=repr(exc))
+            return None
+
+    async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            position = await consumer.position(tp)
+            metrics.CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(high - position, 0))
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass

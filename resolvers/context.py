@@ -1,0 +1,77 @@
+"""The typed per-request GraphQL context and the per-request DataLoader registry.
+
+Built by the GraphQL view's ``get_context`` for each HTTP request or WebSocket connection. Resolvers reach the
+viewer, the services and the DataLoaders through it; nothing here touches a store directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from services.errors import Unauthenticated
+
+if TYPE_CHECKING:
+    from services.container import Services
+    from services.principal import Principal
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+@dataclass(slots=True)
+class Context:
+    """Request context: ``services``, the raw ``authorization`` header, client IP, idempotency key."""
+
+    services: Services
+    authorization: str | None = None
+    client_ip: str = "unknown"
+    idempotency_key: str | None = None
+    request: Any = None
+    response: Any = None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    connection_params: Any = None
+    _principal: Principal | None = None
+    _authenticated: bool = False
+    _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    async def principal(self) -> Principal | None:
+        """The authenticated viewer, or ``None`` when anonymous.
+
+        Raises ``Unauthenticated`` when a token is present but invalid, expired or revoked.
+        Authenticates once per request (once per connection for subscriptions).
+        """
+        if not self._authenticated:
+            if self.authorization:
+                self._principal = await self.services.auth.authenticate(self.authorization)
+            self._authenticated = True
+        return self._principal
+
+    async def viewer_id(self) -> str | None:
+        """The viewer's user id, or ``None`` when anonymous."""
+        principal = await self.principal()
+        return principal.user_id if principal else None
+
+    async def require_viewer(self) -> str:
+        """The viewer's user id; raises ``Unauthenticated`` when anonymous."""
+        user_id = await self.viewer_id()
+        if user_id is None:
+            raise Unauthenticated()
+        return user_id
+
+    def loader(self, name: str, batch: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
+        """The request's DataLoader called ``name`` (``PostsById``…), created from ``batch`` on first use."""
+        existing = self._loaders.get(name)
+        if existing is None:
+            existing = DataLoader(load_fn=batch, max_batch_size=500)
+            self._loaders[name] = existing
+        return existing
+
+    def clear_loaders(self) -> None:
+        """Forget cached loads (after a mutation changes what they hold)."""
+        for loader in self._loaders.values():
+            loader.clear_all()

@@ -1,0 +1,115 @@
+"""Cross-cutting GraphQL concerns as Strawberry schema extensions.
+
+- :class:`ErrorCodes` gives every error an ``extensions.code``: domain errors keep their own code (and
+  ``field``/``retryAfter``); limit violations become ``QUERY_TOO_COMPLEX``; other validation errors
+  ``GRAPHQL_VALIDATION_FAILED``; anything unexpected is masked as "Unexpected error." with
+  ``INTERNAL_SERVER_ERROR`` and logged with the request id (no internals reach clients).
+- :class:`OperationMetrics` records per-operation latency and error counts for ``/metrics``.
+- :func:`protection_extensions` builds the depth, alias and token limits (Strawberry's own limiters).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import structlog
+from graphql import GraphQLError
+from prometheus_client import Counter, Histogram
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+
+from services.errors import DomainError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+log = structlog.get_logger(__name__)
+
+_LIMIT_MARKERS = ("exceeds maximum operation depth", "aliases found", "more than", "tokens")
+
+OPERATION_SECONDS = Histogram(
+    "instagraph_graphql_operation_seconds", "GraphQL operation latency (s)", ["operation", "type"]
+)
+OPERATION_ERRORS = Counter(
+    "instagraph_graphql_errors_total", "GraphQL errors by code", ["operation", "code"]
+)
+
+
+def _code_of(error: GraphQLError) -> str:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return original.code
+    if original is None:
+        message = error.message.lower()
+        if any(marker in message for marker in _LIMIT_MARKERS):
+            return "QUERY_TOO_COMPLEX"
+        return "GRAPHQL_VALIDATION_FAILED"
+    return "INTERNAL_SERVER_ERROR"
+
+
+class ErrorCodes(MaskErrors):
+    """Attach ``extensions.code`` to every error and mask the unexpected ones."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda e: _code_of(e) == "INTERNAL_SERVER_ERROR")
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed: list[GraphQLError] = []
+        operation = self.execution_context.operation_name or "anonymous"
+        for error in errors:
+            code = _code_of(error)
+            OPERATION_ERRORS.labels(operation, code).inc()
+            if code == "INTERNAL_SERVER_ERROR":
+                request_id = getattr(self.execution_context.context, "request_id", None)
+                log.error(
+                    "graphql.unexpected_error",
+                    request_id=request_id,
+                    path=error.path,
+                    exc_info=error.original_error,
+                )
+                masked = self.anonymise_error(error)
+                masked.extensions = {"code": code}
+                processed.append(masked)
+                continue
+            original = error.original_error
+            extensions = original.extensions() if isinstance(original, DomainError) else {"code": code}
+            processed.append(
+                GraphQLError(
+                    message=original.message if isinstance(original, DomainError) else error.message,
+                    nodes=error.nodes,
+                    source=error.source,
+                    positions=error.positions,
+                    path=error.path,
+                    original_error=original,
+                    extensions=extensions,
+                )
+            )
+        return processed
+
+
+class OperationMetrics(SchemaExtension):
+    """Latency histogram per operation name and type."""
+
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        ctx = self.execution_context
+        kind = ctx.operation_type.value if ctx.graphql_document is not None else "invalid"
+        OPERATION_SECONDS.labels(ctx.operation_name or "anonymous", kind).observe(time.perf_counter() - started)
+
+
+def protection_extensions(
+    *, max_depth: int, max_aliases: int, max_tokens: int
+) -> list[Callable[[], SchemaExtension]]:
+    """Factories of the depth, alias and token limits; violations are rejected before any resolver runs."""
+    return [
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+    ]

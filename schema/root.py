@@ -1,0 +1,58 @@
+"""Builds the ``strawberry.Schema``: the capability Query/Mutation parts merged, plus the extensions.
+
+``schema`` is the schema with default limits (for ``strawberry export-schema schema.root:schema``);
+the app builds its own with :func:`build_schema` from its settings.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from schema.extensions import ErrorCodes, OperationMetrics, protection_extensions
+from schema.node import NodeQuery
+
+if TYPE_CHECKING:
+    from graphql import GraphQLError
+    from strawberry.types import ExecutionContext
+
+
+
+class InstagraphSchema(strawberry.Schema):
+    """Strawberry's schema, logging only unexpected errors (client errors are not server faults)."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        unexpected = [e for e in errors if e.extensions.get("code") == "INTERNAL_SERVER_ERROR"]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+QUERY_PARTS: tuple[type, ...] = (NodeQuery,)
+MUTATION_PARTS: tuple[type, ...] = ()
+SUBSCRIPTION_PARTS: tuple[type, ...] = ()
+
+
+def build_schema(
+    *, dev: bool = False, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2_000
+) -> strawberry.Schema:
+    """The full schema. ``dev`` turns field suggestions on ("Did you mean …"); limits as in Settings."""
+    query = merge_types("Query", QUERY_PARTS)
+    mutation = merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None
+    subscription = merge_types("Subscription", SUBSCRIPTION_PARTS) if SUBSCRIPTION_PARTS else None
+    return InstagraphSchema(
+        query=query,
+        mutation=mutation,
+        subscription=subscription,
+        extensions=[
+            *protection_extensions(max_depth=max_depth, max_aliases=max_aliases, max_tokens=max_tokens),
+            ErrorCodes,
+            OperationMetrics,
+        ],
+        config=StrawberryConfig(disable_field_suggestions=not dev),
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,108 @@
+"""The ``User`` type and ``UserConnection``. Fields delegate to resolvers; this module maps records to types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import posts as post_resolvers
+from resolvers import social as social_resolvers
+from schema.base import Node, PageInfo, from_ms, to_global_id
+from services.records import UserRecord
+
+if TYPE_CHECKING:
+    from schema.post import PostConnection
+    from services.pagination import Page
+
+
+@strawberry.type
+class User(Node):
+    id: strawberry.ID
+    username: str
+    display_name: str | None
+    bio: str | None
+    is_private: bool
+    is_verified: bool
+    follower_count: int
+    following_count: int
+    post_count: int
+    created_at: datetime
+    raw_id: strawberry.Private[str]
+
+    @classmethod
+    def from_record(cls, rec: UserRecord) -> User:
+        """Map a service record to the GraphQL type."""
+        return cls(
+            id=to_global_id("User", rec.id),
+            raw_id=rec.id,
+            username=rec.username,
+            display_name=rec.display_name,
+            bio=rec.bio,
+            is_private=rec.is_private,
+            is_verified=rec.is_verified,
+            follower_count=rec.follower_count,
+            following_count=rec.following_count,
+            post_count=rec.post_count,
+            created_at=from_ms(rec.created_at),  # type: ignore[arg-type]
+        )
+
+    @strawberry.field(description="The viewer follows this user.")
+    async def viewer_follows(self, info: Info) -> bool:
+        return (await social_resolvers.relationship(info, self.raw_id)).viewer_follows
+
+    @strawberry.field(description="This user follows the viewer.")
+    async def follows_viewer(self, info: Info) -> bool:
+        return (await social_resolvers.relationship(info, self.raw_id)).follows_viewer
+
+    @strawberry.field(description="The viewer's follow request to this user is pending.")
+    async def viewer_has_requested(self, info: Info) -> bool:
+        return (await social_resolvers.relationship(info, self.raw_id)).viewer_has_requested
+
+    @strawberry.field(description="The viewer blocks this user.")
+    async def viewer_blocks(self, info: Info) -> bool:
+        return (await social_resolvers.relationship(info, self.raw_id)).viewer_blocks
+
+    @strawberry.field(description="Followers, newest first; empty when the account is private and not visible.")
+    async def followers(self, info: Info, first: int | None = 20, after: str | None = None) -> UserConnection:
+        return UserConnection.of(await social_resolvers.followers(info, self.raw_id, first, after))
+
+    @strawberry.field(description="Followees, newest first; empty when the account is private and not visible.")
+    async def following(self, info: Info, first: int | None = 20, after: str | None = None) -> UserConnection:
+        return UserConnection.of(await social_resolvers.following(info, self.raw_id, first, after))
+
+    @strawberry.field(description="People the viewer follows who follow this user.")
+    async def mutual_followers(self, info: Info, first: int | None = 3) -> UserConnection:
+        return UserConnection.of(await social_resolvers.mutual_followers(info, self.raw_id, first))
+
+    @strawberry.field(description="Published posts, newest first; empty when private and not visible.")
+    async def posts(
+        self, info: Info, first: int | None = 12, after: str | None = None
+    ) -> Annotated[PostConnection, strawberry.lazy("schema.post")]:
+        from schema.post import PostConnection
+
+        return PostConnection.of(await post_resolvers.user_posts(info, self.raw_id, first, after))
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: User
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+    total_count: int
+
+    @classmethod
+    def of(cls, page: Page[UserRecord]) -> UserConnection:
+        """Map a page of user records; ``total_count`` falls back to the page length."""
+        return cls(
+            edges=[UserEdge(cursor=c, node=User.from_record(r)) for c, r in page.items],
+            page_info=PageInfo.of(page),
+            total_count=page.total_count if page.total_count is not None else len(page.items),
+        )

@@ -1,0 +1,109 @@
+"""The Starlette application: ``/graphql``, ``/healthz``, ``/readyz``, ``/metrics``.
+
+``/graphql`` takes POST (and GET for queries only), serves GraphiQL only when ``INSTAGRAPH_ENV=dev``, and
+speaks only the ``graphql-transport-ws`` subprotocol for subscriptions. Clients are opened in the lifespan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from resolvers.context import Context
+from schema.root import build_schema
+from server.container import build_services
+from server.health import healthz, readyz
+from server.resources import open_resources
+from server.settings import Settings
+from services.errors import Unauthenticated
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from starlette.requests import Request
+    from starlette.websockets import WebSocket
+
+    from services.container import Services
+
+log = structlog.get_logger(__name__)
+
+
+class GraphQLView(GraphQL):
+    """Strawberry's ASGI view with the typed :class:`Context` and WebSocket auth from ``connection_init``."""
+
+    services: Services
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        headers = request.headers
+        client = request.client
+        return Context(
+            services=self.services,
+            authorization=headers.get("authorization"),
+            client_ip=client.host if client else "unknown",
+            idempotency_key=headers.get("idempotency-key"),
+            request=request,
+            response=response,
+        )
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        token = params.get("authorization") or params.get("Authorization")
+        if token is not None:
+            if not isinstance(token, str):
+                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+            context.authorization = token
+            try:
+                await context.principal()
+            except Unauthenticated as exc:
+                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from exc
+        return None
+
+
+async def metrics(_: Request) -> Response:
+    """Prometheus exposition of this process's metrics."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the app for ``settings`` (default: from the environment)."""
+    settings = settings or Settings()
+    schema = build_schema(
+        dev=settings.is_dev,
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+    )
+    view = GraphQLView(
+        schema,
+        graphql_ide="graphiql" if settings.is_dev else None,
+        allow_queries_via_get=True,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources, build_services(resources) as services:
+            app.state.resources = resources
+            app.state.services = services
+            view.services = services
+            yield
+
+    return Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ],
+        lifespan=lifespan,
+    )

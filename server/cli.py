@@ -1,0 +1,113 @@
+"""The ``instagraph`` command: ``dev``, ``serve``, ``worker``, ``migrate``, ``seed``.
+
+Every command takes ``--data-dir`` (default ``INSTAGRAPH_DATA_DIR`` or ``.instagraph``); when that directory
+belongs to a running ``instagraph dev``, commands talk to its services (see ``server.config``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from server.config import load_settings
+from server.stack_errors import StackError
+
+app = typer.Typer(
+    name="instagraph", help="Instagraph: an Instagram-style GraphQL backend.", no_args_is_help=True
+)
+console = Console()
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $INSTAGRAPH_DATA_DIR or .instagraph)."),
+]
+
+
+@app.command()
+def dev(
+    port: Annotated[int, typer.Option(help="API port.")] = 8000,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the API and every worker on the embedded stack (FalkorDB, Redis, Tansu, SeaweedFS)."""
+    from server.dev import run_dev
+
+    os.environ["INSTAGRAPH_ENV"] = "dev"
+    settings = load_settings(data_dir)
+    try:
+        status = asyncio.run(run_dev(settings.data_dir.resolve(), port, console))
+    except StackError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        status = 0
+    raise typer.Exit(status)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[int, typer.Option(help="API processes (one per core in production).")] = 1,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the GraphQL API with uvicorn (``server.app:create_app``)."""
+    import uvicorn
+
+    load_settings(data_dir)  # puts a running dev stack's URLs into the environment the factory reads
+    uvicorn.run("server.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def worker(
+    name: Annotated[str, typer.Argument(help="Worker name, e.g. fanout, notifications, indexer.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Run one Kafka consumer worker until interrupted."""
+    settings = load_settings(data_dir)
+    registry = importlib.import_module("workers.registry")
+    try:
+        asyncio.run(registry.run_worker(name, settings))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def migrate(data_dir: DataDir = None) -> None:
+    """Apply pending graph migrations (constraints, indexes) and print the ids applied."""
+    from graph.migrations import migrate as run_migrations
+    from graph.store import open_graph_store
+
+    settings = load_settings(data_dir)
+
+    async def _run() -> list[str]:
+        store = open_graph_store(settings.graph_url)
+        try:
+            return await run_migrations(store, now_ms=int(time.time() * 1000))
+        finally:
+            await store.close()
+
+    applied = asyncio.run(_run())
+    console.print(f"applied: {', '.join(applied)}" if applied else "graph schema is up to date")
+
+
+@app.command()
+def seed(data_dir: DataDir = None) -> None:
+    """Import the real datasets (SNAP ego-Facebook graph, captions, photos) through the services."""
+    settings = load_settings(data_dir)
+    seeding = importlib.import_module("server.seed")
+    result = seeding.run_seed(settings, console)
+    if inspect.iscoroutine(result):
+        asyncio.run(result)
+
+
+if __name__ == "__main__":
+    sys.exit(app())

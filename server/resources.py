@@ -1,0 +1,55 @@
+"""Process-wide clients, opened once in the Starlette lifespan (or a worker's start) and closed at the end.
+
+No module-level global clients: everything that needs one receives it from here through a constructor.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import redis.asyncio as aioredis
+
+from cache.keys import RedisKeys
+from graph.store import GraphStore, open_graph_store
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from server.settings import Settings
+
+REDIS_SOCKET_TIMEOUT = 1.0  # s: a dead Redis must fail fast so the feed can fall back to the graph
+
+
+@dataclass(slots=True)
+class Resources:
+    """The open clients: ``graph`` store, ``redis`` (bytes responses) and its ``keys`` builder."""
+
+    settings: Settings
+    graph: GraphStore
+    redis: aioredis.Redis
+    keys: RedisKeys
+
+
+def open_redis(url: str) -> aioredis.Redis:
+    """A redis-py asyncio client with short timeouts (1 s) so an outage is detected quickly."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=REDIS_SOCKET_TIMEOUT,
+        socket_connect_timeout=REDIS_SOCKET_TIMEOUT,
+        health_check_interval=30,
+        max_connections=256,
+    )
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Open every client for ``settings`` and close them on exit."""
+    graph = open_graph_store(settings.graph_url, timeout=settings.request_timeout)
+    redis = open_redis(settings.redis_url)
+    try:
+        yield Resources(settings=settings, graph=graph, redis=redis, keys=RedisKeys(settings.redis_prefix))
+    finally:
+        await redis.aclose()
+        await graph.close()

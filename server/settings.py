@@ -1,0 +1,67 @@
+"""Process settings, read from the environment with the ``INSTAGRAPH_`` prefix (and ``.env``).
+
+One ``Settings`` object is built by each entry point (CLI, test fixtures) and its values are handed to the
+layers that need them; nothing below ``server`` reads the environment itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every tunable of an Instagraph process. Times are seconds unless the name says ``_ms``."""
+
+    model_config = SettingsConfigDict(env_prefix="INSTAGRAPH_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "prod"
+    data_dir: Path = Path(".instagraph")
+
+    graph_url: str = "falkordb://127.0.0.1:6379/instagraph"
+    redis_url: str = "redis://127.0.0.1:6380/0"
+    redis_prefix: str = ""
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_idempotence: bool = True
+    topic_suffix: str = ""
+    consumer_group_prefix: str = "instagraph"
+    search_url: str = "tantivy://.instagraph/search"
+    search_api_key: str = ""
+
+    s3_endpoint: str = "http://127.0.0.1:8333"
+    s3_public_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key: str = "instagraph"
+    s3_secret_key: str = "instagraph-secret"
+    s3_bucket: str = "instagraph-media"
+
+    jwt_secret: str = Field(default="change-me-in-production-please-32b", min_length=32)
+    jwt_issuer: str = "instagraph"
+    jwt_audience: str = "instagraph-api"
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 24 * 3600
+
+    celebrity_threshold: int = 10_000
+    feed_max_items: int = 500
+    request_timeout: float = 10.0
+
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2_000
+
+    outbox_poll_interval: float = 0.2
+    consumer_max_retries: int = 3
+    consumer_retry_backoff_ms: int = 200
+
+    seed_password: str = "instagraph-seed-pw"
+    seed_graph_path: Path = Path("../shared/datasets/snap-ego-facebook/facebook_combined.txt")
+    seed_posts_dir: Path = Path("../shared/datasets/instagram-posts")
+    seed_images_dir: Path = Path("../shared/datasets/images")
+
+    @property
+    def is_dev(self) -> bool:
+        """True when GraphiQL and field suggestions are on."""
+        return self.env == "dev"

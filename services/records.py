@@ -1,0 +1,95 @@
+"""Plain records that services return and resolvers hand to the schema layer.
+
+Times are epoch milliseconds (ints), ids are raw UUIDv7 strings (not global IDs). Records carry no viewer
+state: viewer flags (follows, liked, …) are separate batch-loaded maps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user as stored: counts are the graph's maintained counters."""
+
+    id: str
+    username: str
+    display_name: str | None
+    bio: str | None
+    is_private: bool
+    is_verified: bool
+    follower_count: int
+    following_count: int
+    post_count: int
+    created_at: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> UserRecord:
+        """Build from a map with the graph's property names (``u {.*}`` or an explicit projection)."""
+        return cls(
+            id=row["id"],
+            username=row["username"],
+            display_name=row.get("display_name"),
+            bio=row.get("bio"),
+            is_private=bool(row.get("is_private") or False),
+            is_verified=bool(row.get("is_verified") or False),
+            follower_count=int(row.get("follower_count") or 0),
+            following_count=int(row.get("following_count") or 0),
+            post_count=int(row.get("post_count") or 0),
+            created_at=int(row.get("created_at") or 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """The viewer's relationship to one user (all False for an anonymous viewer or oneself)."""
+
+    viewer_follows: bool = False
+    follows_viewer: bool = False
+    viewer_has_requested: bool = False
+    viewer_blocks: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRecord:
+    """One media item of a post: ``key`` is the S3 key of the original; ``variants`` maps size -> key."""
+
+    id: str
+    position: int
+    key: str
+    content_type: str
+    byte_size: int
+    width: int | None = None
+    height: int | None = None
+    alt_text: str | None = None
+    variants: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    """A post; ``status`` is one of PENDING_UPLOAD, PROCESSING, PUBLISHED, FAILED, DELETED."""
+
+    id: str
+    author_id: str
+    caption: str | None
+    hashtags: tuple[str, ...]
+    mention_ids: tuple[str, ...]
+    media: tuple[MediaRecord, ...]
+    status: str
+    failure_reason: str | None
+    created_at: int
+    like_count: int
+    comment_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommentRecord:
+    """A comment on a post."""
+
+    id: str
+    post_id: str
+    author_id: str
+    text: str
+    created_at: int

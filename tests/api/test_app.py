@@ -1,0 +1,111 @@
+"""The app's platform behaviour: endpoints, transport rules and the GraphQL protections."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+import strawberry
+
+from schema.extensions import ErrorCodes
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from server.supervisor import EmbeddedStack
+
+DEEP_QUERY = "{ viewer { " + "followers { edges { node { " * 5 + "username" + " } } }" * 5 + " } }"
+
+
+async def test_typename_answers(gql) -> None:
+    assert await gql("{ __typename }") == {"data": {"__typename": "Query"}}
+
+
+async def test_healthz_and_metrics(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/healthz")).json() == {"status": "ok"}
+    await api.post("/graphql", json={"query": "query Probe { __typename }"})
+    metrics = await api.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'instagraph_graphql_operation_seconds_count{operation="Probe",type="query"}' in metrics.text
+
+
+async def test_readyz_reports_each_backend_and_notices_a_stopped_one(
+    api: httpx.AsyncClient, stack: EmbeddedStack
+) -> None:
+    ready = await api.get("/readyz")
+    body = ready.json()
+    assert ready.status_code == 200, body
+    assert set(body["backends"]) == {"graph", "redis", "kafka", "s3"}
+    assert all(b["ok"] and b["latencyMs"] >= 0 for b in body["backends"].values())
+
+    await stack.stop_service("redis")
+    try:
+        down = await api.get("/readyz")
+        assert down.status_code == 503
+        assert down.json()["backends"]["redis"]["ok"] is False
+        assert down.json()["backends"]["graph"]["ok"] is True
+    finally:
+        await stack.start_service("redis")
+
+
+async def test_get_serves_queries_but_never_mutations(api: httpx.AsyncClient) -> None:
+    query = await api.get("/graphql", params={"query": "{ __typename }"})
+    assert query.json() == {"data": {"__typename": "Query"}}
+    mutation = await api.get("/graphql", params={"query": "mutation { logout }"})
+    assert (mutation.status_code, mutation.text) == (400, "mutations are not allowed when using GET")
+
+
+async def test_graphiql_is_not_served_outside_dev(api: httpx.AsyncClient) -> None:
+    response = await api.get("/graphql", headers={"Accept": "text/html"})
+    assert "GraphiQL" not in response.text
+
+
+async def test_a_query_past_the_depth_limit_is_rejected_before_any_resolver_runs(
+    gql, app: Starlette
+) -> None:
+    graph = app.state.resources.graph
+    before = graph.round_trips
+    body = await gql(DEEP_QUERY)
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["QUERY_TOO_COMPLEX"]
+    assert "exceeds maximum operation depth of 12" in body["errors"][0]["message"]
+    assert graph.round_trips == before
+
+
+async def test_too_many_aliases_are_rejected(gql) -> None:
+    query = "{ " + " ".join(f"a{i}: __typename" for i in range(31)) + " }"
+    body = await gql(query)
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX"}
+
+
+async def test_too_many_tokens_are_rejected(gql) -> None:
+    body = await gql("{ " + "__typename " * 2_100 + "}")
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+async def test_field_suggestions_are_off_outside_dev(gql) -> None:
+    body = await gql("{ viewr { id } }")
+    assert body["errors"][0]["message"] == "Cannot query field 'viewr' on type 'Query'."
+    assert body["errors"][0]["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+
+
+@pytest.mark.parametrize("bad_id", ["not-base64!", "VXNlcg", "x" * 300])
+async def test_node_with_a_malformed_id_is_bad_user_input(gql, bad_id: str) -> None:
+    body = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": bad_id})
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
+
+
+async def test_unexpected_errors_are_masked_without_internals() -> None:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def boom(self) -> int:
+            raise RuntimeError("password=hunter2 at /srv/secret.py")
+
+    schema = strawberry.Schema(query=Query, extensions=[ErrorCodes])
+    result = await schema.execute("{ boom }")
+    assert [(e.message, e.extensions) for e in result.errors or []] == [
+        ("Unexpected error.", {"code": "INTERNAL_SERVER_ERROR"})
+    ]

@@ -1,0 +1,144 @@
+"""The embedded-stack supervisor against real processes: start, health, stop, restart, port clash, kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import redis.asyncio as aioredis
+
+from server import probes
+from server.processes import pid_alive
+from server.stack_errors import PortInUse
+from server.supervisor import EmbeddedStack
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CREDENTIALS = {"s3_access_key": "sup-test", "s3_secret_key": "sup-test-secret-key", "s3_bucket": "sup-test"}
+
+
+def _children(parent: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent:
+                found.add(int(entry.name))
+    return found
+
+
+async def _wait_gone(pids: list[int], seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while (alive := [p for p in pids if pid_alive(p)]) and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.1)
+    return alive
+
+
+@pytest.fixture(scope="module")
+async def extra_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedStack]:
+    """A second stack beside the session's, in its own temp dir (the supervisor tests stop it)."""
+    stack = EmbeddedStack(tmp_path_factory.mktemp("extra"), **CREDENTIALS)
+    await stack.start()
+    yield stack
+    await stack.stop()
+
+
+async def test_restarted_service_keeps_its_port_and_data(extra_stack: EmbeddedStack) -> None:
+    port = extra_stack.ports["redis"]
+    client = aioredis.Redis(host="127.0.0.1", port=port)
+    await client.set(b"kept", b"yes")
+    old_pid = extra_stack.info.pids["redis"]
+
+    await extra_stack.stop_service("redis")
+    assert not pid_alive(old_pid)
+    with pytest.raises(probes.NotReady):
+        await probes.probe_redis(port)
+    await extra_stack.start_service("redis")
+
+    assert extra_stack.ports["redis"] == port
+    assert extra_stack.info.pids["redis"] != old_pid
+    assert await client.get(b"kept") == b"yes"
+    await client.aclose()
+
+
+async def test_all_four_answer_and_stop_leaves_no_child(extra_stack: EmbeddedStack) -> None:
+    info = extra_stack.info
+    await probes.probe_graph(info.ports["graph"])
+    await probes.probe_redis(info.ports["redis"])
+    await probes.probe_kafka(info.kafka_bootstrap)
+    await probes.probe_s3(info.s3_endpoint, info.s3_access_key, info.s3_secret_key, info.s3_bucket)
+    assert sorted(info.pids) == ["graph", "kafka", "redis", "s3"]
+    assert all(pid_alive(pid) for pid in info.pids.values())
+
+    await extra_stack.stop()
+    await extra_stack.stop()  # idempotent
+
+    assert [pid for pid in info.pids.values() if pid_alive(pid)] == []
+
+
+async def test_taken_configured_port_fails_fast_and_starts_nothing(tmp_path: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        before = _children(os.getpid())
+        stack = EmbeddedStack(tmp_path / "clash", ports={"redis": port}, **CREDENTIALS)
+
+        with pytest.raises(PortInUse, match=rf"^redis: port {port} is already in use$"):
+            await stack.start()
+
+    assert _children(os.getpid()) == before
+    assert not (tmp_path / "clash" / "logs").exists()
+
+
+KILLED_SUPERVISOR = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from pathlib import Path
+    from server.supervisor import EmbeddedStack
+
+    async def main():
+        stack = EmbeddedStack(Path(sys.argv[1]), s3_access_key="k1-test", s3_secret_key="k1-secret-key",
+                              s3_bucket="k1-bucket")
+        info = await stack.start()
+        print(json.dumps(info.pids), flush=True)
+        await asyncio.sleep(600)
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_supervisor_killed_with_sigkill_leaves_no_child(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", KILLED_SUPERVISOR, str(tmp_path / "killed"),
+        stdout=asyncio.subprocess.PIPE, cwd=PROJECT_ROOT,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), timeout=90)
+        pids = list(json.loads(line).values())
+        assert len(pids) == 4 and all(pid_alive(pid) for pid in pids)
+
+        os.kill(proc.pid, signal.SIGKILL)
+        await asyncio.wait_for(proc.wait(), timeout=10)
+
+        assert await _wait_gone(pids, seconds=5) == []
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

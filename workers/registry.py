@@ -1,0 +1,96 @@
+"""Every worker process by name: ``instagraph worker NAME`` runs one; ``instagraph dev`` runs them all.
+
+- ``outbox-relay``: publishes Outbox nodes to Kafka (events/outbox.py).
+- consumers (``workers/<name>.py`` exports ``WORKER``): ``fanout``, ``media``.
+- periodic jobs (``workers/<name>.py`` exports ``JOB``): ``counters`` (like-count write-back),
+  ``sweeper`` (posts left in PENDING_UPLOAD).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import signal
+from typing import TYPE_CHECKING
+
+from events.outbox import OutboxRelay
+from events.producer import EventProducer
+from events.topics import Topics
+from server.container import build_services
+from server.resources import open_resources
+from workers.periodic import PeriodicJob, run_periodic
+from workers.runtime import RuntimeConfig, Worker, build_consumers, run_consumers
+
+if TYPE_CHECKING:
+    from server.settings import Settings
+
+CONSUMERS: tuple[str, ...] = ("fanout", "media")
+PERIODIC: tuple[str, ...] = ("counters", "sweeper")
+WORKER_NAMES: tuple[str, ...] = ("outbox-relay", *CONSUMERS, *PERIODIC)
+
+
+def runtime_config(settings: Settings) -> RuntimeConfig:
+    """Consumer settings from the process settings."""
+    return RuntimeConfig(
+        bootstrap=settings.kafka_bootstrap,
+        topic_suffix=settings.topic_suffix,
+        group_prefix=settings.consumer_group_prefix,
+        max_retries=settings.consumer_max_retries,
+        backoff_ms=settings.consumer_retry_backoff_ms,
+    )
+
+
+def consumer_worker(name: str) -> Worker:
+    """The ``WORKER`` exported by ``workers/<name>.py``."""
+    return importlib.import_module(f"workers.{name}").WORKER
+
+
+def periodic_job(name: str) -> PeriodicJob:
+    """The ``JOB`` exported by ``workers/<name>.py``."""
+    return importlib.import_module(f"workers.{name}").JOB
+
+
+def _stop_on_signals(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
+    loop = asyncio.get_running_loop()
+
+    def handle() -> None:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, handle)
+
+
+async def run_worker(name: str, settings: Settings) -> None:
+    """Run worker ``name`` until SIGINT/SIGTERM; raises ``ValueError`` for an unknown name."""
+    if name not in WORKER_NAMES:
+        raise ValueError(f"unknown worker {name!r}; choose one of {', '.join(WORKER_NAMES)}")
+    config = runtime_config(settings)
+    producer = EventProducer(settings.kafka_bootstrap, idempotence=settings.kafka_idempotence)
+    stop = asyncio.Event()
+    async with open_resources(settings) as resources, build_services(resources) as services:
+        await producer.start()
+        try:
+            if name == "outbox-relay":
+                relay = OutboxRelay(
+                    resources.graph, producer, Topics(settings.topic_suffix),
+                    poll_interval=settings.outbox_poll_interval,
+                )
+                runner = run_consumers([], config=config, relay=relay)
+            elif name in CONSUMERS:
+                consumers = build_consumers(
+                    [consumer_worker(name)], services, config=config,
+                    redis=resources.redis, keys=resources.keys, producer=producer,
+                )
+                runner = run_consumers(consumers, config=config)
+            else:
+                runner = run_periodic(periodic_job(name), services, stop)
+            task = asyncio.ensure_future(runner)
+            _stop_on_signals(stop, [task])
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        finally:
+            await producer.stop()
