@@ -43,6 +43,10 @@ class RedisKeys:
         """String: cached session version of a user (the graph holds the truth)."""
         return f"{self.prefix}sessver:{{{user_id}}}"
 
+    def session_revoked(self, user_id: str, session_id: str) -> str:
+        """String: cached revocation flag (``1``/``0``) of one session (the graph holds the truth)."""
+        return f"{self.prefix}sessrev:{{{user_id}}}:{session_id}"
+
     def rate(self, subject: str, action: str) -> str:
         """Rate-limit state of ``subject`` (a user id, an IP, a login) for ``action``."""
         return f"{self.prefix}rate:{{{subject}}}:{action}"

@@ -59,6 +59,8 @@ class Consumer:
 
     ``backoff_ms`` is the first retry delay; ``session_timeout_ms`` / ``heartbeat_interval_ms`` tune group
     membership (Tansu takes about max(1 s, session/2) to complete a join, so tests use ~1 s).
+    ``fetch_max_wait_ms`` bounds delivery latency: Tansu does not answer a waiting Fetch when a record
+    arrives, it answers when the wait ends, so this is roughly the worst-case publish-to-handler delay.
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class Consumer:
         heartbeat_interval_ms: int = 3_000,
         poll_timeout_ms: int = 500,
         max_records: int = 100,
+        fetch_max_wait_ms: int = 100,
     ) -> None:
         self.name, self.topics, self.handler, self.group_id = name, list(topics), handler, group_id
         self.bootstrap, self.redis, self.keys, self.producer = bootstrap, redis, keys, producer
@@ -85,6 +88,7 @@ class Consumer:
         self._kafka_opts = {
             "session_timeout_ms": session_timeout_ms,
             "heartbeat_interval_ms": heartbeat_interval_ms,
+            "fetch_max_wait_ms": fetch_max_wait_ms,
         }
         self.poll_timeout_ms, self.max_records = poll_timeout_ms, max_records
         self._consumer: AIOKafkaConsumer | None = None

@@ -24,9 +24,12 @@ from aiokafka.errors import (
 )
 
 from events.errors import BrokerError, BrokerUnavailable
+from events.topics import Topics
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from events.envelope import Event
 
 _UNAVAILABLE = (
     KafkaConnectionError,
@@ -119,3 +122,12 @@ class EventProducer:
         except KafkaError as exc:
             raise BrokerError(f"Kafka refused a record for {topic!r}: {exc!r}") from exc
         return meta.partition, meta.offset
+
+    async def publish_event(self, event: Event) -> tuple[int, int]:
+        """Publish ``event`` to its topic (suffix applied), keyed by ``subject_id``, with id/type headers.
+
+        For tools and tests; use cases write the outbox instead. Returns ``(partition, offset)``; raises
+        ``UnknownEventType``, ``BrokerUnavailable``, ``BrokerError``.
+        """
+        topic = Topics(self.suffix).for_event(event.type)
+        return await self.publish(topic, event.subject_id, event.to_json(), event.headers())

@@ -3,21 +3,104 @@
 Contract used by the schema layer:
 - ``await user_by_id(info, user_id) -> UserRecord`` (raises ``NotFound``) via the ``UsersById`` DataLoader.
 - ``await users_by_ids(info, ids) -> list[UserRecord | None]`` same loader, order kept.
+- ``viewer``, ``user``, ``visible_user`` (for ``node(id:)``), and the mutations ``register``, ``login``,
+  ``refresh_token``, ``logout``, ``update_profile``: each reads its input, calls one service, returns a
+  record (or ``AuthResult``); the schema layer maps it to a type.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from services.errors import NotFound, Unauthenticated
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from strawberry.types import Info
 
+    from resolvers.context import Context
+    from services.accounts import AuthResult
     from services.records import UserRecord
+
+USERS_BY_ID = "UsersById"
+
+
+def _ctx(info: Info) -> Context:
+    return info.context  # type: ignore[no-any-return]
+
+
+def _loader(info: Info):  # type: ignore[no-untyped-def]
+    ctx = _ctx(info)
+    return ctx.loader(USERS_BY_ID, ctx.services.profiles.users_by_ids)
 
 
 async def user_by_id(info: Info, user_id: str) -> UserRecord:
-    raise NotImplementedError
+    """The user ``user_id``; raises ``NotFound`` when absent. Batched per request (``UsersById``)."""
+    record = await _loader(info).load(user_id)
+    if record is None:
+        raise NotFound("User not found.")
+    return record  # type: ignore[no-any-return]
 
 
 async def users_by_ids(info: Info, user_ids: list[str]) -> list[UserRecord | None]:
-    raise NotImplementedError
+    """Users for ``user_ids`` in order (``None`` where absent); one batched load."""
+    return list(await _loader(info).load_many(user_ids))
+
+
+async def viewer(info: Info) -> UserRecord | None:
+    """The signed-in user, ``None`` when anonymous (``Unauthenticated`` for a bad token)."""
+    viewer_id = await _ctx(info).viewer_id()
+    return None if viewer_id is None else await user_by_id(info, viewer_id)
+
+
+async def user(info: Info, username: str) -> UserRecord:
+    """``user(username:)``; ``NotFound`` when absent or when that user blocks the viewer."""
+    ctx = _ctx(info)
+    return await ctx.services.profiles.user_for_viewer(username, await ctx.viewer_id())  # type: ignore[no-any-return]
+
+
+async def visible_user(info: Info, user_id: str) -> UserRecord:
+    """``node(id:)`` for a User id, with the same rule as :func:`user`."""
+    ctx = _ctx(info)
+    return await ctx.services.profiles.user_by_id_for_viewer(user_id, await ctx.viewer_id())  # type: ignore[no-any-return]
+
+
+async def register(info: Info, username: str, email: str, password: str, display_name: str | None) -> AuthResult:
+    """``register(input:)``: a new account and its first session."""
+    ctx = _ctx(info)
+    return await ctx.services.accounts.register_user(  # type: ignore[no-any-return]
+        username=username, email=email, password=password, display_name=display_name, client_ip=ctx.client_ip
+    )
+
+
+async def login(info: Info, login: str, password: str) -> AuthResult:
+    """``login(input:)``: a new session for a username or email and password."""
+    ctx = _ctx(info)
+    return await ctx.services.accounts.log_in(  # type: ignore[no-any-return]
+        login=login, password=password, client_ip=ctx.client_ip
+    )
+
+
+async def refresh_token(info: Info, token: str) -> AuthResult:
+    """``refreshToken(input:)``: rotate a refresh token (no access token needed)."""
+    return await _ctx(info).services.accounts.refresh_session(refresh_token=token)  # type: ignore[no-any-return]
+
+
+async def logout(info: Info, all_sessions: bool) -> bool:
+    """``logout``: revoke the caller's session (all of them with ``all_sessions``); ``True`` when done."""
+    ctx = _ctx(info)
+    principal = await ctx.principal()
+    if principal is None:
+        raise Unauthenticated()
+    await ctx.services.accounts.log_out(principal, all_sessions=all_sessions)
+    return True
+
+
+async def update_profile(info: Info, changes: Mapping[str, Any]) -> UserRecord:
+    """``updateProfile(input:)``: ``changes`` holds only the input fields the client sent."""
+    ctx = _ctx(info)
+    viewer_id = await ctx.require_viewer()
+    record = await ctx.services.profiles.update_profile(viewer_id, changes)
+    ctx.clear_loaders()
+    return record  # type: ignore[no-any-return]

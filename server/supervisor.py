@@ -105,11 +105,13 @@ class EmbeddedStack:
 
     async def stop(self) -> None:
         """Stop every service (SIGTERM, up to 5 s, then SIGKILL), in parallel; idempotent."""
-        await asyncio.gather(*(proc.stop() for proc in self._procs.values()))
+        await asyncio.gather(*(self.stop_service(name) for name in self._procs))
 
     async def stop_service(self, name: str) -> None:
         """Stop one service, keeping its port and data for ``start_service``; raises ``KeyError``."""
         await self._procs[name].stop()
+        if name == "s3":
+            services.remove_weed_sockets(self.ports)
 
     async def start_service(self, name: str) -> None:
         """(Re)start one stopped service on the same port and data dir and wait until it is healthy.
@@ -180,8 +182,13 @@ class EmbeddedStack:
             self._procs[name].start()
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
         progress = Progress(*columns, console=self.console) if self.console is not None else None
-        with progress if progress is not None else nullcontext():
-            await asyncio.gather(*(self._wait_healthy(name, progress) for name in names))
+        try:
+            with progress if progress is not None else nullcontext():
+                async with asyncio.TaskGroup() as group:  # the first failure cancels the other waits
+                    for name in names:
+                        group.create_task(self._wait_healthy(name, progress))
+        except* StackError as failures:
+            raise failures.exceptions[0] from None
 
     async def _wait_healthy(self, name: str, progress: Progress | None) -> None:
         proc, port = self._procs[name], self.ports[name]

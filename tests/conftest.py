@@ -13,6 +13,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -26,7 +27,6 @@ from tests.support.app import api, app, gql  # noqa: F401  (shared API fixtures)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
-    from pathlib import Path
 
     from graph.store import GraphStore
     from server.stackinfo import StackInfo
@@ -58,7 +58,7 @@ def module_settings(info: StackInfo, iso: Isolation, search_dir: Path) -> Settin
     base_url = env["INSTAGRAPH_GRAPH_URL"].rsplit("/", 1)[0]
     return Settings(
         env="test",
-        data_dir=info.data_dir,
+        data_dir=Path(info.data_dir),
         graph_url=f"{base_url}/{iso.graph_name}",
         redis_url=env["INSTAGRAPH_REDIS_URL"],
         redis_prefix=f"t{iso.hex}:",

@@ -114,8 +114,8 @@ async def test_redelivered_event_is_a_no_op(
     # given: the same event published twice (a relay that crashed between publish and delete)
     topic = topics.name("engagement")
     event = Event.new("like.created", actor_id="u1", subject_id="post-dup")
-    await _publish(producer, topic, event)
-    await _publish(producer, topic, event)
+    await producer.publish_event(event)
+    await producer.publish_event(event)
     likes: list[str] = []
 
     async def count_like(e: Event) -> None:

@@ -11,12 +11,12 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import redis.asyncio as aioredis
 
-from server import probes
+from server import probes, services
 from server.processes import pid_alive
 from server.stack_errors import PortInUse
 from server.supervisor import EmbeddedStack
@@ -25,7 +25,11 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CREDENTIALS = {"s3_access_key": "sup-test", "s3_secret_key": "sup-test-secret-key", "s3_bucket": "sup-test"}
+CREDENTIALS: dict[str, Any] = {
+    "s3_access_key": "sup-test",
+    "s3_secret_key": "sup-test-secret-key",
+    "s3_bucket": "sup-test",
+}
 
 
 def _children(parent: int) -> set[int]:
@@ -115,7 +119,7 @@ KILLED_SUPERVISOR = textwrap.dedent(
         stack = EmbeddedStack(Path(sys.argv[1]), s3_access_key="k1-test", s3_secret_key="k1-secret-key",
                               s3_bucket="k1-bucket")
         info = await stack.start()
-        print(json.dumps(info.pids), flush=True)
+        print(json.dumps({"pids": info.pids, "ports": stack.ports}), flush=True)
         await asyncio.sleep(600)
 
     asyncio.run(main())
@@ -128,10 +132,12 @@ async def test_supervisor_killed_with_sigkill_leaves_no_child(tmp_path: Path) ->
         sys.executable, "-c", KILLED_SUPERVISOR, str(tmp_path / "killed"),
         stdout=asyncio.subprocess.PIPE, cwd=PROJECT_ROOT,
     )  # fmt: skip
+    started: dict[str, Any] = {}
     try:
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), timeout=90)
-        pids = list(json.loads(line).values())
+        started = json.loads(line)
+        pids = list(started["pids"].values())
         assert len(pids) == 4 and all(pid_alive(pid) for pid in pids)
 
         os.kill(proc.pid, signal.SIGKILL)
@@ -139,6 +145,8 @@ async def test_supervisor_killed_with_sigkill_leaves_no_child(tmp_path: Path) ->
 
         assert await _wait_gone(pids, seconds=5) == []
     finally:
+        if started:
+            services.remove_weed_sockets(started["ports"])  # nobody was left to remove them
         if proc.returncode is None:
             proc.kill()
             await proc.wait()

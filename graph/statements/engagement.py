@@ -1,0 +1,212 @@
+"""Cypher statements of likes and comments.
+
+Graph shape (DESIGN.md "Data model")::
+
+    (:User)-[:LIKED {created_at}]->(:Post {like_count, comment_count})
+    (:User)-[:WROTE]->(:Comment {id, text, created_at, deleted, deleted_at})-[:ON]->(:Post)
+
+A post can be liked or commented on only when it is PUBLISHED and visible to the viewer: the author does not
+block the viewer nor the reverse, and a private author is the viewer or followed by the viewer
+(``VISIBLE_TO_VIEWER``). Every write checks that in its own single statement, so a post deleted or hidden
+between a read and the write is never touched. ``Post.like_count`` is the graph copy of the Redis counter
+(``services.counters``), written back periodically; ``Post.comment_count`` is maintained here.
+Times are epoch ms; ``$outbox`` is ``Event.outbox_props()``.
+"""
+
+from __future__ import annotations
+
+from graph.cypher import cypher
+from graph.statements.outbox import WRITE_OUTBOX, write_outbox_if
+from graph.statements.users import USER_FIELDS
+
+# FalkorDB 4.16 rejects pattern comprehensions inside WHERE ("Unable to resolve filtered alias") and pattern
+# predicates inside projections (they evaluate to lists), so filters use predicates and projections use
+# ``size([...]) > 0``. Both forms are valid Neo4j 5. A null viewer ``v`` is guarded explicitly.
+
+#: WHERE filter: ``p`` (a Post by author ``a``) may be seen by the bound viewer ``v``: published, no block
+#: either way, and a private author is ``v`` itself or followed by ``v``.
+VISIBLE_TO_VIEWER = (
+    "p.status = 'PUBLISHED' AND NOT (a)-[:BLOCKS]->(v) AND NOT (v)-[:BLOCKS]->(a) "
+    "AND (a.id = v.id OR NOT coalesce(a.is_private, false) OR (v)-[:FOLLOWS]->(a))"
+)
+
+#: WHERE filter: as ``VISIBLE_TO_VIEWER`` for a viewer ``v`` that may be null (anonymous: public authors).
+VISIBLE_TO_ANYONE = (
+    "p.status = 'PUBLISHED' AND (v IS NULL OR (NOT (a)-[:BLOCKS]->(v) AND NOT (v)-[:BLOCKS]->(a))) "
+    "AND (NOT coalesce(a.is_private, false) OR (v IS NOT NULL AND (a.id = v.id OR (v)-[:FOLLOWS]->(a))))"
+)
+
+#: WHERE filter: neither the user ``w`` nor the (possibly null) viewer ``v`` blocks the other.
+NO_BLOCK_WITH_VIEWER = "(v IS NULL OR (NOT (w)-[:BLOCKS]->(v) AND NOT (v)-[:BLOCKS]->(w)))"
+
+#: Projection (a boolean expression): ``VISIBLE_TO_VIEWER`` and ``NO_BLOCK_WITH_VIEWER`` for a bound ``v``.
+VISIBLE_COMMENT_EXPR = (
+    "p.status = 'PUBLISHED' AND size([(a)-[:BLOCKS]->(v) | 1]) = 0 AND size([(v)-[:BLOCKS]->(a) | 1]) = 0 "
+    "AND (a.id = v.id OR NOT coalesce(a.is_private, false) OR size([(v)-[:FOLLOWS]->(a) | 1]) > 0) "
+    "AND size([(w)-[:BLOCKS]->(v) | 1]) = 0 AND size([(v)-[:BLOCKS]->(w) | 1]) = 0"
+)
+
+# -- likes ----------------------------------------------------------------------------------------------
+
+#: Like ``$post_id`` as ``$viewer_id``. ``created`` is true only when this statement made the edge (the
+#: ``$tx`` token set ON CREATE tells our MERGE from a concurrent one); then ``like.created`` is recorded.
+#: No row: the post is absent, not published, or hidden from the viewer.
+LIKE_POST = cypher(
+    "engagement.LIKE_POST",
+    f"""
+    MATCH (v:User {{id: $viewer_id}})
+    MATCH (a:User)-[:POSTED]->(p:Post {{id: $post_id}})
+    WHERE {VISIBLE_TO_VIEWER}
+    MERGE (v)-[l:LIKED]->(p)
+    ON CREATE SET l.created_at = $now, l.tx = $tx
+    WITH p, l, coalesce(l.tx = $tx, false) AS created
+    SET l.tx = null
+    {write_outbox_if("created")}
+    RETURN p.id AS post_id, created
+    """,
+    write=True,
+)
+
+#: Remove the viewer's like. ``removed`` is true when an edge was deleted. No row: as ``LIKE_POST``.
+UNLIKE_POST = cypher(
+    "engagement.UNLIKE_POST",
+    f"""
+    MATCH (v:User {{id: $viewer_id}})
+    MATCH (a:User)-[:POSTED]->(p:Post {{id: $post_id}})
+    WHERE {VISIBLE_TO_VIEWER}
+    OPTIONAL MATCH (v)-[l:LIKED]->(p)
+    WITH p, l, l IS NOT NULL AS removed
+    DELETE l
+    RETURN p.id AS post_id, removed
+    """,
+    write=True,
+)
+
+#: Exact like counts from the edges, for the posts of ``$ids`` that exist: rows ``{post_id, likes}``.
+LIKE_COUNTS = cypher(
+    "engagement.LIKE_COUNTS",
+    """
+    UNWIND $ids AS post_id
+    MATCH (p:Post {id: post_id})
+    RETURN post_id, size([(u:User)-[:LIKED]->(p) | 1]) AS likes
+    """,
+)
+
+#: Which posts of ``$ids`` ``$viewer_id`` has liked: rows ``{post_id}``.
+VIEWER_LIKES = cypher(
+    "engagement.VIEWER_LIKES",
+    """
+    MATCH (v:User {id: $viewer_id})
+    UNWIND $ids AS post_id
+    MATCH (v)-[:LIKED]->(p:Post {id: post_id})
+    RETURN p.id AS post_id
+    """,
+)
+
+#: One page of likers of ``$post_id``, newest first, keyset ``(created_at, user id)`` strictly after
+#: ``($after_at, $after_id)`` (both null for the first page); users blocked either way with the viewer are
+#: left out.
+LIKERS_PAGE = cypher(
+    "engagement.LIKERS_PAGE",
+    f"""
+    OPTIONAL MATCH (v:User {{id: $viewer_id}})
+    WITH v
+    MATCH (u:User)-[l:LIKED]->(p:Post {{id: $post_id}})
+    WHERE ($after_at IS NULL OR l.created_at < $after_at OR (l.created_at = $after_at AND u.id < $after_id))
+      AND (v IS NULL OR (NOT (u)-[:BLOCKS]->(v) AND NOT (v)-[:BLOCKS]->(u)))
+    RETURN u {USER_FIELDS} AS user, l.created_at AS created_at, u.id AS user_id
+    ORDER BY created_at DESC, user_id DESC
+    LIMIT $limit
+    """,
+)
+
+#: Copy counters into ``Post.like_count``: rows ``{id, likes}``; a null ``likes`` (the Redis key was gone)
+#: recounts the edges instead. Returns how many posts were updated.
+WRITE_BACK_LIKE_COUNTS = cypher(
+    "engagement.WRITE_BACK_LIKE_COUNTS",
+    """
+    UNWIND $rows AS row
+    MATCH (p:Post {id: row.id})
+    WITH p, row, size([(u:User)-[:LIKED]->(p) | 1]) AS counted
+    SET p.like_count = coalesce(row.likes, counted)
+    RETURN count(p) AS updated
+    """,
+    write=True,
+)
+
+# -- comments -------------------------------------------------------------------------------------------
+
+_COMMENT = "c {.id, .text, .created_at} AS comment, p.id AS post_id, w.id AS author_id"
+
+#: Comment ``$comment`` ({id, text, created_at}) on ``$post_id`` as ``$viewer_id``, count it, record
+#: ``comment.created``. No row: the post is absent, not published, or hidden from the viewer.
+ADD_COMMENT = cypher(
+    "engagement.ADD_COMMENT",
+    f"""
+    MATCH (v:User {{id: $viewer_id}})
+    MATCH (a:User)-[:POSTED]->(p:Post {{id: $post_id}})
+    WHERE {VISIBLE_TO_VIEWER}
+    CREATE (v)-[:WROTE]->(c:Comment {{id: $comment.id, text: $comment.text, created_at: $comment.created_at,
+                                     deleted: false}})-[:ON]->(p)
+    SET p.comment_count = coalesce(p.comment_count, 0) + 1
+    WITH v AS w, p, c
+    {WRITE_OUTBOX}
+    RETURN {_COMMENT}
+    """,
+    write=True,
+)
+
+#: Soft-delete ``$comment_id`` when ``$viewer_id`` wrote it or wrote the post, decrementing the post's
+#: count and recording ``comment.deleted`` only when it was live. Always returns the comment's row (when
+#: it exists) with ``allowed``, ``deleted`` (this statement deleted it), ``was_live`` (live before, on a
+#: published post) and ``visible`` (the viewer may see the post) so the service can pick the error.
+DELETE_COMMENT = cypher(
+    "engagement.DELETE_COMMENT",
+    f"""
+    MATCH (v:User {{id: $viewer_id}})
+    MATCH (w:User)-[:WROTE]->(c:Comment {{id: $comment_id}})-[:ON]->(p:Post)<-[:POSTED]-(a:User)
+    WITH v, w, c, p, a,
+         (w.id = v.id OR a.id = v.id) AS allowed,
+         (NOT coalesce(c.deleted, false) AND p.status = 'PUBLISHED') AS was_live,
+         ({VISIBLE_COMMENT_EXPR}) AS visible
+    WITH v, w, c, p, allowed, was_live, visible, allowed AND was_live AS deleting
+    FOREACH (_ IN CASE WHEN deleting THEN [1] ELSE [] END |
+        SET c.deleted = true, c.deleted_at = $now, p.comment_count = coalesce(p.comment_count, 1) - 1)
+    {write_outbox_if("deleting")}
+    RETURN {_COMMENT}, allowed, was_live, visible, deleting AS deleted
+    """,
+    write=True,
+)
+
+#: One page of live comments of ``$post_id``, oldest first, keyset ``(created_at, id)`` strictly after
+#: ``($after_at, $after_id)``; comments by users who block the viewer, or whom the viewer blocks, are left
+#: out (``$viewer_id`` null: anonymous).
+COMMENTS_PAGE = cypher(
+    "engagement.COMMENTS_PAGE",
+    f"""
+    OPTIONAL MATCH (v:User {{id: $viewer_id}})
+    WITH v
+    MATCH (w:User)-[:WROTE]->(c:Comment)-[:ON]->(p:Post {{id: $post_id}})
+    WHERE NOT coalesce(c.deleted, false)
+      AND ($after_at IS NULL OR c.created_at > $after_at OR (c.created_at = $after_at AND c.id > $after_id))
+      AND {NO_BLOCK_WITH_VIEWER}
+    RETURN {_COMMENT}, c.created_at AS created_at, c.id AS comment_id
+    ORDER BY created_at, comment_id
+    LIMIT $limit
+    """,
+)
+
+#: The live comments of ``$ids`` that the viewer may see (post published and visible, no block between
+#: the viewer and the comment's author), in no particular order.
+COMMENTS_BY_IDS = cypher(
+    "engagement.COMMENTS_BY_IDS",
+    f"""
+    OPTIONAL MATCH (v:User {{id: $viewer_id}})
+    WITH v
+    UNWIND $ids AS comment_id
+    MATCH (w:User)-[:WROTE]->(c:Comment {{id: comment_id}})-[:ON]->(p:Post)<-[:POSTED]-(a:User)
+    WHERE NOT coalesce(c.deleted, false) AND {VISIBLE_TO_ANYONE}
+      AND {NO_BLOCK_WITH_VIEWER}
+    RETURN {_COMMENT}
+    """,
+)

@@ -1,0 +1,146 @@
+"""Cypher statements of the home feed and the fan-out worker (all reads).
+
+Valid on Neo4j 5 and FalkorDB 4.16: no ``EXISTS {}``/``COUNT {}``; pattern comprehensions appear only in
+projections (FalkorDB rejects them inside ``WHERE``), pattern predicates (``NOT (v)-[:BLOCKS]-(a)``) in
+``WHERE``. Every row is a map of scalars. Scores are ``Post.created_at`` (epoch ms). A keyset
+"before" cursor ``($before_ts, $before_id)`` selects posts strictly older in ``(created_at, id)`` order; the
+first page passes ``FIRST_PAGE_TS`` and ``""``.
+"""
+
+from __future__ import annotations
+
+from graph.cypher import cypher
+
+FIRST_PAGE_TS = 2**62  # larger than any epoch-ms timestamp: "before" the newest post
+
+#: Followers of ``$author_id`` with ids greater than ``$after`` (keyset), ascending, at most ``$limit``.
+#: Rows: ``{id}``.
+FOLLOWERS_PAGE = cypher(
+    "feed.FOLLOWERS_PAGE",
+    """
+    MATCH (f:User)-[:FOLLOWS]->(a:User {id: $author_id})
+    WHERE f.id > $after
+    RETURN f.id AS id
+    ORDER BY id
+    LIMIT $limit
+    """,
+)
+
+#: The post ``$post_id`` as the fan-out needs it. Rows (0 or 1):
+#: ``{id, author_id, status, created_at, follower_count}``.
+POST_FOR_FANOUT = cypher(
+    "feed.POST_FOR_FANOUT",
+    """
+    MATCH (a:User)-[:POSTED]->(p:Post {id: $post_id})
+    RETURN p.id AS id, a.id AS author_id, p.status AS status, p.created_at AS created_at,
+           coalesce(a.follower_count, 0) AS follower_count
+    """,
+)
+
+#: Whether ``$follower_id`` follows ``$followee_id`` now, and the followee's follower count.
+#: Rows (0 when either user is gone): ``{follows, follower_count}``.
+FOLLOW_STATE = cypher(
+    "feed.FOLLOW_STATE",
+    """
+    MATCH (f:User {id: $follower_id}), (e:User {id: $followee_id})
+    RETURN size([(f)-[:FOLLOWS]->(e) | 1]) > 0 AS follows, coalesce(e.follower_count, 0) AS follower_count
+    """,
+)
+
+#: The newest ``$limit`` PUBLISHED posts of each author in ``$author_ids``.
+#: Rows: ``{author_id, id, score}``, per author newest first.
+AUTHORS_RECENT_POSTS = cypher(
+    "feed.AUTHORS_RECENT_POSTS",
+    """
+    UNWIND $author_ids AS aid
+    CALL {
+        WITH aid
+        MATCH (a:User {id: aid})-[:POSTED]->(p:Post)
+        WHERE p.status = 'PUBLISHED'
+        RETURN p.id AS id, p.created_at AS score
+        ORDER BY score DESC, id DESC
+        LIMIT $limit
+    }
+    RETURN aid AS author_id, id, score
+    """,
+)
+
+#: Ids of every post (any status) of ``$author_id`` created at or after ``$since`` ms. Rows: ``{id}``.
+AUTHOR_POST_IDS_SINCE = cypher(
+    "feed.AUTHOR_POST_IDS_SINCE",
+    """
+    MATCH (a:User {id: $author_id})-[:POSTED]->(p:Post)
+    WHERE p.created_at >= $since
+    RETURN p.id AS id
+    """,
+)
+
+#: What the feed read needs to know about the viewer: how many users they follow and which of them are
+#: celebrities (``follower_count >= $threshold``). Rows (0 when the viewer is gone): ``{following,
+#: celebrities}``.
+VIEWER_CONTEXT = cypher(
+    "feed.VIEWER_CONTEXT",
+    """
+    MATCH (v:User {id: $viewer_id})
+    RETURN size([(v)-[:FOLLOWS]->(:User) | 1]) AS following,
+           [(v)-[:FOLLOWS]->(c:User) WHERE coalesce(c.follower_count, 0) >= $threshold | c.id] AS celebrities
+    """,
+)
+
+#: The read-time filter for a batch of candidate post ids: one row per post that exists, with what decides
+#: whether ``$viewer_id`` may see it in the home feed. Rows: ``{id, author_id, status, created_at, follows,
+#: blocked}``; ``follows`` is true for the viewer's own posts.
+FEED_FILTER = cypher(
+    "feed.FEED_FILTER",
+    """
+    MATCH (v:User {id: $viewer_id})
+    UNWIND $ids AS pid
+    MATCH (a:User)-[:POSTED]->(p:Post {id: pid})
+    RETURN p.id AS id, a.id AS author_id, p.status AS status, p.created_at AS created_at,
+           (a.id = v.id OR size([(v)-[:FOLLOWS]->(a) | 1]) > 0) AS follows,
+           size([(v)-[:BLOCKS]-(a) | 1]) > 0 AS blocked
+    """,
+)
+
+#: The pull feed (fan-out on read, "social graph traversal at read"): PUBLISHED posts of the viewer and of
+#: everyone they follow, older than the cursor, newest first, at most ``$limit``. Authors with
+#: ``follower_count >= $threshold`` are left out unless ``$include_celebrities`` (the cache merges them
+#: in at read time). Rows: ``{id, score, author_id}``.
+HOME_PULL = cypher(
+    "feed.HOME_PULL",
+    """
+    MATCH (v:User {id: $viewer_id})
+    WITH v, [(v)-[:FOLLOWS]->(f:User)
+             WHERE $include_celebrities OR coalesce(f.follower_count, 0) < $threshold | f] + [v] AS authors
+    UNWIND authors AS a
+    MATCH (a)-[:POSTED]->(p:Post)
+    WHERE p.status = 'PUBLISHED'
+      AND (p.created_at < $before_ts OR (p.created_at = $before_ts AND p.id < $before_id))
+      AND NOT (v)-[:BLOCKS]-(a)
+    RETURN p.id AS id, p.created_at AS score, a.id AS author_id
+    ORDER BY score DESC, id DESC
+    LIMIT $limit
+    """,
+)
+
+#: Cold start: recent popular posts for a viewer who follows nobody. PUBLISHED posts created at or after
+#: ``$since`` ms by public authors not blocked either way, ordered by ``(like_count, created_at, id)``
+#: descending, after the keyset ``($before_likes, $before_ts, $before_id)``. Rows: ``{id, score, likes,
+#: author_id}``.
+POPULAR_POSTS = cypher(
+    "feed.POPULAR_POSTS",
+    """
+    MATCH (v:User {id: $viewer_id})
+    MATCH (a:User)-[:POSTED]->(p:Post)
+    WHERE p.status = 'PUBLISHED' AND p.created_at >= $since
+      AND NOT coalesce(a.is_private, false)
+      AND NOT (v)-[:BLOCKS]-(a)
+    WITH p, a, coalesce(p.like_count, 0) AS likes
+    WHERE likes < $before_likes
+       OR (likes = $before_likes
+           AND (p.created_at < $before_ts OR (p.created_at = $before_ts AND p.id < $before_id)))
+    RETURN p.id AS id, p.created_at AS score, likes, a.id AS author_id
+    ORDER BY likes DESC, score DESC, id DESC
+    LIMIT $limit
+    """,
+)

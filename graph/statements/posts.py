@@ -1,0 +1,198 @@
+"""Cypher statements of posts and their media (valid on Neo4j 5 and FalkorDB 4.16).
+
+Graph shape (DESIGN.md "Data model")::
+
+    (:User)-[:POSTED]->(:Post {id, caption, status, failure_reason, created_at, updated_at, published_at,
+                               deleted_at, like_count, comment_count, media_count, seed_key})
+    (:Post)-[:HAS_MEDIA {position}]->(:Media {id, key, content_type, byte_size, alt_text, width, height,
+                                              variants})      variants: JSON object size -> S3 key
+    (:Post)-[:TAGGED {position}]->(:Hashtag {name})           name <= 100 chars, case-folded
+    (:Post)-[:MENTIONS {position}]->(:User)
+
+Status machine: PENDING_UPLOAD -> PROCESSING -> PUBLISHED, any of them -> DELETED, PENDING_UPLOAD or
+PROCESSING -> FAILED. Every transition is one statement guarded by the expected current status (optimistic
+concurrency: zero rows means someone else moved the post first) and, where an event follows, writes its
+Outbox node in the same statement. ``User.post_count`` counts PUBLISHED posts only.
+Pattern comprehensions appear only in projections (FalkorDB rejects them inside ``WHERE``).
+"""
+
+from __future__ import annotations
+
+from graph.cypher import cypher
+from graph.statements.outbox import WRITE_OUTBOX
+
+#: Projection of one post for ``services.posts.post_from_row`` (needs ``a`` the author and ``p`` the post).
+#: ``$viewer_id`` ('' for nobody) decides ``viewer_follows``/``blocked``; the service applies the policy.
+POST_FIELDS = """
+    p {.id, .caption, .status, .failure_reason, .created_at, .like_count, .comment_count} AS post,
+    a.id AS author_id,
+    coalesce(a.is_private, false) AS author_private,
+    [(p)-[r:HAS_MEDIA]->(m:Media) | m {.id, .key, .content_type, .byte_size, .alt_text, .width, .height,
+                                       .variants, position: r.position}] AS media,
+    [(p)-[t:TAGGED]->(h:Hashtag) | {position: t.position, name: h.name}] AS hashtags,
+    [(p)-[r:MENTIONS]->(u:User) | {position: r.position, id: u.id}] AS mentions,
+    size([(a)<-[:FOLLOWS]-(fv:User {id: $viewer_id}) | 1]) > 0 AS viewer_follows,
+    size([(a)-[:BLOCKS]-(bv:User {id: $viewer_id}) | 1]) > 0 AS blocked
+"""
+
+#: Create a post in PENDING_UPLOAD with its media, hashtags (MERGEd) and mentions of existing users who
+#: do not block the author either way. ``$post``: the Post's properties; ``$media``: ``[{id, key,
+#: content_type, byte_size, alt_text, position}]``; ``$hashtags``: ``[{name, position}]``; ``$mentions``:
+#: usernames in caption order. Rows: ``{id, mentioned}`` (0 rows when the author does not exist).
+CREATE_POST = cypher(
+    "posts.CREATE_POST",
+    """
+    MATCH (a:User {id: $author_id})
+    CREATE (a)-[:POSTED]->(p:Post)
+    SET p = $post
+    FOREACH (m IN $media |
+        CREATE (p)-[:HAS_MEDIA {position: m.position}]->(x:Media)
+        SET x.id = m.id, x.key = m.key, x.content_type = m.content_type, x.byte_size = m.byte_size,
+            x.alt_text = m.alt_text)
+    FOREACH (t IN $hashtags |
+        MERGE (h:Hashtag {name: t.name})
+        CREATE (p)-[:TAGGED {position: t.position}]->(h))
+    WITH a, p
+    OPTIONAL MATCH (u:User)
+    WHERE u.username IN $mentions AND u.id <> a.id AND NOT (u)-[:BLOCKS]-(a)
+    WITH p, collect(u) AS mentioned
+    FOREACH (u IN mentioned |
+        CREATE (p)-[:MENTIONS {position: [i IN range(0, size($mentions) - 1) WHERE $mentions[i] = u.username][0]}]->(u))
+    RETURN p.id AS id, size(mentioned) AS mentioned
+    """,
+    write=True,
+)
+
+#: Posts by id as ``$viewer_id`` would see them (the policy is applied by the service). Rows: POST_FIELDS.
+POSTS_BY_IDS = cypher(
+    "posts.POSTS_BY_IDS",
+    f"""
+    UNWIND $ids AS post_id
+    MATCH (a:User)-[:POSTED]->(p:Post {{id: post_id}})
+    RETURN {POST_FIELDS}
+    """,
+)
+
+#: The seeded posts among ``$seed_keys``. Rows: ``{seed_key, id, status}``.
+POSTS_BY_SEED_KEYS = cypher(
+    "posts.POSTS_BY_SEED_KEYS",
+    """
+    MATCH (p:Post)
+    WHERE p.seed_key IN $seed_keys
+    RETURN p.seed_key AS seed_key, p.id AS id, p.status AS status
+    """,
+)
+
+#: One page of ``$author_id``'s posts in ``$statuses``, newest first, strictly before the keyset cursor
+#: ``($before_ts, $before_id)`` (first page: a huge ts and ''). Rows: POST_FIELDS, at most ``$limit``.
+USER_POSTS_PAGE = cypher(
+    "posts.USER_POSTS_PAGE",
+    f"""
+    MATCH (a:User {{id: $author_id}})-[:POSTED]->(p:Post)
+    WHERE p.status IN $statuses
+      AND (p.created_at < $before_ts OR (p.created_at = $before_ts AND p.id < $before_id))
+    WITH a, p
+    ORDER BY p.created_at DESC, p.id DESC
+    LIMIT $limit
+    RETURN {POST_FIELDS}
+    """,
+)
+
+#: What decides whether ``$viewer_id`` may see ``$author_id``'s posts. Rows (0 when the author is gone):
+#: ``{author_private, viewer_follows, blocked}``.
+AUTHOR_VISIBILITY = cypher(
+    "posts.AUTHOR_VISIBILITY",
+    """
+    MATCH (a:User {id: $author_id})
+    RETURN coalesce(a.is_private, false) AS author_private,
+           size([(a)<-[:FOLLOWS]-(fv:User {id: $viewer_id}) | 1]) > 0 AS viewer_follows,
+           size([(a)-[:BLOCKS]-(bv:User {id: $viewer_id}) | 1]) > 0 AS blocked
+    """,
+)
+
+#: PENDING_UPLOAD -> PROCESSING by its author, with the ``media.uploaded`` Outbox node. Rows: ``{id}``.
+MARK_PROCESSING = cypher(
+    "posts.MARK_PROCESSING",
+    f"""
+    MATCH (a:User {{id: $author_id}})-[:POSTED]->(p:Post {{id: $post_id}})
+    WHERE p.status = 'PENDING_UPLOAD'
+    SET p.status = 'PROCESSING', p.updated_at = $now
+    {WRITE_OUTBOX}
+    RETURN p.id AS id
+    """,
+    write=True,
+)
+
+#: PROCESSING -> PUBLISHED: sets each media item's ``width``, ``height`` and ``variants`` from ``$media``
+#: (``[{id, width, height, variants}]``), bumps the author's ``post_count`` and writes ``post.published``;
+#: only when all ``$media_count`` items were updated. Rows: ``{id}`` (0: not PROCESSING any more).
+PUBLISH = cypher(
+    "posts.PUBLISH",
+    f"""
+    MATCH (a:User)-[:POSTED]->(p:Post {{id: $post_id}})
+    WHERE p.status = 'PROCESSING'
+    MATCH (p)-[:HAS_MEDIA]->(x:Media)
+    WITH a, p, x, [m IN $media WHERE m.id = x.id] AS found
+    WHERE size(found) = 1
+    SET x.width = found[0].width, x.height = found[0].height, x.variants = found[0].variants
+    WITH a, p, count(x) AS updated
+    WHERE updated = $media_count
+    SET p.status = 'PUBLISHED', p.published_at = $now, p.updated_at = $now,
+        a.post_count = coalesce(a.post_count, 0) + 1
+    {WRITE_OUTBOX}
+    RETURN p.id AS id
+    """,
+    write=True,
+)
+
+#: ``$from`` statuses -> FAILED with ``$reason``. Rows: ``{id}`` (0: not in one of ``$from``).
+MARK_FAILED = cypher(
+    "posts.MARK_FAILED",
+    """
+    MATCH (p:Post {id: $post_id})
+    WHERE p.status IN $from
+    SET p.status = 'FAILED', p.failure_reason = $reason, p.updated_at = $now
+    RETURN p.id AS id
+    """,
+    write=True,
+)
+
+#: ``$expected`` status -> DELETED by its author, ``post_count`` down when it was PUBLISHED, and the
+#: ``post.deleted`` Outbox node. Rows: ``{id}`` (0: the status changed meanwhile).
+SOFT_DELETE = cypher(
+    "posts.SOFT_DELETE",
+    f"""
+    MATCH (a:User {{id: $author_id}})-[:POSTED]->(p:Post {{id: $post_id}})
+    WHERE p.status = $expected
+    SET p.status = 'DELETED', p.deleted_at = $now, p.updated_at = $now,
+        a.post_count = CASE WHEN $expected = 'PUBLISHED' THEN coalesce(a.post_count, 1) - 1
+                       ELSE a.post_count END
+    {WRITE_OUTBOX}
+    RETURN p.id AS id
+    """,
+    write=True,
+)
+
+#: The media of post ``$post_id`` whatever its status (for the S3 clean-up). Rows: ``{status, media}``.
+POST_MEDIA = cypher(
+    "posts.POST_MEDIA",
+    """
+    MATCH (p:Post {id: $post_id})
+    RETURN p.status AS status,
+           [(p)-[r:HAS_MEDIA]->(m:Media) | m {.id, .key, .content_type, .byte_size, .variants,
+                                              position: r.position}] AS media
+    """,
+)
+
+#: Posts in ``$status`` created before ``$before`` (ms), oldest first, at most ``$limit``. Rows: ``{id,
+#: author_id, created_at}``.
+STALE_POSTS = cypher(
+    "posts.STALE_POSTS",
+    """
+    MATCH (a:User)-[:POSTED]->(p:Post)
+    WHERE p.status = $status AND p.created_at < $before
+    RETURN p.id AS id, a.id AS author_id, p.created_at AS created_at
+    ORDER BY created_at
+    LIMIT $limit
+    """,
+)

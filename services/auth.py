@@ -1,0 +1,43 @@
+"""Authentication of requests: ``Authorization: Bearer <access token>`` -> ``Principal``.
+
+Used by the GraphQL context for HTTP requests and by the WebSocket ``connection_init`` handler
+(``server/app.py``), so both paths apply the same checks: header shape, JWT verification
+(``services.tokens.AccessTokens.verify``), then the session's revocation state (``services.sessions``),
+which works from the graph alone when Redis is down.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from services.errors import Unauthenticated
+from services.principal import Principal
+
+if TYPE_CHECKING:
+    from services.sessions import Sessions
+    from services.tokens import AccessTokens
+
+
+class AuthService:
+    """Turns an ``Authorization`` header into the request's ``Principal``."""
+
+    def __init__(self, tokens: AccessTokens, sessions: Sessions) -> None:
+        self._tokens = tokens
+        self._sessions = sessions
+
+    async def authenticate(self, authorization_header: str) -> Principal:
+        """``"Bearer <jwt>"`` (scheme case-insensitive) -> ``Principal(user_id, session_id, session_version)``.
+
+        Raises ``Unauthenticated`` for a malformed header, a bad signature or algorithm, a wrong ``typ``,
+        ``iss`` or ``aud``, an expired token, a refresh token, and a revoked session (logout, reuse of a
+        rotated refresh token, or a ``session_version`` bump).
+        """
+        scheme, _, token = (authorization_header or "").strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token:
+            raise Unauthenticated("Malformed Authorization header; expected 'Bearer <token>'.")
+        claims = self._tokens.verify(token)
+        state = await self._sessions.state(claims.user_id, claims.session_id)
+        if state.revoked or state.user_version != claims.version:
+            raise Unauthenticated("Session revoked; sign in again.")
+        return Principal(user_id=claims.user_id, session_id=claims.session_id, session_version=claims.version)

@@ -1,0 +1,169 @@
+"""Fan-out on write: the use cases the ``fanout`` worker runs for post and follow events.
+
+Hybrid push/pull (DESIGN.md "Feed", seed "Instagram Feed"): a post by an author with fewer than
+``celebrity_threshold`` followers (``INSTAGRAPH_CELEBRITY_THRESHOLD``, default 10,000) is pushed into the
+``feed:{uid}`` of every follower and of the author; a celebrity's post only goes to ``posts:{author}``, which
+the feed read merges in. Every use case reloads what it needs from the graph by id (an event may be stale)
+and is idempotent: ``ZADD`` of an existing member and ``ZREM`` of an absent one change nothing, so a
+redelivered event is harmless. Whatever slips through (a race with an unfollow) the feed read filters out.
+
+Errors: graph errors (``graph.errors.GraphError``) and ``cache.feed.FeedCacheUnavailable`` propagate; the
+consumer runtime retries the event and dead-letters it after its retries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cache.feed import FeedItem
+from graph.statements import feed as stmts
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from cache.feed import FeedCache
+    from graph.store import GraphStore
+
+FOLLOWER_PAGE = 1_000  # followers per graph round trip (keyset by follower id)
+
+
+@dataclass(frozen=True, slots=True)
+class FanoutResult:
+    """What a fan-out did: ``feeds`` written (followers + author), ``pushed`` False for celebrities."""
+
+    post_id: str
+    feeds: int
+    pushed: bool
+
+
+class FanoutService:
+    """Fan-out use cases over the graph (``graph``) and the feed cache (``cache``).
+
+    ``celebrity_threshold``: authors with at least this many followers are pulled, not pushed.
+    ``backfill_limit``: how many of a followee's recent posts a new follow copies into the follower's feed.
+    """
+
+    def __init__(
+        self,
+        graph: GraphStore,
+        cache: FeedCache,
+        *,
+        celebrity_threshold: int = 10_000,
+        backfill_limit: int = 100,
+        follower_page: int = FOLLOWER_PAGE,
+    ) -> None:
+        self.graph, self.cache = graph, cache
+        self.celebrity_threshold, self.backfill_limit = celebrity_threshold, backfill_limit
+        self.follower_page = follower_page
+
+    async def fan_out_post(self, post_id: str) -> FanoutResult:
+        """On ``post.published``: add the post to ``posts:{author}`` and, for a non-celebrity author, to the
+        feeds of the author and every follower (paged out of the graph, pipelined ``ZADD`` + trim).
+
+        A post that is gone or not PUBLISHED (deleted before the event was handled) is dropped.
+        """
+        rows = await self.graph.read(stmts.POST_FOR_FANOUT, {"post_id": post_id})
+        if not rows or rows[0]["status"] != "PUBLISHED":
+            return FanoutResult(post_id, 0, False)
+        post = rows[0]
+        author_id, score = post["author_id"], int(post["created_at"])
+        await self.cache.add_post(author_id, post_id, score)
+        if int(post["follower_count"]) >= self.celebrity_threshold:
+            return FanoutResult(post_id, 0, False)
+        feeds = await self.cache.push(post_id, score, [author_id])
+        async for followers in self._followers(author_id):
+            feeds += await self.cache.push(post_id, score, followers)
+        return FanoutResult(post_id, feeds, True)
+
+    async def backfill_follow(self, follower_id: str, followee_id: str) -> int:
+        """On ``follow.created`` / ``follow.accepted``: copy the followee's recent posts into the follower's
+        feed (from ``posts:{followee}`` when it was built from the graph, else from the graph).
+
+        Nothing happens when the follow no longer exists (unfollowed since, or still a pending request) or the
+        followee is a celebrity (their posts are merged at read time). Returns the number of posts added.
+        """
+        state = await self.graph.read(
+            stmts.FOLLOW_STATE, {"follower_id": follower_id, "followee_id": followee_id}
+        )
+        if not state or not state[0]["follows"]:
+            return 0
+        if int(state[0]["follower_count"]) >= self.celebrity_threshold:
+            return 0
+        cached = await self.cache.recent_posts(followee_id, self.backfill_limit)
+        if cached.built:
+            items = cached.items
+        else:
+            items = (await self.recent_posts_from_graph([followee_id], self.backfill_limit)).get(followee_id, [])
+            await self.cache.store_posts(followee_id, items)
+        await self.cache.add_to_feed(follower_id, items)
+        return len(items)
+
+    async def remove_followee_posts(self, follower_id: str, followee_id: str) -> int:
+        """On ``follow.removed`` (and each direction of ``block.created``): remove the followee's posts from
+        the follower's feed, unless the follow exists again (re-followed since).
+
+        Only posts within the feed's window (newer than its oldest entry) can be there; their ids come from
+        the graph. Returns the number of post ids removed (or absent already).
+        """
+        state = await self.graph.read(
+            stmts.FOLLOW_STATE, {"follower_id": follower_id, "followee_id": followee_id}
+        )
+        if state and state[0]["follows"]:
+            return 0
+        oldest = await self.cache.oldest_feed_score(follower_id)
+        if oldest is None:
+            return 0
+        rows = await self.graph.read(stmts.AUTHOR_POST_IDS_SINCE, {"author_id": followee_id, "since": oldest})
+        ids = [r["id"] for r in rows]
+        await self.cache.remove_from_feeds(ids, [follower_id])
+        return len(ids)
+
+    async def remove_block(self, blocker_id: str, blocked_id: str) -> int:
+        """On ``block.created``: remove each user's posts from the other's feed. Returns ids removed."""
+        removed = await self.remove_followee_posts(blocker_id, blocked_id)
+        return removed + await self.remove_followee_posts(blocked_id, blocker_id)
+
+    async def remove_post(self, post_id: str) -> int:
+        """On ``post.deleted``: remove the post from ``posts:{author}``, the author's feed and (for a
+        non-celebrity author) every follower's feed. Returns the number of feeds addressed.
+
+        A post that is PUBLISHED again (not possible today) or unknown is left alone; stragglers are filtered
+        out and lazily removed by the feed read, which never serves a deleted post.
+        """
+        rows = await self.graph.read(stmts.POST_FOR_FANOUT, {"post_id": post_id})
+        if not rows or rows[0]["status"] == "PUBLISHED":
+            return 0
+        author_id = rows[0]["author_id"]
+        await self.cache.remove_posts(author_id, [post_id])
+        feeds = await self.cache.remove_from_feeds([post_id], [author_id])
+        if int(rows[0]["follower_count"]) >= self.celebrity_threshold:
+            return feeds
+        async for followers in self._followers(author_id):
+            feeds += await self.cache.remove_from_feeds([post_id], followers)
+        return feeds
+
+    async def recent_posts_from_graph(self, author_ids: list[str], limit: int) -> dict[str, list[FeedItem]]:
+        """The newest ``limit`` PUBLISHED posts of each author: ``{author_id: [FeedItem newest first]}``."""
+        rows = await self.graph.read(stmts.AUTHORS_RECENT_POSTS, {"author_ids": author_ids, "limit": limit})
+        result: dict[str, list[FeedItem]] = {a: [] for a in author_ids}
+        for row in rows:
+            result[row["author_id"]].append(FeedItem(row["id"], int(row["score"])))
+        for items in result.values():
+            items.sort(key=FeedItem.key, reverse=True)
+        return result
+
+    async def _followers(self, author_id: str) -> AsyncIterator[list[str]]:
+        """Yield the author's followers in pages of ``follower_page`` ids (keyset on the follower id)."""
+        after = ""
+        while True:
+            rows = await self.graph.read(
+                stmts.FOLLOWERS_PAGE, {"author_id": author_id, "after": after, "limit": self.follower_page}
+            )
+            if not rows:
+                return
+            ids = [r["id"] for r in rows]
+            yield ids
+            if len(ids) < self.follower_page:
+                return
+            after = ids[-1]
