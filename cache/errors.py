@@ -22,4 +22,8 @@ class CacheUnavailable(CacheError):
 
 #: The redis-py exceptions that mean "Redis is down or unreachable" (``BusyLoadingError`` is a subclass
 #: of ``ConnectionError``).
-REDIS_DOWN: tuple[type[BaseException], ...] = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+REDIS_DOWN: tuple[type[BaseException], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    OSError,
+)

@@ -8,23 +8,25 @@ Both are ZSETs of post id -> score, the score being the post's ``created_at`` in
 - ``posts:{uid}``: the recent posts of author ``uid`` (the pull side, read at feed time for celebrities).
 
 Each key holds at most ``max_items`` posts (``FEED_MAX_ITEMS``, default 500, as in the seed "Instagram Feed"
-``MAX_TIMELINE_SIZE``): every insert is ``ZADD`` + ``ZREMRANGEBYRANK`` pipelined with ``transaction=False``.
+``MAX_TIMELINE_SIZE``): every insert is ``ZADD`` + ``ZREMRANGEBYRANK`` pipelined with ``transaction=False``,
+keeping the ``max_items + 1`` highest-scored members, the marker below included (a key that was only pushed
+to, never rebuilt, may thus hold one post more until its rebuild trims it).
 
 A key that was (re)built from the graph carries the marker member ``BUILT`` with score ``+inf``; a key
 without it was only ever pushed to (new, evicted or never read) and must be rebuilt before it is trusted.
 The marker is never returned as a post. Redis being unreachable (``ConnectionError``/``TimeoutError``,
-1 s client timeouts) is raised as :class:`FeedCacheUnavailable` so that the feed can fall back to the graph.
+1 s client timeouts) is raised as :class:`CacheUnavailable` so that the feed can fall back to the graph.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from cache.errors import REDIS_DOWN, CacheUnavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -34,10 +36,6 @@ if TYPE_CHECKING:
 BUILT = "~built"  # marker member; post ids are UUIDs and never start with "~"
 PUSH_CHUNK = 1_000  # keys per pipeline round trip (2 commands each)
 LOCK_TTL_S = 10.0  # a rebuild lock outlives no crashed holder by more than this
-
-
-class FeedCacheUnavailable(Exception):
-    """Redis could not be reached or timed out; the caller degrades to the graph."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +52,8 @@ class FeedItem:
 
 @dataclass(frozen=True, slots=True)
 class KeyPage:
-    """Up to ``count`` items of one key after a cursor (newest first), ``built`` marker, ``exhausted`` flag."""
+    """Up to ``count`` items of one key after a cursor (newest first); ``built``: the key carries the rebuilt
+    marker; ``exhausted``: no more items after these."""
 
     items: list[FeedItem]
     built: bool
@@ -62,7 +61,7 @@ class KeyPage:
 
 
 class FeedCache:
-    """Reads and writes of ``feed:{uid}`` / ``posts:{uid}``. Raises ``FeedCacheUnavailable`` only.
+    """Reads and writes of ``feed:{uid}`` / ``posts:{uid}``. Raises ``CacheUnavailable`` only.
 
     ``redis`` returns bytes; ``keys`` builds the key names; ``max_items`` is the cap per key.
     """
@@ -140,19 +139,22 @@ class FeedCache:
         *,
         wait_s: float,
     ) -> bool:
-        """Run ``await rebuild()`` under the short lock ``lock:feed-rebuild:{uid}`` unless ``await is_built()``.
+        """Run ``await rebuild()`` under the lock ``lock:feed-rebuild:{uid}`` unless ``await is_built()``.
 
         Double-checked: a request that waited for another's rebuild finds the marker and skips its own.
         When the lock cannot be had within ``wait_s`` seconds the rebuild runs anyway (it is idempotent).
         Returns True when this call rebuilt. Uses redis-py's ``Lock`` (token-checked release).
         """
         lock = self.redis.lock(
-            self.keys.lock(f"feed-rebuild:{{{user_id}}}"), timeout=LOCK_TTL_S, sleep=0.02, blocking_timeout=wait_s
+            self.keys.lock(f"feed-rebuild:{{{user_id}}}"),
+            timeout=LOCK_TTL_S,
+            sleep=0.02,
+            blocking_timeout=wait_s,
         )
         try:
             acquired = await lock.acquire()
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise FeedCacheUnavailable(str(exc)) from exc
+        except REDIS_DOWN as exc:
+            raise CacheUnavailable(str(exc)) from exc
         try:
             if acquired and await is_built():
                 return False
@@ -164,8 +166,8 @@ class FeedCache:
                     await lock.release()
                 except LockError:
                     pass  # expired meanwhile: another holder may own it now, nothing to release
-                except (RedisConnectionError, RedisTimeoutError) as exc:
-                    raise FeedCacheUnavailable(str(exc)) from exc
+                except REDIS_DOWN as exc:
+                    raise CacheUnavailable(str(exc)) from exc
 
     async def is_feed_built(self, user_id: str) -> bool:
         """True when ``feed:{user_id}`` carries the rebuilt marker."""
@@ -174,11 +176,11 @@ class FeedCache:
 
     # -- internals ----------------------------------------------------------------------------------------
 
-    async def _call(self, awaitable: object) -> object:
+    async def _call(self, awaitable: Awaitable[Any]) -> Any:
         try:
-            return await awaitable  # type: ignore[misc]
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise FeedCacheUnavailable(str(exc)) from exc
+            return await awaitable
+        except REDIS_DOWN as exc:
+            raise CacheUnavailable(str(exc)) from exc
 
     def _trim_stop(self) -> int:
         # keep the highest max_items scores plus the +inf marker

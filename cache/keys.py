@@ -31,6 +31,10 @@ class RedisKeys:
         """Counter: likes of a post."""
         return f"{self.prefix}like_ct:{{{post_id}}}"
 
+    def like_count_dirty(self) -> str:
+        """SET of post ids whose like counter changed since the last write-back to the graph."""
+        return f"{self.prefix}like_dirty"
+
     def session(self, token_hash: str) -> str:
         """Hash: one refresh-token record, keyed by the token's SHA-256."""
         return f"{self.prefix}session:{token_hash}"

@@ -102,12 +102,14 @@ class SessionCache:
         raw = await self._run(self._redis.get(self._keys.session(digest)))
         if raw is None:
             return RotationResult(Rotation.MISSING)
-        family_id = raw.decode()
+        family_id = _text(raw)
         await self._run(self._redis.set(self._keys.session(new_digest), family_id, ex=self._refresh_ttl))
         status, user_id = await self._run(
-            self._rotate(keys=[self._keys.token_family(family_id)], args=[digest, new_digest, self._refresh_ttl])
+            self._rotate(
+                keys=[self._keys.token_family(family_id)], args=[digest, new_digest, self._refresh_ttl]
+            )
         )
-        return RotationResult(Rotation(status.decode()), family_id, user_id.decode())
+        return RotationResult(Rotation(_text(status)), family_id, _text(user_id))
 
     async def revoke_family(self, family_id: str) -> None:
         """Mark a family revoked: none of its refresh tokens rotates again."""
@@ -120,11 +122,13 @@ class SessionCache:
     async def cached_state(self, user_id: str, session_id: str) -> CachedState:
         """The cached ``(user_version, revoked)`` of a session; either is ``None`` when not cached."""
         version, revoked = await self._run(
-            self._redis.mget(self._keys.session_version(user_id), self._keys.session_revoked(user_id, session_id))
+            self._redis.mget(
+                self._keys.session_version(user_id), self._keys.session_revoked(user_id, session_id)
+            )
         )
         return CachedState(
             user_version=int(version) if version is not None else None,
-            revoked=(revoked == b"1") if revoked is not None else None,
+            revoked=(_text(revoked) == "1") if revoked is not None else None,
         )
 
     async def fill_state(self, user_id: str, session_id: str, user_version: int, revoked: bool) -> None:
@@ -136,7 +140,9 @@ class SessionCache:
 
     async def mark_revoked(self, user_id: str, session_id: str) -> None:
         """Overwrite the cached state of one session with "revoked"."""
-        await self._run(self._redis.set(self._keys.session_revoked(user_id, session_id), 1, ex=AUTH_CACHE_TTL))
+        await self._run(
+            self._redis.set(self._keys.session_revoked(user_id, session_id), 1, ex=AUTH_CACHE_TTL)
+        )
 
     async def set_user_version(self, user_id: str, version: int) -> None:
         """Overwrite the cached ``session_version`` of a user (after a bump)."""
@@ -148,3 +154,8 @@ class SessionCache:
             return await awaitable
         except REDIS_DOWN as exc:
             raise CacheUnavailable(str(exc)) from exc
+
+
+def _text(value: bytes | str) -> str:
+    """A Redis reply as ``str`` whether or not the client decodes responses."""
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -37,6 +37,25 @@ INDEXED: tuple[tuple[str, str], ...] = (
     ("Story", "expires_at"),
 )
 
+#: Every node label and relationship type the statements name. FalkorDB 4.16 plans a statement that names a
+#: type not yet in the graph as "never matches" and caches that plan per thread: concurrent MERGEs then
+#: create duplicate edges and a pattern comprehension stays empty after the type appears (reproduced on
+#: fresh graphs). Registering them before any statement runs avoids both; on Neo4j it is harmless.
+LABELS: tuple[str, ...] = (
+    "User", "Session", "Post", "Media", "Hashtag", "Comment", "Story", "Notification", "Outbox",
+)
+RELATIONSHIP_TYPES: tuple[str, ...] = (
+    "FOLLOWS", "REQUESTED", "BLOCKS", "HAS_SESSION", "POSTED", "HAS_MEDIA", "TAGGED", "MENTIONS", "LIKED",
+    "SAVED", "WROTE", "ON", "POSTED_STORY", "VIEWED",
+)
+REGISTER_TYPES = cypher(
+    "migrations.register_types",
+    f"CREATE (probe:SchemaProbe:{':'.join(LABELS)}) "
+    + " ".join(f"CREATE (probe)-[:{t}]->(probe)" for t in RELATIONSHIP_TYPES)
+    + " DETACH DELETE probe RETURN 1 AS done",
+    write=True,
+)
+
 APPLIED = cypher("migrations.applied", "MATCH (m:Migration) RETURN m.id AS id")
 RECORD = cypher(
     "migrations.record",
@@ -52,9 +71,13 @@ class Migration:
     id: str
     uniques: tuple[tuple[str, str], ...] = ()
     indexes: tuple[tuple[str, str], ...] = ()
+    register_types: bool = False  # run REGISTER_TYPES (idempotent)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial", uniques=UNIQUE, indexes=INDEXED),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_initial", uniques=UNIQUE, indexes=INDEXED),
+    Migration("0002_register_types", register_types=True),
+)
 
 
 def _constraint_name(label: str, prop: str) -> str:
@@ -118,6 +141,8 @@ async def migrate(store: GraphStore, *, now_ms: int) -> list[str]:
             await _apply_neo4j(store, m)
         else:
             await _apply_falkordb(store, m)
+        if m.register_types:
+            await store.write(REGISTER_TYPES)
         await store.write(RECORD, {"id": m.id, "now": now_ms})
         applied.append(m.id)
     return applied

@@ -1,34 +1,116 @@
-"""Likes and comments resolvers (owner: engagement).
+"""Likes and comments resolvers (owner: engagement). Thin: each calls ``services.engagement``.
 
 Contract used by the schema layer:
-- ``await like_count(info, post) -> int`` via ``LikeCountsByPostId`` (Redis counters, graph on a miss).
-- ``await viewer_has_liked(info, post_id) -> bool`` via ``ViewerLikesByPostId``.
-- ``await comments(info, post, first, after) -> Page[CommentRecord]`` oldest first.
-- ``await likers(info, post, first, after) -> Page[UserRecord]`` newest first.
+- ``await like_count(info, post) -> int`` via ``LikeCountsByPostId`` (Redis counters, one ``MGET`` per page;
+  recounted from the graph on a miss; the graph's ``Post.like_count`` when Redis is down).
+- ``await viewer_has_liked(info, post_id) -> bool`` via ``ViewerLikesByPostId`` (one graph round trip per
+  page; False for an anonymous viewer without any).
+- ``await comments(info, post, first, after) -> Page[CommentRecord]`` oldest first, ``total_count`` =
+  ``post.comment_count``.
+- ``await likers(info, post, first, after) -> Page[UserRecord]`` newest first, ``total_count`` = like count.
+- ``await comment_node(info, comment_id) -> CommentRecord | None`` via ``CommentsById`` (for ``node(id:)``).
+- Mutations (viewer required, else ``Unauthenticated``): ``like_post``/``unlike_post(info, post_id) ->
+  PostRecord`` (the post after the change, loaders cleared first), ``add_comment(info, post_id, text)`` and
+  ``delete_comment(info, comment_id) -> CommentRecord``. Errors as in ``services.engagement``.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
+
+from resolvers import posts as post_resolvers
 
 if TYPE_CHECKING:
     from strawberry.types import Info
 
+    from resolvers.context import Context
     from services.pagination import Page
     from services.records import CommentRecord, PostRecord, UserRecord
 
+LIKE_COUNTS_BY_POST_ID = "LikeCountsByPostId"
+VIEWER_LIKES_BY_POST_ID = "ViewerLikesByPostId"
+COMMENTS_BY_ID = "CommentsById"
+
+
+def _ctx(info: Info) -> Context:
+    return info.context
+
 
 async def like_count(info: Info, post: PostRecord) -> int:
-    raise NotImplementedError
+    """Likes of ``post``; only PUBLISHED posts can have likes, so others cost no round trip."""
+    if post.status != "PUBLISHED":
+        return post.like_count
+    ctx = _ctx(info)
+    value = await ctx.loader(LIKE_COUNTS_BY_POST_ID, ctx.services.engagement.like_counts).load(post.id)
+    return post.like_count if value is None else value
 
 
 async def viewer_has_liked(info: Info, post_id: str) -> bool:
-    raise NotImplementedError
+    """Whether the viewer liked ``post_id``."""
+    ctx = _ctx(info)
+    viewer_id = await ctx.viewer_id()
+    if viewer_id is None:
+        return False
+    batch = partial(ctx.services.engagement.viewer_likes, viewer_id)
+    return await ctx.loader(VIEWER_LIKES_BY_POST_ID, batch).load(post_id)
 
 
 async def comments(info: Info, post: PostRecord, first: int | None, after: str | None) -> Page[CommentRecord]:
-    raise NotImplementedError
+    """Live comments of ``post``, oldest first."""
+    ctx = _ctx(info)
+    viewer_id = await ctx.viewer_id()
+    return await ctx.services.engagement.comments(post.id, viewer_id, first, after, total=post.comment_count)
 
 
 async def likers(info: Info, post: PostRecord, first: int | None, after: str | None) -> Page[UserRecord]:
-    raise NotImplementedError
+    """Users who liked ``post``, newest first."""
+    ctx = _ctx(info)
+    viewer_id = await ctx.viewer_id()
+    page = await ctx.services.engagement.likers(post.id, viewer_id, first, after)
+    page.total_count = await like_count(info, post)
+    return page
+
+
+async def comment_node(info: Info, comment_id: str) -> CommentRecord | None:
+    """The comment ``comment_id`` when it is live and visible to the viewer, else ``None``."""
+    ctx = _ctx(info)
+    viewer_id = await ctx.viewer_id()
+    batch = partial(ctx.services.engagement.comments_by_ids, viewer_id)
+    return await ctx.loader(COMMENTS_BY_ID, batch).load(comment_id)
+
+
+async def like_post(info: Info, post_id: str) -> PostRecord:
+    """Like ``post_id`` (idempotent) and return the post."""
+    ctx = _ctx(info)
+    viewer_id = await ctx.require_viewer()
+    await ctx.services.engagement.like_post(viewer_id, post_id)
+    ctx.clear_loaders()
+    return await post_resolvers.post_by_id(info, post_id)
+
+
+async def unlike_post(info: Info, post_id: str) -> PostRecord:
+    """Remove the viewer's like of ``post_id`` (idempotent) and return the post."""
+    ctx = _ctx(info)
+    viewer_id = await ctx.require_viewer()
+    await ctx.services.engagement.unlike_post(viewer_id, post_id)
+    ctx.clear_loaders()
+    return await post_resolvers.post_by_id(info, post_id)
+
+
+async def add_comment(info: Info, post_id: str, text: str) -> CommentRecord:
+    """Comment on ``post_id``."""
+    ctx = _ctx(info)
+    viewer_id = await ctx.require_viewer()
+    comment = await ctx.services.engagement.add_comment(viewer_id, post_id, text)
+    ctx.clear_loaders()
+    return comment
+
+
+async def delete_comment(info: Info, comment_id: str) -> CommentRecord:
+    """Delete ``comment_id`` (its author or the post's author)."""
+    ctx = _ctx(info)
+    viewer_id = await ctx.require_viewer()
+    comment = await ctx.services.engagement.delete_comment(viewer_id, comment_id)
+    ctx.clear_loaders()
+    return comment

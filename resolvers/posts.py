@@ -2,29 +2,96 @@
 
 Contract used by the schema layer:
 - ``await user_posts(info, user_id, first, after) -> Page[PostRecord]`` (PUBLISHED only for others; empty when
-  private and not visible).
+  private and not visible); the page's posts are primed into ``PostsById``.
 - ``await post_by_id(info, post_id) -> PostRecord`` via ``PostsById`` (raises ``NotFound`` when deleted/hidden).
+- ``await post_or_none(info, post_id) -> PostRecord | None`` same loader (``post(id:)`` and ``node(id:)``).
 - ``media_url(info, media, size) -> str | None`` with size in THUMBNAIL/FEED/FULL.
+- mutations ``create_post``, ``complete_post_upload``, ``delete_post``: require a viewer, call one
+  ``services.posts`` use case, clear the request's loaders, return records.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from services.errors import NotFound
+
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
+    from resolvers.context import Context
     from services.pagination import Page
+    from services.posts import CreatedPost, MediaSpec
     from services.records import MediaRecord, PostRecord
+
+POSTS_BY_ID = "PostsById"
+
+
+def _ctx(info: Info) -> Context:
+    return info.context
+
+
+def posts_loader(info: Info) -> DataLoader[str, PostRecord | None]:
+    """The request's ``PostsById`` loader: posts visible to the viewer, ``None`` when absent or hidden."""
+    ctx = _ctx(info)
+
+    async def batch(post_ids: list[str]) -> list[PostRecord | None]:
+        return await ctx.services.posts.posts_by_ids(post_ids, await ctx.viewer_id())
+
+    return ctx.loader(POSTS_BY_ID, batch)
 
 
 async def user_posts(info: Info, user_id: str, first: int | None, after: str | None) -> Page[PostRecord]:
-    raise NotImplementedError
+    """``User.posts``: newest first; the page's records are primed into ``PostsById``."""
+    ctx = _ctx(info)
+    page = await ctx.services.posts.user_posts(user_id, await ctx.viewer_id(), first, after)
+    loader = posts_loader(info)
+    for _, record in page.items:
+        loader.prime(record.id, record)
+    return page
+
+
+async def post_or_none(info: Info, post_id: str) -> PostRecord | None:
+    """The post if the viewer may see it, else ``None`` (batched per request)."""
+    return await posts_loader(info).load(post_id)
 
 
 async def post_by_id(info: Info, post_id: str) -> PostRecord:
-    raise NotImplementedError
+    """The post; raises ``NotFound`` when absent, deleted or hidden from the viewer (batched per request)."""
+    record = await post_or_none(info, post_id)
+    if record is None:
+        raise NotFound("Post not found.")
+    return record
 
 
 def media_url(info: Info, media: MediaRecord, size: str) -> str | None:
-    raise NotImplementedError
+    """Public URL of a variant; ``None`` until the media worker has produced it."""
+    return _ctx(info).services.posts.media_url(media, size)
+
+
+async def create_post(info: Info, caption: str | None, media: Sequence[MediaSpec]) -> CreatedPost:
+    """``createPost(input:)``: a PENDING_UPLOAD post and one presigned POST per media item."""
+    ctx = _ctx(info)
+    viewer_id = await ctx.require_viewer()
+    return await ctx.services.posts.create_post(viewer_id, caption, media)
+
+
+async def complete_post_upload(info: Info, post_id: str) -> PostRecord:
+    """``completePostUpload(input:)``: verify the uploads and queue the post for processing."""
+    ctx = _ctx(info)
+    viewer_id = await ctx.require_viewer()
+    record = await ctx.services.posts.complete_upload(viewer_id, post_id)
+    ctx.clear_loaders()
+    return record
+
+
+async def delete_post(info: Info, post_id: str) -> PostRecord:
+    """``deletePost(input:)``: soft-delete the viewer's own post."""
+    ctx = _ctx(info)
+    viewer_id = await ctx.require_viewer()
+    record = await ctx.services.posts.delete_post(viewer_id, post_id)
+    ctx.clear_loaders()
+    return record

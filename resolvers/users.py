@@ -17,6 +17,7 @@ from services.errors import NotFound, Unauthenticated
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
     from resolvers.context import Context
@@ -27,10 +28,10 @@ USERS_BY_ID = "UsersById"
 
 
 def _ctx(info: Info) -> Context:
-    return info.context  # type: ignore[no-any-return]
+    return info.context
 
 
-def _loader(info: Info):  # type: ignore[no-untyped-def]
+def _loader(info: Info) -> DataLoader[str, UserRecord | None]:
     ctx = _ctx(info)
     return ctx.loader(USERS_BY_ID, ctx.services.profiles.users_by_ids)
 
@@ -40,7 +41,7 @@ async def user_by_id(info: Info, user_id: str) -> UserRecord:
     record = await _loader(info).load(user_id)
     if record is None:
         raise NotFound("User not found.")
-    return record  # type: ignore[no-any-return]
+    return record
 
 
 async def users_by_ids(info: Info, user_ids: list[str]) -> list[UserRecord | None]:
@@ -57,19 +58,21 @@ async def viewer(info: Info) -> UserRecord | None:
 async def user(info: Info, username: str) -> UserRecord:
     """``user(username:)``; ``NotFound`` when absent or when that user blocks the viewer."""
     ctx = _ctx(info)
-    return await ctx.services.profiles.user_for_viewer(username, await ctx.viewer_id())  # type: ignore[no-any-return]
+    return await ctx.services.profiles.user_for_viewer(username, await ctx.viewer_id())
 
 
 async def visible_user(info: Info, user_id: str) -> UserRecord:
     """``node(id:)`` for a User id, with the same rule as :func:`user`."""
     ctx = _ctx(info)
-    return await ctx.services.profiles.user_by_id_for_viewer(user_id, await ctx.viewer_id())  # type: ignore[no-any-return]
+    return await ctx.services.profiles.user_by_id_for_viewer(user_id, await ctx.viewer_id())
 
 
-async def register(info: Info, username: str, email: str, password: str, display_name: str | None) -> AuthResult:
+async def register(
+    info: Info, username: str, email: str, password: str, display_name: str | None
+) -> AuthResult:
     """``register(input:)``: a new account and its first session."""
     ctx = _ctx(info)
-    return await ctx.services.accounts.register_user(  # type: ignore[no-any-return]
+    return await ctx.services.accounts.register_user(
         username=username, email=email, password=password, display_name=display_name, client_ip=ctx.client_ip
     )
 
@@ -77,14 +80,12 @@ async def register(info: Info, username: str, email: str, password: str, display
 async def login(info: Info, login: str, password: str) -> AuthResult:
     """``login(input:)``: a new session for a username or email and password."""
     ctx = _ctx(info)
-    return await ctx.services.accounts.log_in(  # type: ignore[no-any-return]
-        login=login, password=password, client_ip=ctx.client_ip
-    )
+    return await ctx.services.accounts.log_in(login=login, password=password, client_ip=ctx.client_ip)
 
 
 async def refresh_token(info: Info, token: str) -> AuthResult:
     """``refreshToken(input:)``: rotate a refresh token (no access token needed)."""
-    return await _ctx(info).services.accounts.refresh_session(refresh_token=token)  # type: ignore[no-any-return]
+    return await _ctx(info).services.accounts.refresh_session(refresh_token=token)
 
 
 async def logout(info: Info, all_sessions: bool) -> bool:
@@ -103,4 +104,4 @@ async def update_profile(info: Info, changes: Mapping[str, Any]) -> UserRecord:
     viewer_id = await ctx.require_viewer()
     record = await ctx.services.profiles.update_profile(viewer_id, changes)
     ctx.clear_loaders()
-    return record  # type: ignore[no-any-return]
+    return record

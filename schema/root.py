@@ -12,8 +12,13 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.accounts import AccountsMutation, AccountsQuery
+from schema.engagement import EngagementMutation
 from schema.extensions import ErrorCodes, OperationMetrics, protection_extensions
+from schema.feed import FeedQuery
 from schema.node import NodeQuery
+from schema.posts_api import PostsMutation, PostsQuery
+from schema.social import SocialMutation, SocialQuery
 
 if TYPE_CHECKING:
     from graphql import GraphQLError
@@ -30,8 +35,8 @@ class InstagraphSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-QUERY_PARTS: tuple[type, ...] = (NodeQuery,)
-MUTATION_PARTS: tuple[type, ...] = ()
+QUERY_PARTS: tuple[type, ...] = (NodeQuery, AccountsQuery, FeedQuery, PostsQuery, SocialQuery)
+MUTATION_PARTS: tuple[type, ...] = (AccountsMutation, EngagementMutation, PostsMutation, SocialMutation)
 SUBSCRIPTION_PARTS: tuple[type, ...] = ()
 
 

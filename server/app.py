@@ -12,16 +12,19 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from resolvers.context import Context
 from schema.root import build_schema
 from server.container import build_services
 from server.health import healthz, readyz
+from server.idempotency import IdempotencyMiddleware
 from server.resources import open_resources
 from server.settings import Settings
 from services.errors import Unauthenticated
@@ -99,11 +102,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/graphql", IdempotencyMiddleware(view), methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)],
     )

@@ -5,7 +5,32 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
+from cache.feed import FeedCache
+from cache.idempotency import IdempotencyRecords
+from cache.like_counts import LikeCountCache
+from cache.rate_limit import GcraLimiter
+from cache.sessions import SessionCache
+from media.store import S3Config, open_object_store
+from services.accounts import AccountService
+from services.auth import AuthService
+from services.blocks import BlockService
+from services.connections import ConnectionService
 from services.container import Services
+from services.counters import LikeCounters
+from services.engagement import Engagement
+from services.fanout import FanoutService
+from services.follows import FollowService
+from services.feed import FeedService
+from services.idempotency import IdempotencyService
+from services.media_processing import MediaProcessor, open_variants_to_public
+from services.passwords import Passwords
+from services.posts import PostsService
+from services.profiles import ProfileService
+from services.rate_limits import RateLimits
+from services.sessions import Sessions
+from services.suggestions import SuggestionService
+from services.tokens import AccessTokens
+from services.visibility import VisibilityService
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -17,4 +42,39 @@ if TYPE_CHECKING:
 async def build_services(resources: Resources) -> AsyncIterator[Services]:
     """Yield the process's :class:`Services`; anything started here is stopped on exit."""
     services = Services()
-    yield services
+    settings = resources.settings
+    tokens = AccessTokens(
+        settings.jwt_secret,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl=settings.access_token_ttl,
+    )
+    session_cache = SessionCache(resources.redis, resources.keys, refresh_ttl=settings.refresh_token_ttl)
+    sessions = Sessions(resources.graph, session_cache, tokens)
+    services.rate_limits = RateLimits(GcraLimiter(resources.redis), resources.keys)
+    services.auth = AuthService(tokens, sessions)
+    services.profiles = ProfileService(resources.graph)
+    services.accounts = AccountService(resources.graph, Passwords(), sessions, services.rate_limits)
+    services.follows = FollowService(resources.graph, services.rate_limits)
+    services.blocks = BlockService(resources.graph)
+    services.connections = ConnectionService(resources.graph)
+    services.visibility = VisibilityService(resources.graph)
+    services.suggestions = SuggestionService(resources.graph)
+    feed_cache = FeedCache(resources.redis, resources.keys, max_items=settings.feed_max_items)
+    services.feed = FeedService(
+        resources.graph, feed_cache,
+        celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
+    )
+    services.fanout = FanoutService(resources.graph, feed_cache, celebrity_threshold=settings.celebrity_threshold)
+    services.idempotency = IdempotencyService(IdempotencyRecords(resources.redis, resources.keys))
+    like_counters = LikeCounters(resources.graph, LikeCountCache(resources.redis, resources.keys))
+    services.engagement = Engagement(resources.graph, like_counters)
+    s3 = S3Config(
+        endpoint=settings.s3_endpoint, bucket=settings.s3_bucket, access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key, region=settings.s3_region, public_url=settings.s3_public_url,
+    )
+    async with open_object_store(s3) as object_store:
+        await open_variants_to_public(object_store)
+        services.posts = PostsService(resources.graph, object_store, services.visibility)
+        services.media = MediaProcessor(resources.graph, object_store, services.posts)
+        yield services

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     celebrity_threshold: int = 10_000
     feed_max_items: int = 500
     request_timeout: float = 10.0
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For gives the client IP (uvicorn's)
 
     max_query_depth: int = 12
     max_aliases: int = 30

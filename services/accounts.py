@@ -53,7 +53,9 @@ class AuthResult:
 class AccountService:
     """Registration, login, token refresh and logout."""
 
-    def __init__(self, graph: GraphStore, passwords: Passwords, sessions: Sessions, rate_limits: RateLimits) -> None:
+    def __init__(
+        self, graph: GraphStore, passwords: Passwords, sessions: Sessions, rate_limits: RateLimits
+    ) -> None:
         self._graph = graph
         self._passwords = passwords
         self._sessions = sessions
@@ -66,7 +68,7 @@ class AccountService:
 
         Raises ``BadInput`` (``username``, ``email``, ``password``, ``displayName``; duplicates name the taken
         field; nothing is written), ``RateLimited`` (5 registrations per hour per client IP),
-        ``Unavailable`` when Redis is down after the account was created (sign in later).
+        ``Unavailable`` when Redis is down (refresh tokens live there; nothing is written).
         """
         username = normalize_username(username)
         email = normalize_email(email)
@@ -99,13 +101,14 @@ class AccountService:
             data={"username": username, "display_name": display_name, "created_at": now},
         )
         params = {"user": user, "session": session, "outbox": event.outbox_props()}
+        refresh = await self._sessions.open_family(user_id, str(session["id"]))
         try:
             rows = await self._graph.write(stmts.CREATE_USER, params)
         except ConstraintViolation as exc:
             await self._check_identity_free(username, email)
             raise Conflict("The account could not be created; try again.") from exc
         record = UserRecord.from_row(rows[0]["user"])
-        tokens = await self._sessions.issue(user_id, str(session["id"]), 0)
+        tokens = self._sessions.pair(user_id, str(session["id"]), 0, refresh)
         log.info("accounts.registered", user_id=user_id)
         return AuthResult(tokens, record)
 
@@ -114,7 +117,7 @@ class AccountService:
 
         Re-hashes the password when argon2 parameters changed. Raises ``RateLimited`` (20/min per client IP,
         5/min per (login, IP)), ``Unauthenticated`` for an unknown login or wrong password (same message),
-        ``BadInput`` (``login``/``password``) for over-long values.
+        ``BadInput`` (``login``/``password``) for over-long values, ``Unavailable`` when Redis is down.
         """
         if len(login) > EMAIL_MAX:
             raise BadInput("login", f"Login must be at most {EMAIL_MAX} characters.")
@@ -130,17 +133,18 @@ class AccountService:
         if row is None or not checked.ok:
             raise Unauthenticated(INVALID_CREDENTIALS)
         session = new_session(_now_ms())
+        refresh = await self._sessions.open_family(row["id"], str(session["id"]))
         written = await self._graph.write(
             stmts.START_SESSION,
             {"user_id": row["id"], "session": session, "new_password_hash": checked.new_hash},
         )
         if not written:
             raise Unauthenticated(INVALID_CREDENTIALS)
-        tokens = await self._sessions.issue(row["id"], str(session["id"]), int(written[0]["version"]))
+        tokens = self._sessions.pair(row["id"], str(session["id"]), int(written[0]["version"]), refresh)
         return AuthResult(tokens, UserRecord.from_row(written[0]["user"]))
 
     async def refresh_session(self, *, refresh_token: str) -> AuthResult:
-        """Rotate a refresh token; see ``Sessions.rotate`` for the errors (``Unauthenticated``, ``Unavailable``)."""
+        """Rotate a refresh token (errors as ``Sessions.rotate``: ``Unauthenticated``, ``Unavailable``)."""
         tokens, user = await self._sessions.rotate(refresh_token)
         return AuthResult(tokens, user)
 

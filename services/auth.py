@@ -26,7 +26,7 @@ class AuthService:
         self._sessions = sessions
 
     async def authenticate(self, authorization_header: str) -> Principal:
-        """``"Bearer <jwt>"`` (scheme case-insensitive) -> ``Principal(user_id, session_id, session_version)``.
+        """``"Bearer <jwt>"`` (scheme case-insensitive) -> ``Principal(user_id, session_id, version)``.
 
         Raises ``Unauthenticated`` for a malformed header, a bad signature or algorithm, a wrong ``typ``,
         ``iss`` or ``aud``, an expired token, a refresh token, and a revoked session (logout, reuse of a

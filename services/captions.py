@@ -13,6 +13,7 @@ any script (``#Wrocław``), and mix in e-mail addresses and URLs. The rules, aft
 - Names are NFC-normalised and ``casefold()``-ed, de-duplicated, and kept in caption order.
 - A body longer than ``HASHTAG_MAX_CHARS`` (100) is dropped, not truncated: a truncated name is a tag the author
   never wrote, and FalkorDB crashes on long strings under a unique constraint (``Hashtag.name``).
+- URLs (``https://…``, ``www.…``) are skipped whole: ``https://x.io/#frag`` holds no tag.
 - A mention starts at ``@`` under the same "not after a word character" rule (so ``jobs@lb3.com`` is an
   e-mail address, but ``#ThinkRevolutionist@MX3DBridge`` mentions ``mx3dbridge``); its body is a run of
   username characters ``[A-Za-z0-9._]`` without trailing dots, case-folded; bodies over 30 characters (the
@@ -21,6 +22,7 @@ any script (``#Wrocław``), and mix in e-mail addresses and URLs. The rules, aft
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -30,6 +32,7 @@ _HASH = frozenset("#\uff03")
 _AT = frozenset("@\uff20")
 _USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._")
 _MARKS = frozenset({"Mn", "Mc"})
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +64,12 @@ def parse_caption(text: str | None) -> ParsedCaption:
     mentions: dict[str, None] = {}
     dropped = 0
     token_end = -1  # index just after the last tag or mention: a glued '#'/'@' may start there
+    urls = {m.start(): m.end() for m in _URL.finditer(text)}
     i, n = 0, len(text)
     while i < n:
+        if i in urls:
+            i = urls[i]
+            continue
         ch = text[i]
         if ch not in _HASH and ch not in _AT:
             i += 1

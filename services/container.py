@@ -19,11 +19,15 @@ class Services:
     accounts: Any = None
     profiles: Any = None
     follows: Any = None
+    blocks: Any = None
+    connections: Any = None
+    visibility: Any = None
     suggestions: Any = None
     rate_limits: Any = None
     idempotency: Any = None
     posts: Any = None
     media: Any = None
     feed: Any = None
+    fanout: Any = None
     engagement: Any = None
     health: Any = None

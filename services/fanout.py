@@ -7,7 +7,7 @@ the feed read merges in. Every use case reloads what it needs from the graph by 
 and is idempotent: ``ZADD`` of an existing member and ``ZREM`` of an absent one change nothing, so a
 redelivered event is harmless. Whatever slips through (a race with an unfollow) the feed read filters out.
 
-Errors: graph errors (``graph.errors.GraphError``) and ``cache.feed.FeedCacheUnavailable`` propagate; the
+Errors: graph errors (``graph.errors.GraphError``) and ``cache.errors.CacheUnavailable`` propagate; the
 consumer runtime retries the event and dead-letters it after its retries.
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cache.feed import FeedItem
 from graph.statements import feed as stmts
+from services.feed import load_recent_posts
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -94,7 +94,7 @@ class FanoutService:
         if cached.built:
             items = cached.items
         else:
-            items = (await self.recent_posts_from_graph([followee_id], self.backfill_limit)).get(followee_id, [])
+            items = (await load_recent_posts(self.graph, [followee_id], self.backfill_limit))[followee_id]
             await self.cache.store_posts(followee_id, items)
         await self.cache.add_to_feed(follower_id, items)
         return len(items)
@@ -142,16 +142,6 @@ class FanoutService:
         async for followers in self._followers(author_id):
             feeds += await self.cache.remove_from_feeds([post_id], followers)
         return feeds
-
-    async def recent_posts_from_graph(self, author_ids: list[str], limit: int) -> dict[str, list[FeedItem]]:
-        """The newest ``limit`` PUBLISHED posts of each author: ``{author_id: [FeedItem newest first]}``."""
-        rows = await self.graph.read(stmts.AUTHORS_RECENT_POSTS, {"author_ids": author_ids, "limit": limit})
-        result: dict[str, list[FeedItem]] = {a: [] for a in author_ids}
-        for row in rows:
-            result[row["author_id"]].append(FeedItem(row["id"], int(row["score"])))
-        for items in result.values():
-            items.sort(key=FeedItem.key, reverse=True)
-        return result
 
     async def _followers(self, author_id: str) -> AsyncIterator[list[str]]:
         """Yield the author's followers in pages of ``follower_page`` ids (keyset on the follower id)."""

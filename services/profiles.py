@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from graph.store import GraphStore
 
 NOT_FOUND = "User not found."
+#: A cleared display name or bio is stored as "" (``UserRecord`` reads it as ``None``), never removed:
+#: FalkorDB 4.16 can drop the WRONG property when one statement removes two (swap-remove bug).
+CLEARED = ""
 PROFILE_FIELDS = {"displayName": "display_name", "bio": "bio", "isPrivate": "is_private"}
 
 
@@ -54,7 +57,9 @@ class ProfileService:
         """The user ``user_id`` as ``viewer_id`` may see them; raises ``NotFound`` as ``user_for_viewer``."""
         if len(user_id) > 64:
             raise NotFound(NOT_FOUND)
-        rows = await self._graph.read(stmts.USER_BY_ID_FOR_VIEWER, {"user_id": user_id, "viewer_id": viewer_id})
+        rows = await self._graph.read(
+            stmts.USER_BY_ID_FOR_VIEWER, {"user_id": user_id, "viewer_id": viewer_id}
+        )
         return _visible(rows)
 
     async def update_profile(self, user_id: str, changes: Mapping[str, Any]) -> UserRecord:
@@ -70,9 +75,9 @@ class ProfileService:
             if name not in PROFILE_FIELDS:
                 raise BadInput(name, f"Unknown profile field {name!r}.")
             if name == "displayName":
-                props["display_name"] = clean_display_name(value)
+                props["display_name"] = clean_display_name(value) or CLEARED
             elif name == "bio":
-                props["bio"] = clean_bio(value)
+                props["bio"] = clean_bio(value) or CLEARED
             elif not isinstance(value, bool):
                 raise BadInput("isPrivate", "isPrivate must be true or false.")
             else:

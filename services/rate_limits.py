@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 FAIL_OPEN = Counter(
-    "instagraph_rate_limit_fail_open_total", "Rate-limit checks let through because Redis was down", ["action"]
+    "instagraph_rate_limit_fail_open_total",
+    "Rate-limit checks let through because Redis was down",
+    ["action"],
 )
 LIMITED = Counter("instagraph_rate_limited_total", "Requests refused by a rate limit", ["action"])
 

@@ -31,8 +31,8 @@ class UserRecord:
         return cls(
             id=row["id"],
             username=row["username"],
-            display_name=row.get("display_name"),
-            bio=row.get("bio"),
+            display_name=row.get("display_name") or None,  # "" = cleared (see graph.statements.users)
+            bio=row.get("bio") or None,
             is_private=bool(row.get("is_private") or False),
             is_verified=bool(row.get("is_verified") or False),
             follower_count=int(row.get("follower_count") or 0),

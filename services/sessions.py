@@ -14,7 +14,8 @@ Revocation, precisely:
 The check (``state``) reads the cache (one ``MGET``) and falls back to one graph read on a miss, caching
 the answer for ``AUTH_CACHE_TTL`` s. When Redis is down it reads the graph every time, so authentication
 keeps working (slower) and nobody is locked out. A logout made while Redis is down is in the graph at once;
-a stale cache entry can hide it for at most ``AUTH_CACHE_TTL`` s after Redis returns.
+the process that made it replays it into the cache on its first successful Redis call afterwards, and even
+if that process died, a stale cache entry outlives the outage by at most ``AUTH_CACHE_TTL`` s.
 Refresh tokens exist only in Redis: with Redis down, issuing and rotating them raise ``Unavailable``.
 """
 
@@ -79,20 +80,27 @@ class Sessions:
         self._graph = graph
         self._cache = cache
         self._tokens = tokens
+        # Revocations the cache missed during a Redis outage, pushed on the next successful cache call.
+        self._pending_sessions: set[tuple[str, str]] = set()
+        self._pending_versions: dict[str, int] = {}
 
-    async def issue(self, user_id: str, session_id: str, version: int) -> TokenPair:
-        """Start the refresh family of a session just written to the graph and sign its access token.
+    async def open_family(self, user_id: str, session_id: str) -> str:
+        """Start the refresh-token family of a session about to be written; returns its refresh token.
 
-        Raises ``Unavailable`` when Redis is down (the graph session is then revoked so nothing dangles).
+        Called BEFORE the graph write, so that a Redis outage fails the sign-in (``Unavailable``) with
+        nothing written. Should the graph write then fail, the family is unreachable (its token was never
+        handed out, and rotation checks the graph) and expires with its TTL.
         """
         refresh = new_refresh_token()
         try:
             await self._cache.start_family(session_id, user_id, refresh_digest(refresh))
         except CacheUnavailable as exc:
-            await self._graph.write(stmts.REVOKE_SESSION, {"user_id": user_id, "session_id": session_id,
-                                                          "now": _now_ms()})
             raise Unavailable("Sign-in is temporarily unavailable; try again shortly.") from exc
-        return TokenPair(self._tokens.issue(user_id, session_id, version), refresh, self._tokens.ttl)
+        return refresh
+
+    def pair(self, user_id: str, session_id: str, version: int, refresh_token: str) -> TokenPair:
+        """The token pair of a session now in the graph: a fresh access token and its refresh token."""
+        return TokenPair(self._tokens.issue(user_id, session_id, version), refresh_token, self._tokens.ttl)
 
     async def rotate(self, refresh_token: str) -> tuple[TokenPair, UserRecord]:
         """Exchange a refresh token for a new pair (the old token dies); returns the pair and the user.
@@ -131,6 +139,8 @@ class Sessions:
         Raises ``GraphError`` only when the graph is down too.
         """
         try:
+            if self._pending_sessions or self._pending_versions:
+                await self._replay()
             cached = await self._cache.cached_state(user_id, session_id)
         except CacheUnavailable:
             AUTH_FALLBACKS.inc()
@@ -146,13 +156,15 @@ class Sessions:
         return state
 
     async def revoke(self, user_id: str, session_id: str) -> None:
-        """Revoke one session: graph first (the truth), then the cache and the refresh family (best effort)."""
-        await self._graph.write(stmts.REVOKE_SESSION, {"user_id": user_id, "session_id": session_id,
-                                                      "now": _now_ms()})
+        """Revoke one session: graph first (the truth), then cache and refresh family (best effort)."""
+        await self._graph.write(
+            stmts.REVOKE_SESSION, {"user_id": user_id, "session_id": session_id, "now": _now_ms()}
+        )
         try:
             await self._cache.mark_revoked(user_id, session_id)
             await self._cache.revoke_family(session_id)
         except CacheUnavailable:
+            self._pending_sessions.add((user_id, session_id))
             log.warning("auth.revoke_cache_unavailable", user_id=user_id, session_id=session_id)
 
     async def revoke_all(self, user_id: str) -> int:
@@ -162,15 +174,29 @@ class Sessions:
         try:
             await self._cache.set_user_version(user_id, version)
         except CacheUnavailable:
+            self._pending_versions[user_id] = version
             log.warning("auth.revoke_all_cache_unavailable", user_id=user_id)
         return version
+
+    async def _replay(self) -> None:
+        """Push revocations made while Redis was down into the cache; raises ``CacheUnavailable``."""
+        for user_id, session_id in list(self._pending_sessions):
+            await self._cache.mark_revoked(user_id, session_id)
+            await self._cache.revoke_family(session_id)
+            self._pending_sessions.discard((user_id, session_id))
+        for user_id, version in list(self._pending_versions.items()):
+            await self._cache.set_user_version(user_id, version)
+            self._pending_versions.pop(user_id, None)
+        log.info("auth.revocations_replayed")
 
     async def _graph_state(self, user_id: str, session_id: str) -> SessionState:
         rows = await self._graph.read(stmts.SESSION_STATE, {"user_id": user_id, "session_id": session_id})
         if not rows:
             return SessionState(user_version=-1, revoked=True)
         row = rows[0]
-        return SessionState(user_version=int(row["user_version"]), revoked=bool(row["revoked"]) or not row["found"])
+        return SessionState(
+            user_version=int(row["user_version"]), revoked=bool(row["revoked"]) or not row["found"]
+        )
 
     async def _forget_family(self, family_id: str) -> None:
         try:

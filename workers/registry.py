@@ -70,8 +70,7 @@ async def run_worker(name: str, settings: Settings) -> None:
     producer = EventProducer(settings.kafka_bootstrap, idempotence=settings.kafka_idempotence)
     stop = asyncio.Event()
     async with open_resources(settings) as resources, build_services(resources) as services:
-        await producer.start()
-        try:
+        try:  # the producer starts on first publish, so a worker outlives a broker outage at start-up
             if name == "outbox-relay":
                 relay = OutboxRelay(
                     resources.graph, producer, Topics(settings.topic_suffix),

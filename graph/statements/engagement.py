@@ -67,7 +67,8 @@ LIKE_POST = cypher(
     write=True,
 )
 
-#: Remove the viewer's like. ``removed`` is true when an edge was deleted. No row: as ``LIKE_POST``.
+#: Remove the viewer's like. ``removed`` is true when an edge was deleted; then ``like.removed`` is
+#: recorded. No row: as ``LIKE_POST``.
 UNLIKE_POST = cypher(
     "engagement.UNLIKE_POST",
     f"""
@@ -77,6 +78,7 @@ UNLIKE_POST = cypher(
     OPTIONAL MATCH (v)-[l:LIKED]->(p)
     WITH p, l, l IS NOT NULL AS removed
     DELETE l
+    {write_outbox_if("removed")}
     RETURN p.id AS post_id, removed
     """,
     write=True,

@@ -1,10 +1,12 @@
 """Cypher statements of the home feed and the fan-out worker (all reads).
 
-Valid on Neo4j 5 and FalkorDB 4.16: no ``EXISTS {}``/``COUNT {}``; pattern comprehensions appear only in
-projections (FalkorDB rejects them inside ``WHERE``), pattern predicates (``NOT (v)-[:BLOCKS]-(a)``) in
-``WHERE``. Every row is a map of scalars. Scores are ``Post.created_at`` (epoch ms). A keyset
-"before" cursor ``($before_ts, $before_id)`` selects posts strictly older in ``(created_at, id)`` order; the
-first page passes ``FIRST_PAGE_TS`` and ``""``.
+Valid on Neo4j 5 and FalkorDB 4.16: no ``EXISTS {}``/``COUNT {}`` and no pattern comprehensions at all:
+FalkorDB rejects them inside ``WHERE`` and, elsewhere, caches a plan over a relationship type that does not
+exist yet (a fresh graph without any ``BLOCKS``) as "no match" for good. Relationship state is read with
+``OPTIONAL MATCH`` + ``count``/``collect`` or with ``WHERE`` pattern predicates (``NOT (v)-[:BLOCKS]-(a)``),
+which re-resolve the type (checked on FalkorDB). Every row is a map of scalars. Scores are
+``Post.created_at`` (epoch ms). A keyset "before" cursor ``($before_ts, $before_id)`` selects posts strictly
+older in ``(created_at, id)`` order; the first page passes ``FIRST_PAGE_TS`` and ``""``.
 """
 
 from __future__ import annotations
@@ -42,8 +44,11 @@ POST_FOR_FANOUT = cypher(
 FOLLOW_STATE = cypher(
     "feed.FOLLOW_STATE",
     """
-    MATCH (f:User {id: $follower_id}), (e:User {id: $followee_id})
-    RETURN size([(f)-[:FOLLOWS]->(e) | 1]) > 0 AS follows, coalesce(e.follower_count, 0) AS follower_count
+    MATCH (f:User {id: $follower_id})
+    MATCH (e:User {id: $followee_id})
+    OPTIONAL MATCH (f)-[r:FOLLOWS]->(e)
+    WITH e, count(r) AS edges
+    RETURN edges > 0 AS follows, coalesce(e.follower_count, 0) AS follower_count
     """,
 )
 
@@ -82,8 +87,9 @@ VIEWER_CONTEXT = cypher(
     "feed.VIEWER_CONTEXT",
     """
     MATCH (v:User {id: $viewer_id})
-    RETURN size([(v)-[:FOLLOWS]->(:User) | 1]) AS following,
-           [(v)-[:FOLLOWS]->(c:User) WHERE coalesce(c.follower_count, 0) >= $threshold | c.id] AS celebrities
+    OPTIONAL MATCH (v)-[:FOLLOWS]->(f:User)
+    RETURN count(f) AS following,
+           collect(CASE WHEN coalesce(f.follower_count, 0) >= $threshold THEN f.id END) AS celebrities
     """,
 )
 
@@ -96,9 +102,12 @@ FEED_FILTER = cypher(
     MATCH (v:User {id: $viewer_id})
     UNWIND $ids AS pid
     MATCH (a:User)-[:POSTED]->(p:Post {id: pid})
+    OPTIONAL MATCH (v)-[fol:FOLLOWS]->(a)
+    WITH v, a, p, count(fol) AS follow_edges
+    OPTIONAL MATCH (v)-[blk:BLOCKS]-(a)
+    WITH v, a, p, follow_edges, count(blk) AS block_edges
     RETURN p.id AS id, a.id AS author_id, p.status AS status, p.created_at AS created_at,
-           (a.id = v.id OR size([(v)-[:FOLLOWS]->(a) | 1]) > 0) AS follows,
-           size([(v)-[:BLOCKS]-(a) | 1]) > 0 AS blocked
+           (a.id = v.id OR follow_edges > 0) AS follows, block_edges > 0 AS blocked
     """,
 )
 
@@ -110,8 +119,9 @@ HOME_PULL = cypher(
     "feed.HOME_PULL",
     """
     MATCH (v:User {id: $viewer_id})
-    WITH v, [(v)-[:FOLLOWS]->(f:User)
-             WHERE $include_celebrities OR coalesce(f.follower_count, 0) < $threshold | f] + [v] AS authors
+    OPTIONAL MATCH (v)-[:FOLLOWS]->(f:User)
+    WHERE $include_celebrities OR coalesce(f.follower_count, 0) < $threshold
+    WITH v, collect(f) + [v] AS authors
     UNWIND authors AS a
     MATCH (a)-[:POSTED]->(p:Post)
     WHERE p.status = 'PUBLISHED'

@@ -13,7 +13,15 @@ Status machine: PENDING_UPLOAD -> PROCESSING -> PUBLISHED, any of them -> DELETE
 PROCESSING -> FAILED. Every transition is one statement guarded by the expected current status (optimistic
 concurrency: zero rows means someone else moved the post first) and, where an event follows, writes its
 Outbox node in the same statement. ``User.post_count`` counts PUBLISHED posts only.
-Pattern comprehensions appear only in projections (FalkorDB rejects them inside ``WHERE``).
+Pattern comprehensions appear only in projections (FalkorDB rejects them inside ``WHERE``), and sibling
+pattern comprehensions of one projection use distinct variable names (FalkorDB 4.16 mixes up a relationship
+variable reused across them: ``r.position`` came back null).
+
+Keyset predicates are written as ``CASE WHEN p.created_at = $ts THEN p.id < $id ELSE p.created_at < $ts END``,
+not ``p.created_at < $ts OR (p.created_at = $ts AND p.id < $id)``: FalkorDB 4.16 answers a strict
+``<`` on an INDEXED string property (``Post.id``) wrongly when it turns the predicate into an index scan
+(``MATCH (p:Post) WHERE p.id < 'p2'`` returned p1, p2 and p3), so the OR form repeated the cursor's own post
+on the next page. The CASE form is not index-pushed; the author's POSTED edges are traversed instead.
 """
 
 from __future__ import annotations
@@ -27,10 +35,10 @@ POST_FIELDS = """
     p {.id, .caption, .status, .failure_reason, .created_at, .like_count, .comment_count} AS post,
     a.id AS author_id,
     coalesce(a.is_private, false) AS author_private,
-    [(p)-[r:HAS_MEDIA]->(m:Media) | m {.id, .key, .content_type, .byte_size, .alt_text, .width, .height,
-                                       .variants, position: r.position}] AS media,
+    [(p)-[hm:HAS_MEDIA]->(m:Media) | m {.id, .key, .content_type, .byte_size, .alt_text, .width, .height,
+                                       .variants, position: hm.position}] AS media,
     [(p)-[t:TAGGED]->(h:Hashtag) | {position: t.position, name: h.name}] AS hashtags,
-    [(p)-[r:MENTIONS]->(u:User) | {position: r.position, id: u.id}] AS mentions,
+    [(p)-[mn:MENTIONS]->(u:User) | {position: mn.position, id: u.id}] AS mentions,
     size([(a)<-[:FOLLOWS]-(fv:User {id: $viewer_id}) | 1]) > 0 AS viewer_follows,
     size([(a)-[:BLOCKS]-(bv:User {id: $viewer_id}) | 1]) > 0 AS blocked
 """
@@ -57,7 +65,8 @@ CREATE_POST = cypher(
     WHERE u.username IN $mentions AND u.id <> a.id AND NOT (u)-[:BLOCKS]-(a)
     WITH p, collect(u) AS mentioned
     FOREACH (u IN mentioned |
-        CREATE (p)-[:MENTIONS {position: [i IN range(0, size($mentions) - 1) WHERE $mentions[i] = u.username][0]}]->(u))
+        CREATE (p)-[r:MENTIONS]->(u)
+        SET r.position = [i IN range(0, size($mentions) - 1) WHERE $mentions[i] = u.username][0])
     RETURN p.id AS id, size(mentioned) AS mentioned
     """,
     write=True,
@@ -90,23 +99,11 @@ USER_POSTS_PAGE = cypher(
     f"""
     MATCH (a:User {{id: $author_id}})-[:POSTED]->(p:Post)
     WHERE p.status IN $statuses
-      AND (p.created_at < $before_ts OR (p.created_at = $before_ts AND p.id < $before_id))
+      AND CASE WHEN p.created_at = $before_ts THEN p.id < $before_id ELSE p.created_at < $before_ts END
     WITH a, p
     ORDER BY p.created_at DESC, p.id DESC
     LIMIT $limit
     RETURN {POST_FIELDS}
-    """,
-)
-
-#: What decides whether ``$viewer_id`` may see ``$author_id``'s posts. Rows (0 when the author is gone):
-#: ``{author_private, viewer_follows, blocked}``.
-AUTHOR_VISIBILITY = cypher(
-    "posts.AUTHOR_VISIBILITY",
-    """
-    MATCH (a:User {id: $author_id})
-    RETURN coalesce(a.is_private, false) AS author_private,
-           size([(a)<-[:FOLLOWS]-(fv:User {id: $viewer_id}) | 1]) > 0 AS viewer_follows,
-           size([(a)-[:BLOCKS]-(bv:User {id: $viewer_id}) | 1]) > 0 AS blocked
     """,
 )
 
@@ -184,15 +181,16 @@ POST_MEDIA = cypher(
     """,
 )
 
-#: Posts in ``$status`` created before ``$before`` (ms), oldest first, at most ``$limit``. Rows: ``{id,
-#: author_id, created_at}``.
+#: Posts in ``$status`` last changed before ``$before`` (ms), oldest first, at most ``$limit``. Rows:
+#: ``{id, author_id, created_at, updated_at}``.
 STALE_POSTS = cypher(
     "posts.STALE_POSTS",
     """
     MATCH (a:User)-[:POSTED]->(p:Post)
-    WHERE p.status = $status AND p.created_at < $before
-    RETURN p.id AS id, a.id AS author_id, p.created_at AS created_at
-    ORDER BY created_at
+    WHERE p.status = $status AND coalesce(p.updated_at, p.created_at) < $before
+    RETURN p.id AS id, a.id AS author_id, p.created_at AS created_at,
+           coalesce(p.updated_at, p.created_at) AS updated_at
+    ORDER BY updated_at
     LIMIT $limit
     """,
 )

@@ -11,6 +11,10 @@ A ``Session`` is one login (one device) and one refresh-token family: its ``id``
 ``User.session_version`` revokes every session at once. Sessions are always reached through their user
 (``User.id`` is unique and indexed), so ``Session.id`` needs no index of its own.
 
+``UPDATE_PROFILE`` never sets a property to null: FalkorDB 4.16 removes the wrong property when one
+statement removes two or more properties of a node (it swap-removes: clearing ``display_name`` and a
+``bio`` stored last dropped another property and kept ``bio``). Cleared text is stored as ``""``.
+
 Every statement returns plain maps/scalars; ``USER_FIELDS`` is the public projection (never the email or
 the password hash).
 """

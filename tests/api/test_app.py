@@ -61,9 +61,7 @@ async def test_graphiql_is_not_served_outside_dev(api: httpx.AsyncClient) -> Non
     assert "GraphiQL" not in response.text
 
 
-async def test_a_query_past_the_depth_limit_is_rejected_before_any_resolver_runs(
-    gql, app: Starlette
-) -> None:
+async def test_a_query_past_the_depth_limit_is_rejected_before_any_resolver_runs(gql, app: Starlette) -> None:
     graph = app.state.resources.graph
     before = graph.round_trips
     body = await gql(DEEP_QUERY)

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from server.settings import Settings
 
 
-
 @pytest.fixture(scope="module")
 async def app(settings: Settings, graph_store: GraphStore) -> AsyncIterator[Starlette]:
     """The Starlette app for this module's settings, lifespan entered (graph migrated by ``graph_store``)."""
@@ -52,7 +51,9 @@ async def post_graphql(
     all_headers = dict(headers or {})
     if token is not None:
         all_headers["Authorization"] = f"Bearer {token}"
-    response = await api.post("/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers)
+    response = await api.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+    )
     assert response.status_code == 200, response.text
     return response.json()
 

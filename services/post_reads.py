@@ -1,0 +1,166 @@
+"""Reading posts: rows -> ``PostRecord``, who may see which post, batch loads and a user's post grid.
+
+Visibility (issues 3 and 4; the user-level part is ``services.visibility``'s rule, which ``PostView`` applies
+to the flags ``POST_FIELDS`` returns so that a batch of posts costs one round trip): a DELETED
+post is never served; the author sees their own posts in every other status (PENDING_UPLOAD, PROCESSING,
+FAILED: the app shows "uploading…/failed" tiles); anyone else sees only PUBLISHED posts, never across a block
+(either way), and a private author's posts only as an approved follower.
+
+Errors: ``BadInput("first"|"after")`` for paging arguments; graph errors propagate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from graph.statements import posts as stmts
+from services.pagination import Page, clamp_first, decode_cursor, encode_cursor
+from services.records import MediaRecord, PostRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from graph.store import GraphStore, Row
+    from services.visibility import VisibilityService
+
+PENDING_UPLOAD, PROCESSING, PUBLISHED, FAILED, DELETED = (
+    "PENDING_UPLOAD", "PROCESSING", "PUBLISHED", "FAILED", "DELETED",
+)  # fmt: skip
+OWN_STATUSES = (PENDING_UPLOAD, PROCESSING, PUBLISHED, FAILED)
+USER_POSTS_DEFAULT_FIRST = 12
+_FIRST_PAGE_TS = 2**62  # after every epoch-ms timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class PostView:
+    """A post with what decides its visibility: ``author_private``, ``viewer_follows``, ``blocked``."""
+
+    record: PostRecord
+    author_private: bool
+    viewer_follows: bool
+    blocked: bool
+
+    def visible_to(self, viewer_id: str | None) -> bool:
+        """The module's visibility rule for ``viewer_id`` (``None``: anonymous)."""
+        status = self.record.status
+        if status == DELETED:
+            return False
+        if viewer_id is not None and viewer_id == self.record.author_id:
+            return True
+        return status == PUBLISHED and author_visible(self.author_private, self.viewer_follows, self.blocked)
+
+
+def author_visible(author_private: bool, viewer_follows: bool, blocked: bool) -> bool:
+    """Whether a non-author may see an author's published posts."""
+    return not blocked and (not author_private or viewer_follows)
+
+
+def _variants(raw: Any) -> dict[str, str]:
+    if not raw:
+        return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def media_from_row(m: dict[str, Any]) -> MediaRecord:
+    """A ``MediaRecord`` from a ``Media`` projection with ``position``."""
+    return MediaRecord(
+        id=m["id"],
+        position=int(m.get("position") or 0),
+        key=m["key"],
+        content_type=m["content_type"],
+        byte_size=int(m["byte_size"]),
+        width=m.get("width"),
+        height=m.get("height"),
+        alt_text=m.get("alt_text"),
+        variants=_variants(m.get("variants")),
+    )
+
+
+def view_from_row(row: Row) -> PostView:
+    """A ``PostView`` from a ``graph.statements.posts.POST_FIELDS`` row (lists sorted by position)."""
+    p = row["post"]
+    media = sorted((media_from_row(m) for m in row["media"]), key=lambda m: m.position)
+    tags = sorted(row["hashtags"], key=lambda t: t["position"] if t["position"] is not None else 1 << 30)
+    mentions = sorted(row["mentions"], key=lambda m: m["position"] if m["position"] is not None else 1 << 30)
+    record = PostRecord(
+        id=p["id"],
+        author_id=row["author_id"],
+        caption=p.get("caption"),
+        hashtags=tuple(t["name"] for t in tags),
+        mention_ids=tuple(m["id"] for m in mentions),
+        media=tuple(media),
+        status=p["status"],
+        failure_reason=p.get("failure_reason"),
+        created_at=int(p["created_at"]),
+        like_count=int(p.get("like_count") or 0),
+        comment_count=int(p.get("comment_count") or 0),
+    )
+    return PostView(
+        record=record,
+        author_private=bool(row["author_private"]),
+        viewer_follows=bool(row["viewer_follows"]),
+        blocked=bool(row["blocked"]),
+    )
+
+
+class PostReader:
+    """Batch reads of posts over ``graph`` (one round trip per call); ``visibility`` decides whose grid a
+    viewer may see (``services.visibility``, the social graph's rule)."""
+
+    def __init__(self, graph: GraphStore, visibility: VisibilityService) -> None:
+        self._graph, self._visibility = graph, visibility
+
+    async def views(self, post_ids: Sequence[str], viewer_id: str | None) -> list[PostView | None]:
+        """Every post of ``post_ids`` whatever its status, in order (``None``: no such post)."""
+        if not post_ids:
+            return []
+        rows = await self._graph.read(
+            stmts.POSTS_BY_IDS, {"ids": list(dict.fromkeys(post_ids)), "viewer_id": viewer_id or ""}
+        )
+        by_id = {row["post"]["id"]: view_from_row(row) for row in rows}
+        return [by_id.get(pid) for pid in post_ids]
+
+    async def posts_by_ids(self, post_ids: Sequence[str], viewer_id: str | None) -> list[PostRecord | None]:
+        """The posts ``viewer_id`` may see, in order; ``None`` for absent, deleted or hidden ones."""
+        views = await self.views(post_ids, viewer_id)
+        return [v.record if v is not None and v.visible_to(viewer_id) else None for v in views]
+
+    async def user_posts(
+        self, author_id: str, viewer_id: str | None, first: int | None, after: str | None
+    ) -> Page[PostRecord]:
+        """``author_id``'s posts newest first, keyset cursor ``[created_at_ms, post_id]``.
+
+        Others get PUBLISHED posts only, and an empty page when the author is private and not followed, or
+        a block stands either way; the author also gets their pending and failed posts. Raises
+        ``BadInput("first")`` outside 1..100 and ``BadInput("after")`` for a malformed cursor.
+        """
+        limit = clamp_first(first, USER_POSTS_DEFAULT_FIRST)
+        before_ts, before_id = decode_cursor(after, (int, str)) or (_FIRST_PAGE_TS, "")
+        own = viewer_id is not None and viewer_id == author_id
+        if not own and not await self._visibility.can_view(viewer_id, author_id):
+            return Page(items=[], has_next=False, has_previous=after is not None)
+        rows = await self._graph.read(
+            stmts.USER_POSTS_PAGE,
+            {
+                "author_id": author_id,
+                "viewer_id": viewer_id or "",
+                "statuses": list(OWN_STATUSES if own else (PUBLISHED,)),
+                "before_ts": before_ts,
+                "before_id": before_id,
+                "limit": limit + 1,
+            },
+        )
+        records = [view_from_row(row).record for row in rows]
+        page = records[:limit]
+        return Page(
+            items=[(encode_cursor(r.created_at, r.id), r) for r in page],
+            has_next=len(records) > limit,
+            has_previous=after is not None,
+        )

@@ -1,0 +1,62 @@
+"""Who may see a user's followers, following and posts (issue 3, item 4).
+
+A public account's content is visible to everyone; a private account's only to itself and its approved
+followers. A block in either direction hides the content as well, and a user who blocks the viewer is
+``NOT_FOUND`` to them: :meth:`VisibilityService.ensure_not_hidden` raises it, and user/node lookups call it
+(or use the same rule in their statement). Inside other Cypher statements, use
+``graph.statements.visibility.can_view_predicate(owner_var)`` so that a page costs no extra round trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from graph.statements import visibility as stmts
+from services.errors import NotFound
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from graph.store import GraphStore
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What ``viewer`` may do with ``owner``'s content: ``visible`` (followers, following, posts) and
+    ``blocks_viewer`` (the owner blocks the viewer: the owner is ``NOT_FOUND`` to them)."""
+
+    visible: bool
+    blocks_viewer: bool
+
+
+class VisibilityService:
+    """Visibility checks for one viewer and many owners, one graph round trip per call."""
+
+    def __init__(self, graph: GraphStore) -> None:
+        self._graph = graph
+
+    async def access(self, viewer_id: str | None, owner_ids: Iterable[str]) -> dict[str, Access]:
+        """``owner_id -> Access`` for each existing owner (unknown ids are absent). ``viewer_id`` None means
+        anonymous. One round trip, suited to a DataLoader's batch function."""
+        ids = list(dict.fromkeys(owner_ids))
+        if not ids:
+            return {}
+        rows = await self._graph.read(stmts.ACCESS, {"viewer_id": viewer_id, "owner_ids": ids})
+        return {
+            r["id"]: Access(visible=bool(r["visible"]), blocks_viewer=bool(r["blocks_viewer"])) for r in rows
+        }
+
+    async def can_view(self, viewer_id: str | None, owner_id: str) -> bool:
+        """True when the viewer may see ``owner_id``'s followers, following and posts; False when the owner
+        is private and not followed, a block exists either way, or the owner does not exist."""
+        access = (await self.access(viewer_id, [owner_id])).get(owner_id)
+        return access is not None and access.visible
+
+    async def ensure_not_hidden(self, viewer_id: str | None, owner_id: str) -> Access:
+        """The viewer's ``Access`` to ``owner_id``; raises ``NotFound`` when the owner does not exist or
+        blocks the viewer (the API's rule: a user who blocked you does not exist for you)."""
+        access = (await self.access(viewer_id, [owner_id])).get(owner_id)
+        if access is None or access.blocks_viewer:
+            raise NotFound("User not found.")
+        return access

@@ -1,0 +1,327 @@
+"""``feed(first, after)`` over GraphQL on the real stack (celebrity threshold 3 followers).
+
+The module's world: ``viewer`` follows ``author`` (pushed: fewer than 3 followers) and ``celebrity`` (pulled:
+3 followers); ``stranger`` posts too but is not followed. Every post goes through the real upload flow and
+its ``post.published`` event through the fan-out handler, as the worker would.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from cache.feed import BUILT
+from cache.keys import RedisKeys
+from schema.base import from_global_id, to_global_id
+from services.feed import DEGRADED, REBUILDS
+from tests.factories import graphql, make_user
+from tests.services.test_fanout import created_at, follow, publish_and_fan_out, publish_post
+from workers.fanout import make_handler
+
+if TYPE_CHECKING:
+    import httpx
+    import redis.asyncio as aioredis
+    from starlette.applications import Starlette
+
+    from graph.store import GraphStore
+    from server.settings import Settings
+    from server.supervisor import EmbeddedStack
+    from tests.factories import TestUser
+
+FEED = """
+query($first: Int, $after: String) {
+  feed(first: $first, after: $after) {
+    edges { cursor node { id createdAt author { username } } }
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+  }
+}
+"""
+FEED_FULL = """
+query($first: Int) {
+  feed(first: $first) {
+    edges { cursor node {
+      id caption hashtags createdAt status likeCount commentCount viewerHasLiked
+      author { id username followerCount viewerFollows } media { url(size: THUMBNAIL) } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+UNFOLLOW = "mutation($id: ID!) { unfollow(input: {userId: $id}) { status } }"
+BLOCK = "mutation($id: ID!) { block(input: {userId: $id}) { id } }"
+DELETE_POST = "mutation($id: ID!) { deletePost(input: {postId: $id}) { status } }"
+LIKE = "mutation($id: ID!) { likePost(input: {postId: $id}) { likeCount } }"
+
+
+@pytest.fixture(scope="module")
+def settings(settings: Settings) -> Settings:
+    """This module's settings with ``celebrity_threshold=3``."""
+    return settings.model_copy(update={"celebrity_threshold": 3})
+
+
+@dataclass
+class World:
+    """The module's users and the posts each published (raw ids with created_at ms)."""
+
+    viewer: TestUser
+    author: TestUser
+    celebrity: TestUser
+    stranger: TestUser
+    posts: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+
+    def expected(self, *users: TestUser) -> list[str]:
+        """Post ids of ``users`` newest first by (created_at, id): the feed's order."""
+        rows = [row for u in users for row in self.posts.get(u.username, [])]
+        return [post_id for _, post_id in sorted(rows, reverse=True)]
+
+
+#: Every post published in this module: (created_at ms, post id), for the cold-start expectations.
+PUBLIC_POSTS: list[tuple[int, str]] = []
+
+
+async def _post(app: Starlette, graph: GraphStore, world: World, user: TestUser) -> str:
+    post_id = await publish_and_fan_out(app, graph, make_handler(app.state.services), user)
+    row = (await created_at(app, post_id), post_id)
+    world.posts.setdefault(user.username, []).append(row)
+    PUBLIC_POSTS.append(row)
+    return post_id
+
+
+@pytest.fixture(scope="module")
+async def world(app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore) -> World:
+    """The module's users and 25 posts visible to ``viewer`` (plus 2 by ``stranger``)."""
+    users = [await make_user(api, name) for name in ("fd_viewer", "fd_author", "fd_celeb", "fd_stranger")]
+    result = World(*users)
+    await follow(api, result.viewer, result.author)
+    await follow(api, result.viewer, result.celebrity)
+    for i in range(2):
+        await follow(api, await make_user(api, f"fd_cfan{i}"), result.celebrity)
+    for i in range(9):
+        await _post(app, graph_store, result, result.author)
+        await _post(app, graph_store, result, result.celebrity)
+        if i % 3 == 0:
+            await _post(app, graph_store, result, result.viewer)
+            await _post(app, graph_store, result, result.stranger)
+    for _ in range(4):
+        await _post(app, graph_store, result, result.celebrity)
+    return result
+
+
+def _ids(body: dict[str, Any]) -> list[str]:
+    assert body.get("errors") is None, body
+    return [from_global_id(e["node"]["id"], field="id")[1] for e in body["data"]["feed"]["edges"]]
+
+
+async def _all_pages(api: httpx.AsyncClient, user: TestUser, first: int) -> list[str]:
+    ids: list[str] = []
+    after = None
+    while True:
+        body = await graphql(api, FEED, {"first": first, "after": after}, token=user.token)
+        ids += _ids(body)
+        info = body["data"]["feed"]["pageInfo"]
+        if not info["hasNextPage"]:
+            return ids
+        after = info["endCursor"]
+
+
+def _code(body: dict[str, Any]) -> tuple[str, str | None]:
+    error = body["errors"][0]["extensions"]
+    return error["code"], error.get("field")
+
+
+async def test_anonymous_viewer_is_unauthenticated(api: httpx.AsyncClient) -> None:
+    body = await graphql(api, FEED, {"first": 5})
+    assert body["data"] is None
+    assert _code(body) == ("UNAUTHENTICATED", None)
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"first": 0}, ("BAD_USER_INPUT", "first")),
+        ({"first": 101}, ("BAD_USER_INPUT", "first")),
+        ({"first": -3}, ("BAD_USER_INPUT", "first")),
+        ({"first": 5, "after": "not-a-cursor"}, ("BAD_USER_INPUT", "after")),
+        ({"first": 5, "after": "WyJ4Il0"}, ("BAD_USER_INPUT", "after")),  # ["x"]: wrong shape
+    ],
+)
+async def test_bad_paging_arguments_are_bad_user_input(
+    api: httpx.AsyncClient, world: World, variables: dict[str, Any], expected: tuple[str, str]
+) -> None:
+    body = await graphql(api, FEED, variables, token=world.viewer.token)
+    assert body["data"] is None
+    assert _code(body) == expected
+
+
+async def test_feed_merges_pushed_and_celebrity_posts_newest_first(
+    api: httpx.AsyncClient, redis: aioredis.Redis, settings: Settings, world: World
+) -> None:
+    expected = world.expected(world.viewer, world.author, world.celebrity)
+
+    body = await graphql(api, FEED, {"first": 100}, token=world.viewer.token)
+
+    assert _ids(body) == expected
+    last_cursor = body["data"]["feed"]["edges"][-1]["cursor"]
+    assert body["data"]["feed"]["pageInfo"] == {
+        "hasNextPage": False, "hasPreviousPage": False, "endCursor": last_cursor,
+    }  # fmt: skip
+    pushed = {
+        m.decode() for m in await redis.zrange(RedisKeys(settings.redis_prefix).feed(world.viewer.id), 0, -1)
+    }
+    celebrity_posts = {p for _, p in world.posts["fd_celeb"]}
+    assert celebrity_posts.isdisjoint(pushed)  # celebrities reach followers only through the read-time merge
+    assert set(world.expected(world.author, world.viewer)) <= pushed
+
+
+async def test_default_page_is_ten_posts(api: httpx.AsyncClient, world: World) -> None:
+    body = await graphql(
+        api, "{ feed { edges { node { id } } pageInfo { hasNextPage } } }", token=world.viewer.token
+    )
+    assert _ids(body) == world.expected(world.viewer, world.author, world.celebrity)[:10]
+    assert body["data"]["feed"]["pageInfo"]["hasNextPage"] is True
+
+
+async def test_pages_have_no_duplicates_or_gaps_while_new_posts_arrive(
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, world: World
+) -> None:
+    expected = world.expected(world.viewer, world.author, world.celebrity)
+    seen: list[str] = []
+    after = None
+    arrivals: list[str] = []
+    while True:
+        body = await graphql(api, FEED, {"first": 4, "after": after}, token=world.viewer.token)
+        seen += _ids(body)
+        info = body["data"]["feed"]["pageInfo"]
+        if not info["hasNextPage"]:
+            break
+        after = info["endCursor"]
+        who = world.author if len(arrivals) % 2 == 0 else world.celebrity
+        arrivals.append(await _post(app, graph_store, world, who))  # newer than every page already served
+
+    assert seen == expected
+    assert len(arrivals) == math.ceil(len(expected) / 4) - 1  # one between every two pages
+    fresh = _ids(await graphql(api, FEED, {"first": len(arrivals)}, token=world.viewer.token))
+    assert fresh == arrivals[::-1]
+
+
+async def test_round_trips_per_page_are_fixed(
+    app: Starlette, api: httpx.AsyncClient, redis: aioredis.Redis, world: World
+) -> None:
+    graph = app.state.resources.graph
+    feed_cache = app.state.services.feed.cache
+    costs = {}
+    for first in (5, 20, 5, 20):
+        await graphql(
+            api, FEED_FULL, {"first": first}, token=world.viewer.token
+        )  # warm counters and sessions
+        graph_before, cache_before = graph.round_trips, feed_cache.commands
+        redis_before = (await redis.info("stats"))["total_commands_processed"]
+        body = await graphql(api, FEED_FULL, {"first": first}, token=world.viewer.token)
+        redis_after = (await redis.info("stats"))["total_commands_processed"]
+        assert len(_ids(body)) == first
+        costs[first] = (
+            graph.round_trips - graph_before,
+            feed_cache.commands - cache_before,
+            redis_after - redis_before - 1,  # minus the first INFO itself
+        )
+
+    assert costs[5] == costs[20]
+    graph_trips, feed_commands, _ = costs[5]
+    # VIEWER_CONTEXT + FEED_FILTER + PostsById + UsersById + ViewerLikesByPostId + the author's relationship
+    assert graph_trips == 6
+    # feed page (ZREVRANGEBYSCORE + ZSCORE marker) + one celebrity posts page (ZREVRANGEBYSCORE + ZSCORE)
+    assert feed_commands == 4
+
+
+async def test_missing_feed_key_is_rebuilt_from_the_graph(
+    api: httpx.AsyncClient, redis: aioredis.Redis, settings: Settings, world: World
+) -> None:
+    key = RedisKeys(settings.redis_prefix).feed(world.viewer.id)
+    expected = world.expected(world.viewer, world.author, world.celebrity)
+    rebuilds = REBUILDS._value.get()
+    assert await redis.delete(key) == 1
+
+    assert await _all_pages(api, world.viewer, 6) == expected
+
+    assert REBUILDS._value.get() == rebuilds + 1
+    members = {m.decode(): s for m, s in await redis.zrange(key, 0, -1, withscores=True)}
+    assert members.pop(BUILT) == float("inf")
+    assert set(members) == set(world.expected(world.viewer, world.author))  # celebrities stay pulled
+
+
+async def test_feed_is_served_from_the_graph_while_redis_is_down(
+    app: Starlette, api: httpx.AsyncClient, redis: aioredis.Redis, stack: EmbeddedStack, world: World
+) -> None:
+    expected = world.expected(world.viewer, world.author, world.celebrity)
+    degraded = DEGRADED._value.get()
+    await stack.stop_service("redis")
+    try:
+        pages = await _all_pages(api, world.viewer, 10)
+    finally:
+        await stack.start_service("redis")
+        for client in (redis, app.state.resources.redis):  # drop connections to the stopped server
+            await client.connection_pool.disconnect()
+
+    assert pages == expected
+    served_by_graph = degraded + math.ceil(len(expected) / 10)  # one per page
+    assert DEGRADED._value.get() == served_by_graph
+    assert _ids(await graphql(api, FEED, {"first": 100}, token=world.viewer.token)) == expected
+    assert DEGRADED._value.get() == served_by_graph  # back on Redis
+
+
+async def test_unfollowed_blocked_and_deleted_authors_are_filtered_at_read(
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, redis: aioredis.Redis,
+    settings: Settings, world: World,
+) -> None:  # fmt: skip
+    reader, kept, dropped, blocker, deleter = [
+        await make_user(api, f"fd_{name}") for name in ("reader", "kept", "dropped", "blocker", "deleter")
+    ]
+    for user in (kept, dropped, blocker, deleter):
+        await follow(api, reader, user)
+    local = World(reader, kept, blocker, deleter)
+    old = [await _post(app, graph_store, local, kept) for _ in range(2)]
+    await _post(app, graph_store, local, deleter)
+    for user in (dropped, blocker, dropped, blocker):  # the four newest posts will all be filtered out
+        await _post(app, graph_store, local, user)
+    gone = await _post(app, graph_store, local, deleter)
+    key = RedisKeys(settings.redis_prefix).feed(reader.id)
+    assert await redis.zcard(key) == 8  # pushed by the fan-out, no marker yet
+
+    assert (await graphql(api, UNFOLLOW, {"id": dropped.gid}, token=reader.token))["data"]["unfollow"]
+    assert (await graphql(api, BLOCK, {"id": reader.gid}, token=blocker.token))["data"]["block"]
+    body = await graphql(api, DELETE_POST, {"id": to_global_id("Post", gone)}, token=deleter.token)
+    assert body["data"]["deletePost"]["status"] == "DELETED", body
+    # no fan-out handler ran for the unfollow, the block or the delete: the read filters them out
+
+    body = await graphql(api, FEED, {"first": 3}, token=reader.token)
+    survivors = local.expected(kept, deleter)
+    survivors.remove(gone)
+    PUBLIC_POSTS.remove(next(row for row in PUBLIC_POSTS if row[1] == gone))
+    assert len(survivors) == 3 and set(old) <= set(survivors)
+    assert _ids(body) == survivors
+    assert body["data"]["feed"]["pageInfo"]["hasNextPage"] is False
+    remaining = {m.decode() for m in await redis.zrange(key, 0, -1)} - {BUILT}
+    assert remaining == set(survivors)  # filtered ids were removed lazily
+
+
+async def test_viewer_following_nobody_gets_recent_popular_posts(
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, world: World
+) -> None:
+    newcomer = await make_user(api, "fd_newcomer")
+    private = await make_user(api, "fd_private", private=True)
+    secret = await publish_post(app, private)
+    top, second = world.posts["fd_stranger"][0][1], world.posts["fd_author"][0][1]
+    likers = [await make_user(api, f"fd_liker{i}") for i in range(3)]
+    for i, liker in enumerate(likers):
+        for post_id in (top, second) if i < 2 else (top,):
+            body = await graphql(api, LIKE, {"id": to_global_id("Post", post_id)}, token=liker.token)
+            assert body.get("errors") is None, body
+    await app.state.services.engagement.counters.write_back()  # the graph copy ranks the cold start
+
+    pages = await _all_pages(api, newcomer, 7)
+
+    rest = [post_id for _, post_id in sorted(PUBLIC_POSTS, reverse=True) if post_id not in (top, second)]
+    assert pages == [top, second, *rest]  # likes desc, then newest first; the private author's post left out
+    assert secret not in pages

@@ -1,0 +1,147 @@
+"""Posts for tests, built through the public flow: ``createPost`` -> presigned POST to S3 -> ``completePostUpload``
+-> the media worker's use case (``services.media.process_post``, what the ``media`` consumer runs on
+``media.uploaded``) -> PUBLISHED.
+
+``await publish_post(api, app, user)`` returns a ``TestPost`` (raw id and global id). ``delete_post`` soft-
+deletes one through ``deletePost``. Social helpers ``follow``/``block`` call the GraphQL mutations. Read-only
+assertion helpers count Outbox events, LIKED edges and a post's graph counters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+
+from graph.cypher import cypher
+from schema.base import from_global_id
+from tests.factories import graphql
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    import redis.asyncio as aioredis
+
+    from graph.store import GraphStore
+    from server.supervisor import EmbeddedStack
+
+    from tests.factories import TestUser
+
+IMAGES = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "images"
+DEFAULT_IMAGE = IMAGES / "rocket.jpg"  # 640x427 JPEG, 112 KB: the cheapest real photo to process
+
+CREATE_POST = """
+mutation Create($input: CreatePostInput!) {
+  createPost(input: $input) { post { id status } uploads { url fields { name value } } }
+}
+"""
+COMPLETE = "mutation Complete($input: PostIdInput!) { completePostUpload(input: $input) { id status } }"
+DELETE = "mutation Delete($input: PostIdInput!) { deletePost(input: $input) { id status } }"
+FOLLOW = "mutation Follow($input: UserIdInput!) { follow(input: $input) { status } }"
+BLOCK = "mutation Block($input: UserIdInput!) { block(input: $input) { id } }"
+
+
+@dataclass(frozen=True, slots=True)
+class TestPost:
+    """A published post: ``id`` (raw UUIDv7) and ``gid`` (global ID)."""
+
+    __test__ = False
+
+    id: str
+    gid: str
+
+
+async def publish_post(
+    api: httpx.AsyncClient, app: Starlette, author: TestUser, *, caption: str = "A rocket at dawn #launch",
+    image: Path = DEFAULT_IMAGE,
+) -> TestPost:  # fmt: skip
+    """Create, upload, complete and process one single-photo post of ``author``; asserts it is PUBLISHED."""
+    data = image.read_bytes()
+    content_type = "image/jpeg" if image.suffix == ".jpg" else "image/png"
+    variables = {
+        "input": {"caption": caption, "media": [{"contentType": content_type, "byteSize": len(data)}]}
+    }
+    created = await graphql(api, CREATE_POST, variables, token=author.token)
+    assert "errors" not in created, created
+    payload = created["data"]["createPost"]
+    gid = payload["post"]["id"]
+    for upload in payload["uploads"]:
+        fields = [(f["name"], f["value"]) for f in upload["fields"]]
+        async with httpx.AsyncClient(timeout=30) as s3:
+            response = await s3.post(
+                upload["url"], data=dict(fields), files={"file": (image.name, data, content_type)}
+            )
+        assert response.status_code in (200, 201, 204), response.text
+    completed = await graphql(api, COMPLETE, {"input": {"postId": gid}}, token=author.token)
+    assert "errors" not in completed, completed
+    post_id = from_global_id(gid, field="postId", expected="Post")[1]
+    outcome = await app.state.services.media.process_post(post_id)
+    assert outcome == "published", outcome
+    return TestPost(id=post_id, gid=gid)
+
+
+async def delete_post(api: httpx.AsyncClient, author: TestUser, post: TestPost) -> None:
+    """Soft-delete ``post`` as its author."""
+    body = await graphql(api, DELETE, {"input": {"postId": post.gid}}, token=author.token)
+    assert "errors" not in body, body
+
+
+async def follow(api: httpx.AsyncClient, follower: TestUser, followee: TestUser) -> str:
+    """``follower`` follows ``followee``; returns the resulting status (FOLLOWING or REQUESTED)."""
+    body = await graphql(api, FOLLOW, {"input": {"userId": followee.gid}}, token=follower.token)
+    assert "errors" not in body, body
+    return body["data"]["follow"]["status"]
+
+
+async def block(api: httpx.AsyncClient, blocker: TestUser, blocked: TestUser) -> None:
+    """``blocker`` blocks ``blocked``."""
+    body = await graphql(api, BLOCK, {"input": {"userId": blocked.gid}}, token=blocker.token)
+    assert "errors" not in body, body
+
+
+OUTBOX_EVENTS = cypher(
+    "tests.engagement.OUTBOX_EVENTS",
+    "MATCH (o:Outbox {type: $type, key: $key}) RETURN count(o) AS n",
+)
+LIKE_EDGES = cypher(
+    "tests.engagement.LIKE_EDGES",
+    "MATCH (:User)-[l:LIKED]->(:Post {id: $post_id}) RETURN count(l) AS n",
+)
+POST_COUNTS = cypher(
+    "tests.engagement.POST_COUNTS",
+    "MATCH (p:Post {id: $post_id}) RETURN p.like_count AS like_count, p.comment_count AS comment_count",
+)
+
+
+async def outbox_events(graph: GraphStore, event_type: str, key: str) -> int:
+    """How many Outbox nodes of ``event_type`` keyed ``key`` are waiting (no relay runs in API tests)."""
+    return int((await graph.read(OUTBOX_EVENTS, {"type": event_type, "key": key}))[0]["n"])
+
+
+async def like_edges(graph: GraphStore, post_id: str) -> int:
+    """Number of LIKED edges into ``post_id``."""
+    return int((await graph.read(LIKE_EDGES, {"post_id": post_id}))[0]["n"])
+
+
+async def post_counts(graph: GraphStore, post_id: str) -> dict:
+    """The graph's ``like_count`` and ``comment_count`` of ``post_id``."""
+    return (await graph.read(POST_COUNTS, {"post_id": post_id}))[0]
+
+
+APPROVE = "mutation Approve($input: UserIdInput!) { approveFollowRequest(input: $input) { status } }"
+
+
+async def approve(api: httpx.AsyncClient, owner: TestUser, requester: TestUser) -> None:
+    """``owner`` (a private account) approves ``requester``'s follow request."""
+    body = await graphql(api, APPROVE, {"input": {"userId": requester.gid}}, token=owner.token)
+    assert "errors" not in body, body
+
+
+async def restart_redis(stack: EmbeddedStack, *clients: aioredis.Redis) -> None:
+    """Start the stack's Redis again and drop the pooled connections of ``clients`` (each would otherwise
+    fail its first command after the restart with "Connection closed by server")."""
+    await stack.start_service("redis")
+    for client in clients:
+        await client.connection_pool.disconnect()

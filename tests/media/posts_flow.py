@@ -1,0 +1,100 @@
+"""Helpers of the post tests: the client side of the upload flow, over GraphQL and the presigned POST.
+
+``await create_post(api, user, files, caption)`` runs ``createPost``; ``await upload(ticket, data, type)``
+POSTs one file to S3 like a browser; ``await complete(api, user, post_gid)`` runs ``completePostUpload``;
+``await outbox_events(graph_store, post_id, type)`` reads the events a mutation recorded (no relay runs in
+API tests, so Outbox nodes stay in the graph).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from events.envelope import Event
+from graph.cypher import cypher
+from tests.factories import graphql
+
+if TYPE_CHECKING:
+    from graph.store import GraphStore
+    from tests.factories import TestUser
+
+IMAGES = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "images"
+
+POST_FIELDS = """
+  id status caption hashtags failureReason createdAt
+  author { id username }
+  mentions { id username }
+  media { id contentType width height altText thumb: url(size: THUMBNAIL) feed: url(size: FEED) full: url(size: FULL) }
+"""
+CREATE_POST = f"""
+mutation($input: CreatePostInput!) {{
+  createPost(input: $input) {{
+    post {{ {POST_FIELDS} }}
+    uploads {{ mediaId url expiresAt fields {{ name value }} }}
+  }}
+}}
+"""
+COMPLETE = f"mutation($id: ID!) {{ completePostUpload(input: {{postId: $id}}) {{ {POST_FIELDS} }} }}"
+DELETE = f"mutation($id: ID!) {{ deletePost(input: {{postId: $id}}) {{ {POST_FIELDS} }} }}"
+POST = f"query($id: ID!) {{ post(id: $id) {{ {POST_FIELDS} }} }}"
+
+OUTBOX_OF = cypher(
+    "tests.posts.OUTBOX_OF",
+    """
+    MATCH (o:Outbox)
+    WHERE o.key = $key AND o.type = $type
+    RETURN o.payload AS payload
+    ORDER BY o.created_at
+    """,
+)
+
+
+def image(name: str) -> bytes:
+    """The bytes of a sample photo in ``../shared/datasets/images``."""
+    return (IMAGES / name).read_bytes()
+
+
+def media_input(data: bytes, content_type: str, alt_text: str | None = None) -> dict[str, Any]:
+    """A ``MediaInput`` declaring ``data``'s exact size."""
+    return {"contentType": content_type, "byteSize": len(data), "altText": alt_text}
+
+
+async def create_post(
+    api: httpx.AsyncClient, user: TestUser, files: list[tuple[bytes, str]], caption: str | None = None
+) -> dict[str, Any]:
+    """``createPost`` declaring ``files`` ((bytes, content type) pairs); returns the payload (asserts no error)."""
+    body = await graphql(
+        api, CREATE_POST, {"input": {"caption": caption, "media": [media_input(d, t) for d, t in files]}},
+        token=user.token,
+    )  # fmt: skip
+    assert "errors" not in body, body
+    return body["data"]["createPost"]  # type: ignore[no-any-return]
+
+
+async def upload(ticket: dict[str, Any], data: bytes, content_type: str) -> httpx.Response:
+    """POST ``data`` to the presigned ``ticket`` (form fields in order, then the file part)."""
+    fields = {f["name"]: f["value"] for f in ticket["fields"]}
+    async with httpx.AsyncClient(timeout=30) as client:
+        return await client.post(ticket["url"], data=fields, files={"file": ("upload", data, content_type)})
+
+
+async def create_uploaded_post(
+    api: httpx.AsyncClient, user: TestUser, files: list[tuple[bytes, str]], caption: str | None = None
+) -> dict[str, Any]:
+    """``createPost``, upload every file (asserting 204), then ``completePostUpload``; returns the post."""
+    payload = await create_post(api, user, files, caption)
+    for ticket, (data, content_type) in zip(payload["uploads"], files, strict=True):
+        response = await upload(ticket, data, content_type)
+        assert response.status_code == 204, response.text
+    body = await graphql(api, COMPLETE, {"id": payload["post"]["id"]}, token=user.token)
+    assert "errors" not in body, body
+    return body["data"]["completePostUpload"]  # type: ignore[no-any-return]
+
+
+async def outbox_events(graph_store: GraphStore, subject_id: str, event_type: str) -> list[Event]:
+    """The events of ``event_type`` about ``subject_id`` still in the outbox, oldest first."""
+    rows = await graph_store.read(OUTBOX_OF, {"key": subject_id, "type": event_type})
+    return [Event.from_json(row["payload"]) for row in rows]

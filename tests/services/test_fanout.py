@@ -1,0 +1,304 @@
+"""The fan-out worker on the real stack: post and follow events move post ids between Redis feed keys.
+
+Users, follows, blocks and posts are made through the GraphQL API and the posts/media services (the real
+createPost -> presigned POST to S3 -> completeUpload -> media processing flow); the events handed to the
+``fanout`` handler are the very envelopes those writes put in the outbox. The module runs with a celebrity
+threshold of 3 followers.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from cache.feed import BUILT, FeedCache
+from cache.keys import RedisKeys
+from events.envelope import Event
+from graph.statements.outbox import OUTBOX_PENDING
+from schema.base import to_global_id
+from services.fanout import FanoutService
+from services.posts import MediaSpec
+from tests.factories import graphql, make_user
+from workers.fanout import make_handler
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    import redis.asyncio as aioredis
+    from starlette.applications import Starlette
+
+    from graph.store import GraphStore
+    from server.settings import Settings
+    from tests.factories import TestUser
+
+    Handler = Callable[[Event], Awaitable[None]]
+
+CELEBRITY_THRESHOLD = 3
+FOLLOW = "mutation($id: ID!) { follow(input: {userId: $id}) { status } }"
+UNFOLLOW = "mutation($id: ID!) { unfollow(input: {userId: $id}) { status } }"
+BLOCK = "mutation($id: ID!) { block(input: {userId: $id}) { id } }"
+DELETE_POST = "mutation($id: ID!) { deletePost(input: {postId: $id}) { status } }"
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (48, 32), (200, 120, 40)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PNG = _png()
+
+
+@pytest.fixture(scope="module")
+def settings(settings: Settings) -> Settings:
+    """This module's settings with ``celebrity_threshold=3``."""
+    return settings.model_copy(update={"celebrity_threshold": CELEBRITY_THRESHOLD})
+
+
+@pytest.fixture(scope="module")
+def handler(app: Starlette) -> Handler:
+    """The ``fanout`` worker's handler over the app's services."""
+    return make_handler(app.state.services)
+
+
+# -- helpers shared with tests/api/test_feed.py ---------------------------------------------------------
+
+
+async def publish_post(app: Starlette, author: TestUser, caption: str = "a post") -> str:
+    """A PUBLISHED post by ``author`` made through the real upload flow; returns its raw id."""
+    services = app.state.services
+    created = await services.posts.create_post(author.id, caption, [MediaSpec("image/png", len(PNG))])
+    ticket = created.uploads[0]
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.post(
+            ticket.url, data=dict(ticket.fields), files={"file": ("photo.png", PNG, "image/png")}
+        )
+    assert response.status_code in (200, 201, 204), response.text
+    await services.posts.complete_upload(author.id, created.post.id)
+    assert await services.media.process_post(created.post.id) == "published"
+    return created.post.id
+
+
+async def outbox_events(graph: GraphStore, event_type: str) -> list[Event]:
+    """Every ``event_type`` envelope waiting in the outbox, oldest first (no relay runs in tests)."""
+    rows = await graph.read(OUTBOX_PENDING, {"batch": 100_000})
+    events = [Event.from_json(row["payload"]) for row in rows if row["type"] == event_type]
+    return events
+
+
+async def event_for(graph: GraphStore, event_type: str, **match: str) -> Event:
+    """The newest outbox event of ``event_type`` whose envelope/data fields equal ``match``."""
+    for event in reversed(await outbox_events(graph, event_type)):
+        fields: dict[str, Any] = {**event.data, "actor_id": event.actor_id, "subject_id": event.subject_id}
+        if all(fields.get(k) == v for k, v in match.items()):
+            return event
+    raise AssertionError(f"no {event_type} event with {match}")
+
+
+async def publish_and_fan_out(app: Starlette, graph: GraphStore, handler: Handler, author: TestUser) -> str:
+    """``publish_post`` then hand its ``post.published`` event to the fan-out handler; returns the id."""
+    post_id = await publish_post(app, author)
+    await handler(await event_for(graph, "post.published", subject_id=post_id))
+    return post_id
+
+
+async def follow(api: httpx.AsyncClient, follower: TestUser, followee: TestUser) -> None:
+    """``follower`` follows ``followee`` (public account) through the API."""
+    body = await graphql(api, FOLLOW, {"id": followee.gid}, token=follower.token)
+    assert body.get("errors") is None and body["data"]["follow"]["status"] == "FOLLOWING", body
+
+
+async def feed_ids(redis: aioredis.Redis, settings: Settings, user: TestUser) -> dict[str, int]:
+    """``feed:{user}`` as ``{post_id: score}`` without the rebuilt marker."""
+    key = app_keys(settings).feed(user.id)
+    return {
+        m.decode(): int(s) for m, s in await redis.zrange(key, 0, -1, withscores=True) if m.decode() != BUILT
+    }
+
+
+async def posts_ids(redis: aioredis.Redis, settings: Settings, user: TestUser) -> dict[str, int]:
+    """``posts:{user}`` as ``{post_id: score}`` without the rebuilt marker."""
+    key = app_keys(settings).posts(user.id)
+    return {
+        m.decode(): int(s) for m, s in await redis.zrange(key, 0, -1, withscores=True) if m.decode() != BUILT
+    }
+
+
+def app_keys(settings: Settings) -> RedisKeys:
+    """The ``RedisKeys`` of the module's prefix."""
+    return RedisKeys(settings.redis_prefix)
+
+
+async def created_at(app: Starlette, post_id: str) -> int:
+    """The post's ``created_at`` (ms), read through the posts service."""
+    (record,) = await app.state.services.posts.posts_by_ids([post_id], None)
+    return int(record.created_at)
+
+
+# -- tests ----------------------------------------------------------------------------------------------
+
+
+async def test_post_by_ordinary_author_reaches_every_follower_feed(
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, redis: aioredis.Redis,
+    settings: Settings, handler: Handler,
+) -> None:  # fmt: skip
+    author = await make_user(api, "fo_author")
+    fans = [await make_user(api, f"fo_fan{i}") for i in range(2)]
+    stranger = await make_user(api, "fo_stranger")
+    for fan in fans:
+        await follow(api, fan, author)
+
+    post_id = await publish_post(app, author)
+    for user in (author, *fans):
+        assert post_id not in await feed_ids(redis, settings, user)  # nothing is pushed at write time
+    await handler(await event_for(graph_store, "post.published", subject_id=post_id))
+
+    score = await created_at(app, post_id)
+    for user in (author, *fans):
+        assert (await feed_ids(redis, settings, user))[post_id] == score
+    assert await feed_ids(redis, settings, stranger) == {}
+    assert await posts_ids(redis, settings, author) == {post_id: score}
+
+
+async def test_celebrity_post_goes_only_to_the_authors_posts_key(
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, redis: aioredis.Redis,
+    settings: Settings, handler: Handler,
+) -> None:  # fmt: skip
+    celebrity = await make_user(api, "fo_celeb")
+    fans = [await make_user(api, f"fo_cfan{i}") for i in range(CELEBRITY_THRESHOLD)]
+    for fan in fans:
+        await follow(api, fan, celebrity)
+
+    post_id = await publish_and_fan_out(app, graph_store, handler, celebrity)
+
+    assert await posts_ids(redis, settings, celebrity) == {post_id: await created_at(app, post_id)}
+    for user in (celebrity, *fans):
+        assert post_id not in await feed_ids(redis, settings, user)
+
+
+async def test_redelivered_post_published_changes_nothing(
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, redis: aioredis.Redis,
+    settings: Settings, handler: Handler,
+) -> None:  # fmt: skip
+    author = await make_user(api, "fo_redeliv")
+    fan = await make_user(api, "fo_redeliv_fan")
+    await follow(api, fan, author)
+    first = await publish_and_fan_out(app, graph_store, handler, author)
+    second = await publish_and_fan_out(app, graph_store, handler, author)
+    before = (await feed_ids(redis, settings, fan), await posts_ids(redis, settings, author))
+    assert set(before[0]) == {first, second}
+
+    event = await event_for(graph_store, "post.published", subject_id=first)
+    for _ in range(3):
+        await handler(event)
+
+    assert (await feed_ids(redis, settings, fan), await posts_ids(redis, settings, author)) == before
+
+
+async def test_fan_out_pages_followers_and_caps_every_feed(
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, redis: aioredis.Redis, settings: Settings
+) -> None:
+    author = await make_user(api, "fo_pager")
+    fans = [await make_user(api, f"fo_pfan{i}") for i in range(2)]
+    for fan in fans:
+        await follow(api, fan, author)
+    cache = FeedCache(redis, app_keys(settings), max_items=2)
+    fanout = FanoutService(graph_store, cache, celebrity_threshold=100, follower_page=1)
+    for user in (author, *fans):
+        await cache.add_to_feed(user.id, [], built=True)  # as after a read: the marker is not a post
+    await cache.store_posts(author.id, [])
+
+    posts = [await publish_post(app, author) for _ in range(3)]
+    results = [await fanout.fan_out_post(p) for p in posts]
+
+    assert [(r.feeds, r.pushed) for r in results] == [(3, True)] * 3  # 2 followers (1 per page) + author
+    for user in (author, *fans):
+        assert set(await feed_ids(redis, settings, user)) == set(posts[1:])  # capped to the newest 2
+    assert set(await posts_ids(redis, settings, author)) == set(posts[1:])
+
+
+async def test_follow_backfills_and_unfollow_removes_the_followees_posts(
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, redis: aioredis.Redis,
+    settings: Settings, handler: Handler,
+) -> None:  # fmt: skip
+    author = await make_user(api, "fo_backfill")
+    other = await make_user(api, "fo_other")
+    reader = await make_user(api, "fo_reader")
+    posts = [await publish_and_fan_out(app, graph_store, handler, author) for _ in range(2)]
+    await follow(api, reader, other)
+    kept = await publish_and_fan_out(app, graph_store, handler, other)
+
+    await follow(api, reader, author)
+    created = await event_for(graph_store, "follow.created", actor_id=reader.id, subject_id=author.id)
+    await handler(created)
+    await handler(created)  # redelivered
+    assert set(await feed_ids(redis, settings, reader)) == {*posts, kept}
+
+    body = await graphql(api, UNFOLLOW, {"id": author.gid}, token=reader.token)
+    assert body["data"]["unfollow"]["status"] == "NOT_FOLLOWING", body
+    removed = await event_for(graph_store, "follow.removed", actor_id=reader.id, subject_id=author.id)
+    await handler(removed)
+    await handler(removed)  # redelivered
+    assert set(await feed_ids(redis, settings, reader)) == {kept}
+    await handler(created)  # a stale follow.created after the unfollow backfills nothing
+    assert set(await feed_ids(redis, settings, reader)) == {kept}
+
+
+async def test_block_removes_posts_both_ways(
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, redis: aioredis.Redis,
+    settings: Settings, handler: Handler,
+) -> None:  # fmt: skip
+    blocker = await make_user(api, "fo_blocker")
+    blocked = await make_user(api, "fo_blocked")
+    await follow(api, blocker, blocked)
+    await follow(api, blocked, blocker)
+    by_blocker = await publish_and_fan_out(app, graph_store, handler, blocker)
+    by_blocked = await publish_and_fan_out(app, graph_store, handler, blocked)
+    assert set(await feed_ids(redis, settings, blocker)) == {by_blocker, by_blocked}
+
+    body = await graphql(api, BLOCK, {"id": blocked.gid}, token=blocker.token)
+    assert body.get("errors") is None, body
+    await handler(await event_for(graph_store, "block.created", actor_id=blocker.id, subject_id=blocked.id))
+
+    assert set(await feed_ids(redis, settings, blocker)) == {by_blocker}
+    assert set(await feed_ids(redis, settings, blocked)) == {by_blocked}
+
+
+async def test_deleted_post_leaves_every_key_and_is_never_pushed_again(
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, redis: aioredis.Redis,
+    settings: Settings, handler: Handler,
+) -> None:  # fmt: skip
+    author = await make_user(api, "fo_deleter")
+    fan = await make_user(api, "fo_dfan")
+    await follow(api, fan, author)
+    kept = await publish_and_fan_out(app, graph_store, handler, author)
+    gone = await publish_and_fan_out(app, graph_store, handler, author)
+
+    body = await graphql(api, DELETE_POST, {"id": to_global_id("Post", gone)}, token=author.token)
+    assert body.get("errors") is None, body
+    deleted = await event_for(graph_store, "post.deleted", subject_id=gone)
+    await handler(deleted)
+    await handler(deleted)  # redelivered
+
+    for user in (author, fan):
+        assert set(await feed_ids(redis, settings, user)) == {kept}
+    assert set(await posts_ids(redis, settings, author)) == {kept}
+    await handler(await event_for(graph_store, "post.published", subject_id=gone))  # redelivered after delete
+    assert set(await feed_ids(redis, settings, fan)) == {kept}
+
+
+async def test_events_of_other_types_and_without_ids_are_ignored(
+    api: httpx.AsyncClient, redis: aioredis.Redis, settings: Settings, handler: Handler
+) -> None:
+    user = await make_user(api, "fo_ignored")
+    before = await feed_ids(redis, settings, user)
+    await handler(Event.new("follow.requested", actor_id=user.id, subject_id=user.id))
+    await handler(Event.new("follow.created", actor_id=user.id, subject_id=user.id))  # self: no pair
+    await handler(
+        Event.new("post.published", actor_id=user.id, subject_id="01900000-0000-7000-8000-000000000000")
+    )
+    assert await feed_ids(redis, settings, user) == before == {}

@@ -1,0 +1,99 @@
+"""GCRA rate limits in the real Redis: the follow limit, refill, isolation, and failing open."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import pytest
+
+from cache.keys import RedisKeys
+from cache.rate_limit import GcraLimiter
+from services.errors import RateLimited
+from services.rate_limits import LIMITS, Limit, RateLimits
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+    from server.settings import Settings
+    from server.supervisor import EmbeddedStack
+
+
+@pytest.fixture(scope="module")
+def keys(settings: Settings) -> RedisKeys:
+    return RedisKeys(settings.redis_prefix)
+
+
+def test_the_limits_are_the_issue_s() -> None:
+    assert LIMITS == {
+        "follow": Limit(30, 60),
+        "login": Limit(5, 60),
+        "login_ip": Limit(20, 60),
+        "register": Limit(5, 3600),
+    }
+
+
+async def test_follow_allows_30_per_minute_then_says_when(redis: aioredis.Redis, keys: RedisKeys) -> None:
+    limits = RateLimits(GcraLimiter(redis), keys)
+    for _ in range(30):
+        await limits.hit("follow", "user-a")
+    with pytest.raises(RateLimited) as denied:
+        await limits.hit("follow", "user-a")
+    assert denied.value.retry_after in (1, 2)  # one follow every 2 s refills the bucket
+    assert denied.value.extensions() == {"code": "RATE_LIMITED", "retryAfter": denied.value.retry_after}
+    await limits.hit("follow", "user-b")  # another user has their own budget
+    ttl = await redis.pttl(keys.rate("user-a", "follow"))
+    assert 0 < ttl <= 60_000  # the state expires when the bucket would be full again
+
+
+async def test_concurrent_hits_are_counted_atomically(redis: aioredis.Redis, keys: RedisKeys) -> None:
+    limits = RateLimits(GcraLimiter(redis), keys)
+    results = await asyncio.gather(
+        *(limits.hit("follow", "user-c") for _ in range(50)), return_exceptions=True
+    )
+    assert sum(r is None for r in results) == 30
+    assert all(isinstance(r, RateLimited) for r in results if r is not None)
+
+
+async def test_the_bucket_refills_at_the_emission_interval(redis: aioredis.Redis, keys: RedisKeys) -> None:
+    limits = RateLimits(GcraLimiter(redis), keys, {"burst": Limit(2, 1)})  # one every 500 ms, burst 2
+    await limits.hit("burst", "s")
+    await limits.hit("burst", "s")
+    with pytest.raises(RateLimited) as denied:
+        await limits.hit("burst", "s")
+    assert denied.value.retry_after == 1
+    await asyncio.sleep(0.6)
+    await limits.hit("burst", "s")  # one more emission interval has passed
+    with pytest.raises(RateLimited):
+        await limits.hit("burst", "s")
+
+
+async def test_subjects_with_odd_characters_are_hashed_into_the_key(
+    redis: aioredis.Redis, keys: RedisKeys
+) -> None:
+    limits = RateLimits(GcraLimiter(redis), keys, {"login": Limit(1, 60)})
+    await limits.hit("login", "{evil}|2001:db8::1")
+    with pytest.raises(RateLimited):
+        await limits.hit("login", "{evil}|2001:db8::1")
+    names = [k.decode() async for k in redis.scan_iter(match=f"{keys.prefix}rate:*:login")]
+    assert len(names) == 1 and "evil" not in names[0]
+
+
+async def test_unknown_action_is_a_programming_error(redis: aioredis.Redis, keys: RedisKeys) -> None:
+    with pytest.raises(KeyError):
+        await RateLimits(GcraLimiter(redis), keys).hit("no-such-action", "x")
+
+
+async def test_limits_fail_open_while_redis_is_down(
+    stack: EmbeddedStack, redis: aioredis.Redis, keys: RedisKeys
+) -> None:
+    limits = RateLimits(GcraLimiter(redis), keys, {"follow": Limit(1, 60)})
+    await limits.hit("follow", "user-d")
+    await stack.stop_service("redis")
+    try:
+        for _ in range(5):
+            await limits.hit("follow", "user-d")  # over the limit, but Redis is gone: let it through
+    finally:
+        await stack.start_service("redis")
+    with pytest.raises(RateLimited):  # back up: the limit holds again
+        await limits.hit("follow", "user-d")
