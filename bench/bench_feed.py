@@ -215,7 +215,10 @@ async def bench_api(
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
         tokens = await login_all(client, viewers, settings.seed_password)
         feed_bodies = [
-            ({"query": FEED, "variables": {"first": 10}}, {"Authorization": f"Bearer {tokens[viewers[i % len(viewers)]]}"})
+            (
+                {"query": FEED, "variables": {"first": 10}},
+                {"Authorization": f"Bearer {tokens[viewers[i % len(viewers)]]}"},
+            )
             for i in range(requests)
         ]
         trivial_bodies = [({"query": TRIVIAL}, {}) for _ in range(requests)]
@@ -286,7 +289,7 @@ async def bench_fanout(settings: Settings, rounds: int) -> dict[str, Any]:
 
 
 async def bench_worker_fanout(settings: Settings, fan: dict[str, Any], rounds: int) -> dict[str, Any]:
-    """Stage 2 (worker part): ``post.published`` through Kafka to the fanout worker until every feed has it."""
+    """Stage 2 (worker part): ``post.published`` via Kafka to the fanout worker, until every feed has it."""
     producer = EventProducer(settings.kafka_bootstrap, idempotence=settings.kafka_idempotence,
                              suffix=settings.topic_suffix)  # fmt: skip
     samples: list[float] = []
@@ -348,6 +351,10 @@ async def bench_reads(settings: Settings, viewers: list[str], rounds: int) -> di
 # -- orchestration --------------------------------------------------------------------------------------
 
 
+def _row(label: str, stats: dict[str, float], unit: str) -> str:
+    return f"| {label} | {stats['per_s']} {unit} | {stats['p50_ms']} ms | {stats['p99_ms']} ms |"
+
+
 def write_results(result: dict[str, Any]) -> None:
     """``bench/results/feed.json`` and the markdown table ``feed.md``."""
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -360,14 +367,10 @@ def write_results(result: dict[str, Any]) -> None:
         "",
         "| measurement | throughput | p50 | p99 |",
         "|---|---|---|---|",
-        f"| `{{ __typename }}` over HTTP | {api['trivial']['per_s']} req/s | {api['trivial']['p50_ms']} ms "
-        f"| {api['trivial']['p99_ms']} ms |",
-        f"| `feed(first: 10)` over HTTP | {api['feed']['per_s']} req/s | {api['feed']['p50_ms']} ms "
-        f"| {api['feed']['p99_ms']} ms |",
-        f"| hybrid skeleton read (in-process) | {reads['hybrid']['per_s']} pages/s | {reads['hybrid']['p50_ms']} ms "
-        f"| {reads['hybrid']['p99_ms']} ms |",
-        f"| pure graph-pull read (in-process) | {reads['pull']['per_s']} pages/s | {reads['pull']['p50_ms']} ms "
-        f"| {reads['pull']['p99_ms']} ms |",
+        _row("`{ __typename }` over HTTP", api["trivial"], "req/s"),
+        _row("`feed(first: 10)` over HTTP", api["feed"], "req/s"),
+        _row("hybrid skeleton read (in-process)", reads["hybrid"], "pages/s"),
+        _row("pure graph-pull read (in-process)", reads["pull"], "pages/s"),
         "",
         f"| fan-out of one {fan['author']} post ({fan['follower_feeds']} feeds) | feed inserts/s | p50 |",
         "|---|---|---|",
@@ -392,11 +395,9 @@ def write_results(result: dict[str, Any]) -> None:
     (RESULTS / "feed.md").write_text("\n".join(lines))
 
 
-async def main(args: argparse.Namespace) -> dict[str, Any]:
-    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="bench_feed_")).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+async def main(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    """Run every stage on a fresh (or kept) embedded stack in ``data_dir``; returns the result document."""
     logs = data_dir / "logs"
-    logs.mkdir(exist_ok=True)
     base = Settings()
     stack = EmbeddedStack(
         data_dir / "stack", console=console,
@@ -440,7 +441,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         worker_fan = await bench_worker_fanout(settings, fan, max(3, args.fanout_rounds // 4))
         console.print("stage 3: hybrid vs pull reads")
         reads = await bench_reads(settings, viewers, args.read_rounds)
-        rss = {"api": peak_rss_mib(api.pid), **{f"worker {n}": peak_rss_mib(p.pid) for n, p in workers.items()}}
+        rss = {
+            "api": peak_rss_mib(api.pid),
+            **{f"worker {n}": peak_rss_mib(p.pid) for n, p in workers.items()},
+        }
     finally:
         await asyncio.gather(*(c.stop() for c in children))
         await stack.stop()
@@ -487,7 +491,10 @@ def cli() -> None:
     parser.add_argument("--viewers", type=int, default=40, help="viewers (followers of fb_107)")
     parser.add_argument("--fanout-rounds", type=int, default=20, help="fan-out repetitions")
     parser.add_argument("--read-rounds", type=int, default=5, help="reads per viewer per strategy")
-    result = asyncio.run(main(parser.parse_args()))
+    args = parser.parse_args()
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="bench_feed_")).resolve()
+    (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    result = asyncio.run(main(args, data_dir))
     write_results(result)
     console.print_json(json.dumps(result["ratios"]))
     console.print(f"results: {RESULTS / 'feed.json'}, {RESULTS / 'feed.md'}")

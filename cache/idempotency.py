@@ -90,7 +90,15 @@ class IdempotencyRecords:
         )
 
     async def complete(
-        self, subject: str, key: str, token: str, *, status: int, headers_json: bytes, body: bytes, ttl_ms: int
+        self,
+        subject: str,
+        key: str,
+        token: str,
+        *,
+        status: int,
+        headers_json: bytes,
+        body: bytes,
+        ttl_ms: int,
     ) -> bool:
         """Store the response under a record ``token`` owns; False when the token lost it (expired)."""
         try:

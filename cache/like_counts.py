@@ -103,7 +103,7 @@ class LikeCountCache:
             popped = await self._redis.spop(self._keys.like_count_dirty(), batch)
         except REDIS_DOWN as exc:
             raise CacheUnavailable(str(exc)) from exc
-        return [p.decode() if isinstance(p, bytes) else p for p in popped or []]
+        return [p.decode() if isinstance(p, bytes) else str(p) for p in popped or []]
 
     async def mark_dirty(self, post_ids: list[str]) -> None:
         """Put ``post_ids`` back into the write-back set (after a failed write-back)."""

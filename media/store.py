@@ -101,7 +101,7 @@ class ObjectStore:
         self._public_base = f"{base}/{config.bucket}"
 
     def public_url(self, key: str) -> str:
-        """The URL a client GETs ``key`` from (readable only under a public prefix, see ``allow_public_read``)."""
+        """The URL a client GETs ``key`` from (readable only under a public prefix: ``allow_public_read``)."""
         return f"{self._public_base}/{key}"
 
     async def presigned_post(
@@ -216,7 +216,9 @@ async def open_object_store(config: S3Config) -> AsyncIterator[ObjectStore]:
     """Open the S3 client(s) for ``config`` and close them on exit. Connects lazily (no request here)."""
     session = aioboto3.Session()
     async with contextlib.AsyncExitStack() as stack:
-        client = await stack.enter_async_context(session.client("s3", **_client_kwargs(config, config.endpoint)))
+        client = await stack.enter_async_context(
+            session.client("s3", **_client_kwargs(config, config.endpoint))
+        )
         signer = client
         if config.public_url and config.public_url.rstrip("/") != config.endpoint.rstrip("/"):
             signer = await stack.enter_async_context(

@@ -139,7 +139,9 @@ def make_variants(data: bytes, declared_type: str) -> ProcessedImage:
         raise ImageRejected(f"file content ({found}) does not match the declared type {declared_type}")
     img = _decode(data, declared_type)
     icc = img.info.get("icc_profile")
-    thumb = ImageOps.fit(img, (THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+    thumb = ImageOps.fit(
+        img, (THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS, centering=(0.5, 0.5)
+    )
     variants = {THUMBNAIL: _encode(THUMBNAIL, thumb, icc)}
     for size, width in WIDTHS.items():
         variants[size] = _encode(size, _scaled(img, width), icc)

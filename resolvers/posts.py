@@ -3,7 +3,7 @@
 Contract used by the schema layer:
 - ``await user_posts(info, user_id, first, after) -> Page[PostRecord]`` (PUBLISHED only for others; empty when
   private and not visible); the page's posts are primed into ``PostsById``.
-- ``await post_by_id(info, post_id) -> PostRecord`` via ``PostsById`` (raises ``NotFound`` when deleted/hidden).
+- ``await post_by_id(info, post_id) -> PostRecord`` via ``PostsById`` (``NotFound`` when deleted/hidden).
 - ``await post_or_none(info, post_id) -> PostRecord | None`` same loader (``post(id:)`` and ``node(id:)``).
 - ``media_url(info, media, size) -> str | None`` with size in THUMBNAIL/FEED/FULL.
 - mutations ``create_post``, ``complete_post_upload``, ``delete_post``: require a viewer, call one

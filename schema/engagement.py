@@ -47,7 +47,9 @@ register_node("Comment", _comment_node)
 
 @strawberry.type
 class EngagementMutation:
-    @strawberry.mutation(description="Like a post; liking twice is one like. NOT_FOUND when hidden or deleted.")
+    @strawberry.mutation(
+        description="Like a post; liking twice is one like. NOT_FOUND when hidden or deleted."
+    )
     async def like_post(self, info: Info, input: PostIdInput) -> Post:
         return Post.from_record(await engagement_resolvers.like_post(info, _post_id(input.post_id)))
 

@@ -20,7 +20,9 @@ from schema.post import Post
 from services.posts import CreatedPost, MediaSpec, UploadTicket
 
 
-@strawberry.input(description="One file to upload: JPEG, PNG or WebP, 1 byte to 20 MB; altText <= 1,000 chars.")
+@strawberry.input(
+    description="One file to upload: JPEG, PNG or WebP, 1 byte to 20 MB; altText <= 1,000 chars."
+)
 class MediaInput:
     content_type: str
     byte_size: int
@@ -95,7 +97,9 @@ class PostsQuery:
 
 @strawberry.type
 class PostsMutation:
-    @strawberry.mutation(description="Create a post in PENDING_UPLOAD and get one presigned POST per media item.")
+    @strawberry.mutation(
+        description="Create a post in PENDING_UPLOAD and get one presigned POST per media item."
+    )
     async def create_post(self, info: Info, input: CreatePostInput) -> CreatePostPayload:
         media = [MediaSpec(m.content_type, m.byte_size, m.alt_text) for m in input.media]
         return CreatePostPayload.of(await post_resolvers.create_post(info, input.caption, media))

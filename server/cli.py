@@ -11,7 +11,6 @@ import importlib
 import inspect
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +18,7 @@ import typer
 from rich.console import Console
 
 from server.config import load_settings
+from server.logs import configure_logging
 from server.stack_errors import StackError
 
 app = typer.Typer(
@@ -62,7 +62,8 @@ def serve(
     """Serve the GraphQL API with uvicorn (``server.app:create_app``)."""
     import uvicorn
 
-    load_settings(data_dir)  # puts a running dev stack's URLs into the environment the factory reads
+    settings = load_settings(data_dir)  # puts a running dev stack's URLs in the env the factory reads
+    configure_logging(dev=settings.is_dev)
     uvicorn.run("server.app:create_app", factory=True, host=host, port=port, workers=workers)
 
 
@@ -73,6 +74,7 @@ def worker(
 ) -> None:
     """Run one Kafka consumer worker until interrupted."""
     settings = load_settings(data_dir)
+    configure_logging(dev=settings.is_dev)
     registry = importlib.import_module("workers.registry")
     try:
         asyncio.run(registry.run_worker(name, settings))
@@ -82,21 +84,14 @@ def worker(
 
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
-    """Apply pending graph migrations (constraints, indexes) and print the ids applied."""
-    from graph.migrations import migrate as run_migrations
-    from graph.store import open_graph_store
+    """Prepare the backends: graph migrations (constraints, indexes), Kafka topics, the S3 bucket."""
+    from server.bootstrap import prepare
 
     settings = load_settings(data_dir)
-
-    async def _run() -> list[str]:
-        store = open_graph_store(settings.graph_url)
-        try:
-            return await run_migrations(store, now_ms=int(time.time() * 1000))
-        finally:
-            await store.close()
-
-    applied = asyncio.run(_run())
-    console.print(f"applied: {', '.join(applied)}" if applied else "graph schema is up to date")
+    done = asyncio.run(prepare(settings))
+    console.print(f"migrations applied: {', '.join(done.migrations)}" if done.migrations
+                  else "graph schema is up to date")
+    console.print(f"topics created: {len(done.topics)}; bucket created: {done.bucket_created}")
 
 
 @app.command()

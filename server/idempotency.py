@@ -134,11 +134,17 @@ async def _settle(
     services: Services, claim: Claim, recorder: _Recorder, top_level: frozenset[str] | None
 ) -> None:
     body = b"".join(recorder.chunks)
-    if not recorder.complete or recorder.status is None or _nothing_executed(recorder.status, body, top_level):
+    if (
+        not recorder.complete
+        or recorder.status is None
+        or _nothing_executed(recorder.status, body, top_level)
+    ):
         await services.idempotency.abandon(claim)
         return
     headers = tuple((n.decode("latin-1"), v.decode("latin-1")) for n, v in recorder.headers)
-    await services.idempotency.finish(claim, StoredResponse(status=recorder.status, headers=headers, body=body))
+    await services.idempotency.finish(
+        claim, StoredResponse(status=recorder.status, headers=headers, body=body)
+    )
 
 
 async def _subject(services: Services, scope: Scope, authorization: str | None) -> str:
@@ -234,7 +240,9 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
 
 async def _replay(stored: StoredResponse, send: Send) -> None:
     headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in stored.headers]
-    await send({"type": "http.response.start", "status": stored.status, "headers": [*headers, REPLAYED_HEADER]})
+    await send(
+        {"type": "http.response.start", "status": stored.status, "headers": [*headers, REPLAYED_HEADER]}
+    )
     await send({"type": "http.response.body", "body": stored.body, "more_body": False})
 
 

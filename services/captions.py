@@ -1,8 +1,8 @@
 """Hashtags and @mentions parsed out of a free-text caption, as Instagram users really write them.
 
-Real captions (``../shared/datasets/instagram-posts``) separate tags with non-breaking spaces and U+2028, glue
-them together (``#learning#edtech``), end them with punctuation (``#DataLake.``), write them in any case and in
-any script (``#Wrocław``), and mix in e-mail addresses and URLs. The rules, after twitter-text's
+Real captions (``../shared/datasets/instagram-posts``) separate tags with non-breaking spaces and U+2028,
+glue them together (``#learning#edtech``), end them with punctuation (``#DataLake.``), write them in any case
+and in any script (``#Wrocław``), and mix in e-mail addresses and URLs. The rules, after twitter-text's
 ``extractHashtags`` / ``extractMentions`` (github.com/twitter/twitter-text) and Instagram's help centre:
 
 - A tag starts at ``#`` (or the full-width ``＃``) that is NOT preceded by a word character, unless that
@@ -11,8 +11,8 @@ any script (``#Wrocław``), and mix in e-mail addresses and URLs. The rules, aft
   plus Unicode categories Mn/Mc), so punctuation, emoji and spaces of any kind end it.
 - A body without any letter (``#2020``) is not a tag (Instagram does not link number-only tags).
 - Names are NFC-normalised and ``casefold()``-ed, de-duplicated, and kept in caption order.
-- A body longer than ``HASHTAG_MAX_CHARS`` (100) is dropped, not truncated: a truncated name is a tag the author
-  never wrote, and FalkorDB crashes on long strings under a unique constraint (``Hashtag.name``).
+- A body longer than ``HASHTAG_MAX_CHARS`` (100) is dropped, not truncated: a truncated name is a tag the
+  author never wrote, and FalkorDB crashes on long strings under a unique constraint (``Hashtag.name``).
 - URLs (``https://…``, ``www.…``) are skipped whole: ``https://x.io/#frag`` holds no tag.
 - A mention starts at ``@`` under the same "not after a word character" rule (so ``jobs@lb3.com`` is an
   e-mail address, but ``#ThinkRevolutionist@MX3DBridge`` mentions ``mx3dbridge``); its body is a run of

@@ -101,7 +101,7 @@ class ConnectionService:
             stmts.MUTUAL_FOLLOWERS, {"viewer_id": viewer_id, "ids": ids, "first": size}
         )
         for r in rows:
-            users = sorted(r["users"], key=lambda u: (-int(u.get("follower_count") or 0), u["id"]))
+            users = sorted(r["users"], key=lambda u: (-int(u.get("follower_count") or 0), u["username"]))
             page: Page[UserRecord] = Page(has_next=int(r["total"]) > len(users), total_count=int(r["total"]))
             page.items = [
                 (encode_cursor(int(u.get("follower_count") or 0), u["id"]), UserRecord.from_row(u))

@@ -71,7 +71,11 @@ def clean_comment_text(raw: str, *, field: str = "text") -> str:
 def _comment(row: Row) -> CommentRecord:
     c = row["comment"]
     return CommentRecord(
-        id=c["id"], post_id=row["post_id"], author_id=row["author_id"], text=c["text"], created_at=c["created_at"]
+        id=c["id"],
+        post_id=row["post_id"],
+        author_id=row["author_id"],
+        text=c["text"],
+        created_at=c["created_at"],
     )
 
 
@@ -140,7 +144,13 @@ class Engagement:
         at, after_id = decode_cursor(after, (int, str)) or (None, None)
         rows = await self._graph.read(
             LIKERS_PAGE,
-            {"post_id": post_id, "viewer_id": viewer_id, "after_at": at, "after_id": after_id, "limit": limit + 1},
+            {
+                "post_id": post_id,
+                "viewer_id": viewer_id,
+                "after_at": at,
+                "after_id": after_id,
+                "limit": limit + 1,
+            },
         )
         items = [(encode_cursor(r["created_at"], r["user_id"]), UserRecord.from_row(r["user"])) for r in rows]
         return Page(items=items[:limit], has_next=len(items) > limit, has_previous=after is not None)
@@ -154,10 +164,11 @@ class Engagement:
         ``NotFound`` (post absent, not published, deleted or hidden from the viewer).
         """
         body = clean_comment_text(text)
-        comment = {"id": str(uuid_utils.uuid7()), "text": body, "created_at": _now_ms()}
+        comment_id = str(uuid_utils.uuid7())
+        comment = {"id": comment_id, "text": body, "created_at": _now_ms()}
         event = Event.new(
-            "comment.created", actor_id=viewer_id, subject_id=comment["id"],
-            data={"comment_id": comment["id"], "post_id": post_id, "author_id": viewer_id, "text": body},
+            "comment.created", actor_id=viewer_id, subject_id=comment_id,
+            data={"comment_id": comment_id, "post_id": post_id, "author_id": viewer_id, "text": body},
         )  # fmt: skip
         rows = await self._graph.write(
             ADD_COMMENT,
@@ -177,7 +188,12 @@ class Engagement:
                           data={"comment_id": comment_id})  # fmt: skip
         rows = await self._graph.write(
             DELETE_COMMENT,
-            {"viewer_id": viewer_id, "comment_id": comment_id, "now": _now_ms(), "outbox": event.outbox_props()},
+            {
+                "viewer_id": viewer_id,
+                "comment_id": comment_id,
+                "now": _now_ms(),
+                "outbox": event.outbox_props(),
+            },
         )
         if not rows or not rows[0]["was_live"]:
             raise NotFound("Comment not found.")
@@ -200,16 +216,26 @@ class Engagement:
         at, after_id = decode_cursor(after, (int, str)) or (None, None)
         rows = await self._graph.read(
             COMMENTS_PAGE,
-            {"post_id": post_id, "viewer_id": viewer_id, "after_at": at, "after_id": after_id, "limit": limit + 1},
+            {
+                "post_id": post_id,
+                "viewer_id": viewer_id,
+                "after_at": at,
+                "after_id": after_id,
+                "limit": limit + 1,
+            },
         )
         items = [(encode_cursor(r["created_at"], r["comment_id"]), _comment(r)) for r in rows]
         return Page(items=items[:limit], has_next=len(items) > limit, has_previous=after is not None,
                     total_count=total)  # fmt: skip
 
-    async def comments_by_ids(self, viewer_id: str | None, comment_ids: list[str]) -> list[CommentRecord | None]:
+    async def comments_by_ids(
+        self, viewer_id: str | None, comment_ids: list[str]
+    ) -> list[CommentRecord | None]:
         """Comments in order, ``None`` where absent, deleted or hidden from the viewer (one round trip)."""
         if not comment_ids:
             return []
-        rows = await self._graph.read(COMMENTS_BY_IDS, {"viewer_id": viewer_id, "ids": list(set(comment_ids))})
+        rows = await self._graph.read(
+            COMMENTS_BY_IDS, {"viewer_id": viewer_id, "ids": list(set(comment_ids))}
+        )
         found = {r["comment"]["id"]: _comment(r) for r in rows}
         return [found.get(c) for c in comment_ids]

@@ -99,7 +99,9 @@ class IdempotencyService:
         check_key(key)
         token = secrets.token_hex(16)
         try:
-            existing = await self._records.claim(subject, key, request_fingerprint, token, self._pending_ttl_ms)
+            existing = await self._records.claim(
+                subject, key, request_fingerprint, token, self._pending_ttl_ms
+            )
         except CacheUnavailable as exc:
             raise Unavailable(
                 "Idempotency keys cannot be checked right now; retry later, or send the mutation without "

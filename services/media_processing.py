@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 import structlog
+from prometheus_client import Histogram
 
 from events.envelope import Event
 from graph.statements import posts as stmts
@@ -38,6 +39,12 @@ if TYPE_CHECKING:
     from services.records import MediaRecord, PostRecord
 
 log = structlog.get_logger(__name__)
+
+VARIANT_SECONDS = Histogram(
+    "instagraph_media_variant_seconds",
+    "Time to verify one image and render its three variants (s)",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
 
 VARIANTS_PREFIX = "variants/"  # the only publicly readable prefix of the bucket
 SIZES = (THUMBNAIL, FEED, FULL)
@@ -76,7 +83,6 @@ class MediaProcessor:
     def __init__(self, graph: GraphStore, store: ObjectStore, posts: PostsService) -> None:
         self._graph, self._store, self._posts = graph, store, posts
         self._reader = posts.reader
-        self.last_variant_seconds: float = 0.0  # CPU time of the last image's variants (for metrics/bench)
 
     async def process_post(self, post_id: str) -> str:
         """Publish ``post_id`` if it is PROCESSING; returns ``"published"``, ``"failed"`` or ``"skipped"``.
@@ -93,7 +99,9 @@ class MediaProcessor:
             try:
                 processed = await self._render(media)
             except ImageRejected as exc:
-                return await self._fail(post, f"Media {index + 1} of {len(post.media)}: {exc.reason}.", written)
+                return await self._fail(
+                    post, f"Media {index + 1} of {len(post.media)}: {exc.reason}.", written
+                )
             keys = await self._store_variants(post.id, media, processed)
             written.extend(keys.values())
             updates.append({"id": media.id, "width": processed.width, "height": processed.height,
@@ -108,11 +116,14 @@ class MediaProcessor:
         except ObjectTooLarge as exc:
             raise ImageRejected("the file is larger than declared") from exc
         started = time.perf_counter()
-        processed = await asyncio.to_thread(make_variants, data, media.content_type)
-        self.last_variant_seconds = time.perf_counter() - started
-        return processed
+        try:
+            return await asyncio.to_thread(make_variants, data, media.content_type)
+        finally:
+            VARIANT_SECONDS.observe(time.perf_counter() - started)
 
-    async def _store_variants(self, post_id: str, media: MediaRecord, processed: ProcessedImage) -> dict[str, str]:
+    async def _store_variants(
+        self, post_id: str, media: MediaRecord, processed: ProcessedImage
+    ) -> dict[str, str]:
         keys = {size: variant_key(post_id, media.id, size) for size in SIZES}
         await asyncio.gather(*(
             self._store.put(keys[size], processed.variants[size].data,
@@ -122,8 +133,8 @@ class MediaProcessor:
         return keys
 
     async def _publish(self, post: PostRecord, updates: list[dict[str, object]], written: list[str]) -> str:
-        event = Event.new("post.published", actor_id=post.author_id, subject_id=post.id,
-                          data={"post_id": post.id, "author_id": post.author_id, "created_at": post.created_at})  # fmt: skip
+        data = {"post_id": post.id, "author_id": post.author_id, "created_at": post.created_at}
+        event = Event.new("post.published", actor_id=post.author_id, subject_id=post.id, data=data)
         rows = await self._graph.write(
             stmts.PUBLISH,
             {"post_id": post.id, "now": _now_ms(), "media": updates, "media_count": len(post.media),
@@ -174,7 +185,8 @@ class MediaProcessor:
         now = _now_ms() if now_ms is None else now_ms
         completed = failed = reprocessed = 0
         pending = await self._graph.read(
-            stmts.STALE_POSTS, {"status": PENDING_UPLOAD, "before": now - PENDING_GRACE_MS, "limit": SWEEP_BATCH}
+            stmts.STALE_POSTS,
+            {"status": PENDING_UPLOAD, "before": now - PENDING_GRACE_MS, "limit": SWEEP_BATCH},
         )
         views = await self._reader.views([r["id"] for r in pending], None)
         for row, view in zip(pending, views, strict=True):
@@ -188,11 +200,17 @@ class MediaProcessor:
             elif now - int(row["created_at"]) >= UPLOAD_DEADLINE_MS:
                 rows = await self._graph.write(
                     stmts.MARK_FAILED,
-                    {"post_id": row["id"], "from": [PENDING_UPLOAD], "reason": "upload not received", "now": now},
+                    {
+                        "post_id": row["id"],
+                        "from": [PENDING_UPLOAD],
+                        "reason": "upload not received",
+                        "now": now,
+                    },
                 )
                 failed += len(rows)
         stuck = await self._graph.read(
-            stmts.STALE_POSTS, {"status": PROCESSING, "before": now - PROCESSING_STALE_MS, "limit": SWEEP_BATCH}
+            stmts.STALE_POSTS,
+            {"status": PROCESSING, "before": now - PROCESSING_STALE_MS, "limit": SWEEP_BATCH},
         )
         for row in stuck:
             reprocessed += await self.process_post(row["id"]) != "skipped"
@@ -200,8 +218,8 @@ class MediaProcessor:
 
 
 async def open_variants_to_public(store: ObjectStore) -> bool:
-    """Let anyone GET objects under ``variants/`` (the bucket policy; originals stay private). Run at start-up;
-    returns False (and logs) when S3 is down or refuses, so a process still starts. Idempotent."""
+    """Let anyone GET objects under ``variants/`` (the bucket policy; originals stay private). Run at
+    start-up; returns False (and logs) when S3 is down or refuses, so a process still starts. Idempotent."""
     try:
         await store.allow_public_read(VARIANTS_PREFIX)
     except StoreUnavailable as exc:

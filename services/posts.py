@@ -61,7 +61,8 @@ class MediaSpec:
 
 @dataclass(frozen=True, slots=True)
 class UploadTicket:
-    """A presigned POST for media ``media_id``: form ``fields`` (in order) to ``url`` before ``expires_at`` ms."""
+    """A presigned POST for media ``media_id``: form ``fields`` (in order) to ``url`` before ``expires_at``
+    (epoch ms)."""
 
     media_id: str
     url: str
@@ -108,7 +109,9 @@ def _check_media(media: Sequence[MediaSpec]) -> list[MediaSpec]:
             raise BadInput(f"media[{i}].byteSize", f"File size must be 1 byte to {MAX_BYTES // 2**20} MB.")
         alt = m.alt_text.strip() if m.alt_text else None
         if alt and len(alt) > ALT_TEXT_MAX_CHARS:
-            raise BadInput(f"media[{i}].altText", f"Alt text must be at most {ALT_TEXT_MAX_CHARS:,} characters.")
+            raise BadInput(
+                f"media[{i}].altText", f"Alt text must be at most {ALT_TEXT_MAX_CHARS:,} characters."
+            )
         if alt and _CONTROL.search(alt):
             raise BadInput(f"media[{i}].altText", "Alt text contains a control character.")
         checked.append(MediaSpec(m.content_type, m.byte_size, alt or None))
@@ -261,12 +264,16 @@ class PostsService:
     ) -> bool:
         """PENDING_UPLOAD -> PROCESSING (``updated_at`` = ``now_ms``, default now) with ``media.uploaded`` in
         one statement; False when the post was no longer PENDING_UPLOAD."""
-        event = Event.new("media.uploaded", actor_id=author_id, subject_id=post_id,
-                          data={"post_id": post_id, "author_id": author_id, "media_ids": [m.id for m in media]})  # fmt: skip
+        data = {"post_id": post_id, "author_id": author_id, "media_ids": [m.id for m in media]}
+        event = Event.new("media.uploaded", actor_id=author_id, subject_id=post_id, data=data)
         rows = await self._graph.write(
             stmts.MARK_PROCESSING,
-            {"author_id": author_id, "post_id": post_id, "now": _now_ms() if now_ms is None else now_ms,
-             "outbox": event.outbox_props()},
+            {
+                "author_id": author_id,
+                "post_id": post_id,
+                "now": _now_ms() if now_ms is None else now_ms,
+                "outbox": event.outbox_props(),
+            },
         )
         return bool(rows)
 

@@ -5,9 +5,9 @@ a deterministic digest of the seed key picks:
 
 - ``3 + h % 40`` likers (at most the author's follower count): consecutive followers in username order,
   starting at an offset from the digest (so an author's posts are liked by different followers), liked one
-  minute apart after the post;
+  second apart after the post;
 - ``h % 6`` commenters among those likers, each with the first sentence of ANOTHER seeded caption (URLs and
-  mentions removed, ``#`` signs dropped), 137 s apart: real text, not lorem ipsum.
+  mentions removed, ``#`` signs dropped), 1.7 s apart: real text, not lorem ipsum.
 
 Re-running changes nothing: likes are MERGEd edges, comment ids are UUIDv7s built from the comment's
 timestamp and a digest of (post seed key, commenter, position), and counts are recomputed from the graph
@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 
 LIKES_MIN, LIKES_SPAN = 3, 40
 COMMENTS_MAX = 5
-LIKE_GAP_MS = 60_000
-COMMENT_GAP_MS = 137_000
+LIKE_GAP_MS = 1_000  # seeded posts are stamped at import time: keep their likes close behind
+COMMENT_GAP_MS = 1_700
 COMMENT_MAX_CHARS = 150
 BATCH = 2_000  # rows per UNWIND statement (FalkorDB handles 5,000)
 

@@ -1,6 +1,6 @@
-"""Posts for tests, built through the public flow: ``createPost`` -> presigned POST to S3 -> ``completePostUpload``
--> the media worker's use case (``services.media.process_post``, what the ``media`` consumer runs on
-``media.uploaded``) -> PUBLISHED.
+"""Posts for tests, built through the public flow: ``createPost`` -> presigned POST to S3 ->
+``completePostUpload`` -> the media worker's use case (``services.media.process_post``, what the ``media``
+consumer runs on ``media.uploaded``) -> PUBLISHED.
 
 ``await publish_post(api, app, user)`` returns a ``TestPost`` (raw id and global id). ``delete_post`` soft-
 deletes one through ``deletePost``. Social helpers ``follow``/``block`` call the GraphQL mutations. Read-only
@@ -9,6 +9,7 @@ assertion helpers count Outbox events, LIKED edges and a post's graph counters.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,16 +18,15 @@ import httpx
 
 from graph.cypher import cypher
 from schema.base import from_global_id
+from services.posts import MediaSpec
 from tests.factories import graphql
 
 if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
     import redis.asyncio as aioredis
+    from starlette.applications import Starlette
 
     from graph.store import GraphStore
     from server.supervisor import EmbeddedStack
-
     from tests.factories import TestUser
 
 IMAGES = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "images"
@@ -58,7 +58,7 @@ async def publish_post(
     image: Path = DEFAULT_IMAGE,
 ) -> TestPost:  # fmt: skip
     """Create, upload, complete and process one single-photo post of ``author``; asserts it is PUBLISHED."""
-    data = image.read_bytes()
+    data = await asyncio.to_thread(image.read_bytes)
     content_type = "image/jpeg" if image.suffix == ".jpg" else "image/png"
     variables = {
         "input": {"caption": caption, "media": [{"contentType": content_type, "byteSize": len(data)}]}
@@ -145,3 +145,21 @@ async def restart_redis(stack: EmbeddedStack, *clients: aioredis.Redis) -> None:
     await stack.start_service("redis")
     for client in clients:
         await client.connection_pool.disconnect()
+
+
+async def publish_seeded_post(app: Starlette, author: TestUser, caption: str, seed_key: str) -> str:
+    """A PUBLISHED post marked ``seed_key``, made as ``instagraph seed`` makes them: through the posts and
+    media services (create, presigned POST upload, complete, process). Returns the raw post id."""
+    services = app.state.services
+    data = await asyncio.to_thread(DEFAULT_IMAGE.read_bytes)
+    created = await services.posts.create_post(
+        author.id, caption, [MediaSpec("image/jpeg", len(data))], seed_key=seed_key
+    )
+    async with httpx.AsyncClient(timeout=30) as s3:
+        for ticket in created.uploads:
+            files = {"file": ("photo.jpg", data, "image/jpeg")}
+            response = await s3.post(ticket.url, data=dict(ticket.fields), files=files)
+            assert response.status_code in (200, 201, 204), response.text
+    await services.posts.complete_upload(author.id, created.post.id)
+    assert await services.media.process_post(created.post.id) == "published"
+    return created.post.id

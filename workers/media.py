@@ -47,8 +47,7 @@ def make_media_handler(processor: MediaProcessor) -> Callable[[Event], Awaitable
             return
         if event.type == "media.uploaded":
             outcome = await processor.process_post(post_id)
-            log.info("media.processed", post_id=post_id, outcome=outcome,
-                     variant_ms=round(processor.last_variant_seconds * 1000, 1))  # fmt: skip
+            log.info("media.processed", post_id=post_id, outcome=outcome)
         elif event.type == "post.deleted":
             deleted = await processor.delete_post_media(post_id)
             log.info("media.deleted", post_id=post_id, objects=deleted)

@@ -82,13 +82,23 @@ POSTS_BY_IDS = cypher(
     """,
 )
 
-#: The seeded posts among ``$seed_keys``. Rows: ``{seed_key, id, status}``.
+#: The seeded posts among ``$seed_keys``. Rows: ``{seed_key, id, status, author_id}``.
 POSTS_BY_SEED_KEYS = cypher(
     "posts.POSTS_BY_SEED_KEYS",
     """
-    MATCH (p:Post)
+    MATCH (a:User)-[:POSTED]->(p:Post)
     WHERE p.seed_key IN $seed_keys
-    RETURN p.seed_key AS seed_key, p.id AS id, p.status AS status
+    RETURN p.seed_key AS seed_key, p.id AS id, p.status AS status, a.id AS author_id
+    """,
+)
+
+#: Ids of the users named in ``$usernames``. Rows: ``{username, id}``.
+USER_IDS_BY_USERNAMES = cypher(
+    "posts.USER_IDS_BY_USERNAMES",
+    """
+    MATCH (u:User)
+    WHERE u.username IN $usernames
+    RETURN u.username AS username, u.id AS id
     """,
 )
 

@@ -103,7 +103,7 @@ MUTUAL_FOLLOWERS = cypher(
     OPTIONAL MATCH (viewer)-[:FOLLOWS]->(other:User)-[:FOLLOWS]->(u)
     WHERE other.id <> u.id
     WITH u, other
-    ORDER BY other.follower_count DESC, other.id
+    ORDER BY other.follower_count DESC, other.username
     WITH u, collect(CASE WHEN other IS NULL THEN null ELSE other {USER_FIELDS} END) AS mutuals
     RETURN u.id AS id, size(mutuals) AS total, mutuals[0..$first] AS users
     """,

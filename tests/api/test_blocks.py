@@ -48,7 +48,9 @@ async def test_block_removes_follows_both_ways_with_exact_counts(
     assert len(await events(graph_store, "block.created", ben, amy)) == 1
 
 
-async def test_block_removes_pending_requests_both_ways(api: httpx.AsyncClient, graph_store: GraphStore) -> None:
+async def test_block_removes_pending_requests_both_ways(
+    api: httpx.AsyncClient, graph_store: GraphStore
+) -> None:
     pa, pb = await make_user(api, "pa", private=True), await make_user(api, "pb", private=True)
     assert (await ok(api, "follow", pa, pb))["status"] == "REQUESTED"
     assert (await ok(api, "follow", pb, pa))["status"] == "REQUESTED"
@@ -71,7 +73,11 @@ async def test_a_blocked_pair_cannot_follow_and_the_blocker_is_hidden(
     for follower, followee in ((eve, dan), (dan, eve)):
         body = await act(api, "follow", follower, followee)
         assert error_of(body)["extensions"] == {"code": "FORBIDDEN"}
-        assert await edges(graph_store, follower, followee) == {"follows": 0, "requests": 0, "blocks": int(follower is dan)}
+        assert await edges(graph_store, follower, followee) == {
+            "follows": 0,
+            "requests": 0,
+            "blocks": int(follower is dan),
+        }
     hidden = await graphql(api, '{ user(username: "dan") { id } }', token=eve.token)
     assert error_of(hidden)["extensions"] == {"code": "NOT_FOUND"}
     assert (await graphql(api, NODE, {"id": dan.gid}, token=eve.token))["data"] == {"node": None}
@@ -80,7 +86,7 @@ async def test_a_blocked_pair_cannot_follow_and_the_blocker_is_hidden(
 
 
 async def test_a_user_who_blocks_the_viewer_is_left_out_of_lists(api: httpx.AsyncClient) -> None:
-    hub, viewer, shy, open_ = (await make_user(api, n) for n in ("hub2", "viewer2", "shy", "open"))  # noqa: B007
+    hub, viewer, shy, open_ = [await make_user(api, n) for n in ("hub2", "viewer2", "shy", "open")]
     await ok(api, "follow", shy, hub)
     await ok(api, "follow", open_, hub)
     await ok(api, "block", shy, viewer)
@@ -114,9 +120,14 @@ async def test_block_bad_input(api: httpx.AsyncClient, graph_store: GraphStore) 
     hank = await make_user(api, "hank")
 
     for name in ("block", "unblock"):
-        assert error_of(await act(api, name, hank, hank))["extensions"] == {"code": "BAD_USER_INPUT", "field": "userId"}
+        assert error_of(await act(api, name, hank, hank))["extensions"] == {
+            "code": "BAD_USER_INPUT",
+            "field": "userId",
+        }
         unknown = to_global_id("User", str(uuid.uuid4()))
         assert error_of(await act(api, name, hank, unknown))["extensions"] == {"code": "NOT_FOUND"}
-        anonymous = await graphql(api, f"mutation($id: ID!) {{ {name}(input: {{userId: $id}}) {{ id }} }}", {"id": hank.gid})
+        anonymous = await graphql(
+            api, f"mutation($id: ID!) {{ {name}(input: {{userId: $id}}) {{ id }} }}", {"id": hank.gid}
+        )
         assert error_of(anonymous)["extensions"] == {"code": "UNAUTHENTICATED"}
     assert await edges(graph_store, hank, hank) == {"follows": 0, "requests": 0, "blocks": 0}

@@ -71,7 +71,11 @@ async def test_a_comment_is_stored_trimmed_counted_and_announced(
     assert comment["author"] == {"username": fan.username}
     assert comment["post"] == {"id": post.gid, "commentCount": 1}
     node = await graphql(api, NODE, {"id": comment["id"]}, token=fan.token)
-    assert node["data"]["node"] == {"id": comment["id"], "text": "What a launch! 🚀", "post": {"id": post.gid}}
+    assert node["data"]["node"] == {
+        "id": comment["id"],
+        "text": "What a launch! 🚀",
+        "post": {"id": post.gid},
+    }
     raw_id = from_global_id(comment["id"], field="id", expected="Comment")[1]
     assert await outbox_events(app.state.resources.graph, "comment.created", raw_id) == 1
 
@@ -175,7 +179,9 @@ async def test_comments_page_oldest_first_without_gaps_while_comments_arrive(
 async def test_comments_of_users_blocked_either_way_are_hidden(
     api: httpx.AsyncClient, post: TestPost
 ) -> None:
-    viewer, blocker, blocked, friend = [await _user(api, p) for p in ("viewer", "blocker", "blocked", "friend")]
+    viewer, blocker, blocked, friend = [
+        await _user(api, p) for p in ("viewer", "blocker", "blocked", "friend")
+    ]
     for user in (blocker, blocked, friend):
         await _add(api, user, post, f"by {user.username}")
     await block(api, blocker, viewer)

@@ -105,9 +105,13 @@ async def test_the_same_key_with_other_variables_or_operation_is_a_conflict(
         "errors": [{"message": "This Idempotency-Key was already used for a different request.",
                     "extensions": {"code": "CONFLICT"}}],
     }  # fmt: skip
-    assert _codes(await _post(api, UNLIKE, {"input": {"postId": post.gid}}, user=fan, key=key)) == ["CONFLICT"]
+    assert _codes(await _post(api, UNLIKE, {"input": {"postId": post.gid}}, user=fan, key=key)) == [
+        "CONFLICT"
+    ]
     assert await like_edges(app.state.resources.graph, other.id) == 0
-    same_but_reformatted = "mutation Like($input: PostIdInput!) {\n  likePost(input: $input) { id likeCount viewerHasLiked }\n}"
+    same_but_reformatted = (
+        "mutation Like($input: PostIdInput!) {\n  likePost(input: $input) { id likeCount viewerHasLiked }\n}"
+    )
     replay = await _post(api, same_but_reformatted, {"input": {"postId": post.gid}}, user=fan, key=key)
     assert replay.headers["idempotent-replayed"] == "true"
 
@@ -157,7 +161,10 @@ async def test_a_malformed_key_is_bad_user_input(
     api: httpx.AsyncClient, app: Starlette, post: TestPost, fan: TestUser, key: str
 ) -> None:
     response = await _post(api, LIKE, {"input": {"postId": post.gid}}, user=fan, key=key)
-    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "Idempotency-Key"}
+    assert response.json()["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "field": "Idempotency-Key",
+    }
     assert await like_edges(app.state.resources.graph, post.id) == 0
 
 
@@ -165,7 +172,9 @@ async def test_the_longest_key_works(api: httpx.AsyncClient, post: TestPost, fan
     key = "k" * 255
     first = await _post(api, LIKE, {"input": {"postId": post.gid}}, user=fan, key=key)
     assert _codes(first) == []
-    assert (await _post(api, LIKE, {"input": {"postId": post.gid}}, user=fan, key=key)).content == first.content
+    assert (
+        await _post(api, LIKE, {"input": {"postId": post.gid}}, user=fan, key=key)
+    ).content == first.content
 
 
 async def test_a_refused_mutation_frees_its_key(
@@ -194,7 +203,9 @@ async def test_an_anonymous_register_replays_instead_of_registering_twice(
     assert 86_000 < await redis.ttl(f"{settings.redis_prefix}idem:{{anon:{ip}}}:{key}") <= 86_400
 
 
-async def test_queries_ignore_the_key(api: httpx.AsyncClient, redis: aioredis.Redis, settings: Settings) -> None:
+async def test_queries_ignore_the_key(
+    api: httpx.AsyncClient, redis: aioredis.Redis, settings: Settings
+) -> None:
     key = _key()
     for _ in range(2):
         response = await _post(api, "{ __typename }", {}, key=key, ip="10.9.9.9")

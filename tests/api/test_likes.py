@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import TYPE_CHECKING
 
@@ -212,3 +213,47 @@ async def test_likers_are_newest_first_with_keyset_pages(api: httpx.AsyncClient,
     ]
     bad = await graphql(api, LIKERS, {"id": post.gid, "first": 101}, token=viewer.token)
     assert bad["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "first"}
+
+
+USER_POSTS = """
+query($username: String!, $first: Int) {
+  user(username: $username) { posts(first: $first) { edges { node { likeCount viewerHasLiked } } } }
+}
+"""
+
+
+async def test_a_page_of_posts_costs_the_same_graph_round_trips_whatever_its_size(
+    api: httpx.AsyncClient, app: Starlette
+) -> None:
+    author = await _user(api, "prolific")
+    posts = [await publish_post(api, app, author, caption=f"post {i}") for i in range(5)]
+    fan = await _user(api, "fan")
+    for post in posts[::2]:
+        await _like(api, fan, post)
+    graph = app.state.resources.graph
+
+    async def trips(first: int) -> tuple[int, list[dict]]:
+        await graphql(api, USER_POSTS, {"username": author.username, "first": first}, token=fan.token)  # warm
+        before = graph.round_trips
+        body = await graphql(api, USER_POSTS, {"username": author.username, "first": first}, token=fan.token)
+        return graph.round_trips - before, [e["node"] for e in body["data"]["user"]["posts"]["edges"]]
+
+    small, small_nodes = await trips(2)
+    large, large_nodes = await trips(5)
+    assert small == large
+    assert large_nodes == [
+        {"likeCount": int(i % 2 == 0), "viewerHasLiked": i % 2 == 0} for i in (4, 3, 2, 1, 0)
+    ]
+    assert small_nodes == large_nodes[:2]
+
+
+async def test_concurrent_likes_by_one_user_make_one_edge(
+    api: httpx.AsyncClient, app: Starlette, post: TestPost
+) -> None:
+    fan = await _user(api, "eager")
+    bodies = await asyncio.gather(*(_like(api, fan, post) for _ in range(10)))
+    assert all("errors" not in b for b in bodies)
+    graph = app.state.resources.graph
+    assert await like_edges(graph, post.id) == 1
+    assert await outbox_events(graph, "like.created", post.id) == 1
+    assert (await graphql(api, POST, {"id": post.gid}, token=fan.token))["data"]["post"]["likeCount"] == 1

@@ -43,10 +43,14 @@ COUNT_POSTS = cypher(
     RETURN size([(u)-[:POSTED]->(p:Post) | p]) AS posts, coalesce(u.post_count, 0) AS post_count
     """,
 )
-COUNT_OUTBOX = cypher("tests.posts.COUNT_OUTBOX", "MATCH (o:Outbox) WHERE o.type = $type RETURN count(o) AS n")
+COUNT_OUTBOX = cypher(
+    "tests.posts.COUNT_OUTBOX", "MATCH (o:Outbox) WHERE o.type = $type RETURN count(o) AS n"
+)
 USER_POSTS = """
 query($username: String!) {
-  user(username: $username) { postCount posts(first: 10) { edges { node { id status } } pageInfo { hasNextPage } } }
+  user(username: $username) {
+    postCount posts(first: 10) { edges { node { id status } } pageInfo { hasNextPage } }
+  }
 }
 """
 NODE = "query($id: ID!) { node(id: $id) { __typename ... on Post { id status } } }"
@@ -121,7 +125,9 @@ async def test_limits_are_inclusive(api: httpx.AsyncClient, author: TestUser) ->
     tags = " ".join(f"#t{i}x" for i in range(30))
     caption = tags + " " + "y" * (2200 - len(tags) - 1)
     media = [{"contentType": "image/webp", "byteSize": 20 * MB, "altText": "a" * 1000}] * 10
-    body = await graphql(api, CREATE_POST, {"input": {"caption": caption, "media": media}}, token=author.token)
+    body = await graphql(
+        api, CREATE_POST, {"input": {"caption": caption, "media": media}}, token=author.token
+    )
     assert "errors" not in body, body
     assert len(body["data"]["createPost"]["post"]["hashtags"]) == 30
     assert len(body["data"]["createPost"]["uploads"]) == 10
@@ -142,8 +148,8 @@ async def test_create_post_returns_pending_post_and_presigned_posts(
     caption = f"Launch day!\xa0#Space#Rocket #space. #NASA\xa0@{stranger.username.upper()} @nobody_{name()}"
     started = int(time.time() * 1000)
 
-    payload = await create_post(api, author, [(image("rocket.jpg"), "image/jpeg"), (image("coffee.png"), "image/png")],
-                                caption)  # fmt: skip
+    files = [(image("rocket.jpg"), "image/jpeg"), (image("coffee.png"), "image/png")]
+    payload = await create_post(api, author, files, caption)
 
     post = payload["post"]
     assert post["status"] == "PENDING_UPLOAD" and post["failureReason"] is None
@@ -160,7 +166,9 @@ async def test_create_post_returns_pending_post_and_presigned_posts(
         fields = {f["name"]: f["value"] for f in ticket["fields"]}
         assert fields["key"] == f"originals/{raw(post['id'])}/{raw(media['id'])}"
         assert fields["Content-Type"] == media["contentType"]
-        assert {"policy", "x-amz-signature", "x-amz-credential", "x-amz-algorithm", "x-amz-date"} <= set(fields)
+        assert {"policy", "x-amz-signature", "x-amz-credential", "x-amz-algorithm", "x-amz-date"} <= set(
+            fields
+        )
         assert ticket["expiresAt"].endswith("+00:00")
     # the policy expires 15 minutes after creation
     expires_ms = datetime.fromisoformat(uploads[0]["expiresAt"]).timestamp() * 1000
@@ -291,10 +299,13 @@ async def test_delete_post_hides_it_everywhere(
         assert await graphql(api, POST, {"id": post["id"]}, token=token) == {"data": {"post": None}}
         assert await graphql(api, NODE, {"id": post["id"]}, token=token) == {"data": {"node": None}}
         grid = await graphql(api, USER_POSTS, {"username": owner.username}, token=token)
-        assert grid["data"]["user"] == {"postCount": 0, "posts": {"edges": [], "pageInfo": {"hasNextPage": False}}}
-    assert error_of(await graphql(api, DELETE, {"id": post["id"]}, token=owner.token))["extensions"]["code"] == (
-        "NOT_FOUND"
-    )
+        assert grid["data"]["user"] == {
+            "postCount": 0,
+            "posts": {"edges": [], "pageInfo": {"hasNextPage": False}},
+        }
+    assert error_of(await graphql(api, DELETE, {"id": post["id"]}, token=owner.token))["extensions"][
+        "code"
+    ] == ("NOT_FOUND")
     (event,) = await outbox_events(graph_store, raw(post["id"]), "post.deleted")
     assert event.data == {"post_id": raw(post["id"]), "author_id": owner.id, "was_published": True}
 
@@ -315,7 +326,9 @@ APPROVE = "mutation($id: ID!) { approveFollowRequest(input: {userId: $id}) { sta
 BLOCK = "mutation($id: ID!) { block(input: {userId: $id}) { id } }"
 
 
-async def sees(api: httpx.AsyncClient, post_gid: str, owner: TestUser, viewer: TestUser | None) -> tuple[bool, bool]:
+async def sees(
+    api: httpx.AsyncClient, post_gid: str, owner: TestUser, viewer: TestUser | None
+) -> tuple[bool, bool]:
     """(post(id) is non-null, the post is in owner's grid) for ``viewer`` (None: anonymous)."""
     token = viewer.token if viewer else None
     single = (await graphql(api, POST, {"id": post_gid}, token=token))["data"]["post"]
@@ -369,17 +382,22 @@ async def test_hidden_post_is_not_found_not_forbidden(
     post = await create_uploaded_post(api, owner, [(image("rocket.jpg"), "image/jpeg")])
     await publish(app, graph_store, post["id"])
     # the post exists: deleting someone's hidden post is NOT_FOUND, not FORBIDDEN (no existence leak)
-    assert error_of(await graphql(api, DELETE, {"id": post["id"]}, token=stranger.token))["extensions"][
-        "code"
-    ] == "NOT_FOUND"
+    assert (
+        error_of(await graphql(api, DELETE, {"id": post["id"]}, token=stranger.token))["extensions"]["code"]
+        == "NOT_FOUND"
+    )
 
 
 async def test_user_posts_pages_newest_first(api: httpx.AsyncClient) -> None:
     owner = await make_user(api, name())
-    gids = [(await create_post(api, owner, [(b"x" * 10, "image/png")], f"n{i}"))["post"]["id"] for i in range(3)]
+    gids = [
+        (await create_post(api, owner, [(b"x" * 10, "image/png")], f"n{i}"))["post"]["id"] for i in range(3)
+    ]
     query = """
     query($u: String!, $after: String) {
-      user(username: $u) { posts(first: 2, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }
+      user(username: $u) {
+        posts(first: 2, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } }
+      }
     }
     """
     first = (await graphql(api, query, {"u": owner.username}, token=owner.token))["data"]["user"]["posts"]

@@ -27,7 +27,10 @@ POST_FIELDS = """
   id status caption hashtags failureReason createdAt
   author { id username }
   mentions { id username }
-  media { id contentType width height altText thumb: url(size: THUMBNAIL) feed: url(size: FEED) full: url(size: FULL) }
+  media {
+    id contentType width height altText
+    thumb: url(size: THUMBNAIL) feed: url(size: FEED) full: url(size: FULL)
+  }
 """
 CREATE_POST = f"""
 mutation($input: CreatePostInput!) {{
@@ -65,7 +68,7 @@ def media_input(data: bytes, content_type: str, alt_text: str | None = None) -> 
 async def create_post(
     api: httpx.AsyncClient, user: TestUser, files: list[tuple[bytes, str]], caption: str | None = None
 ) -> dict[str, Any]:
-    """``createPost`` declaring ``files`` ((bytes, content type) pairs); returns the payload (asserts no error)."""
+    """``createPost`` declaring ``files`` ((bytes, content type) pairs); returns the payload (no error)."""
     body = await graphql(
         api, CREATE_POST, {"input": {"caption": caption, "media": [media_input(d, t) for d, t in files]}},
         token=user.token,

@@ -37,8 +37,9 @@ async def test_presigned_post_uploads_a_real_photo(object_store: ObjectStore) ->
     # given: a policy for hubble_deep_field.jpg's exact size and type
     data = (IMAGES / "hubble_deep_field.jpg").read_bytes()
     key = unique_key()
-    post = await object_store.presigned_post(key, content_type="image/jpeg", max_bytes=len(data), expires_s=900,
-                                             now_ms=1_000)  # fmt: skip
+    post = await object_store.presigned_post(
+        key, content_type="image/jpeg", max_bytes=len(data), expires_s=900, now_ms=1_000
+    )
 
     # then: the policy binds the key and content type and expires in 15 minutes
     assert post.fields["key"] == key and post.fields["Content-Type"] == "image/jpeg"

@@ -23,7 +23,15 @@ from media.store import IMMUTABLE, ObjectMissing
 from schema.base import from_global_id
 from services.media_processing import PENDING_GRACE_MS, PROCESSING_STALE_MS, UPLOAD_DEADLINE_MS, variant_key
 from tests.factories import graphql, make_user
-from tests.media.posts_flow import COMPLETE, POST, create_post, create_uploaded_post, image, outbox_events, upload
+from tests.media.posts_flow import (
+    COMPLETE,
+    POST,
+    create_post,
+    create_uploaded_post,
+    image,
+    outbox_events,
+    upload,
+)
 from workers.media import NAME, TOPICS, make_media_handler
 
 if TYPE_CHECKING:
@@ -127,7 +135,8 @@ async def test_variants_have_the_right_sizes_and_cache_control(
     }  # fmt: skip
     assert sizes == {
         (hubble, "THUMBNAIL"): (150, 150), (hubble, "FEED"): (720, 628), (hubble, "FULL"): (1000, 872),
-        (astronaut, "THUMBNAIL"): (150, 150), (astronaut, "FEED"): (512, 512), (astronaut, "FULL"): (512, 512),
+        (astronaut, "THUMBNAIL"): (150, 150), (astronaut, "FEED"): (512, 512),
+        (astronaut, "FULL"): (512, 512),
     }  # fmt: skip
     row = await state(graph_store, post_id)
     assert (row["status"], row["reason"], row["post_count"]) == ("PUBLISHED", None, 1)
@@ -135,7 +144,11 @@ async def test_variants_have_the_right_sizes_and_cache_control(
     shown = (await graphql(api, POST, {"id": post["id"]}))["data"]["post"]
     assert [(m["width"], m["height"]) for m in shown["media"]] == [(1000, 872), (512, 512)]
     (published,) = await outbox_events(graph_store, post_id, "post.published")
-    assert published.data == {"post_id": post_id, "author_id": author.id, "created_at": published.data["created_at"]}
+    assert published.data == {
+        "post_id": post_id,
+        "author_id": author.id,
+        "created_at": published.data["created_at"],
+    }
 
 
 async def test_exif_orientation_applied_and_gps_stripped(
@@ -162,8 +175,11 @@ async def test_exif_orientation_applied_and_gps_stripped(
     ("make_file", "content_type", "reason"),
     [
         (bomb_png, "image/png", "Media 1 of 1: image is larger than 40 MP."),
-        (lambda: b"<!doctype html><html><body><script>alert(1)</script></body></html>", "image/jpeg",
-         "Media 1 of 1: file content (not an image) does not match the declared type image/jpeg."),
+        (
+            lambda: b"<!doctype html><html><body><script>alert(1)</script></body></html>",
+            "image/jpeg",
+            "Media 1 of 1: file content (not an image) does not match the declared type image/jpeg.",
+        ),
     ],
     ids=["decompression-bomb", "html-as-jpeg"],
 )
@@ -288,7 +304,8 @@ async def test_end_to_end_through_the_outbox_relay_and_a_consumer(
     await producer.start()
     consumer = Consumer(
         NAME, [topics.name(t) for t in TOPICS], make_media_handler(processor),
-        bootstrap=settings.kafka_bootstrap, group_id=f"{settings.consumer_group_prefix}.{NAME}.{secrets.token_hex(3)}",
+        bootstrap=settings.kafka_bootstrap,
+        group_id=f"{settings.consumer_group_prefix}.{NAME}.{secrets.token_hex(3)}",
         redis=redis, keys=RedisKeys(settings.redis_prefix), producer=producer,
         session_timeout_ms=1_000, heartbeat_interval_ms=200, poll_timeout_ms=200, backoff_ms=20,
     )  # fmt: skip
