@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import inspect
 import json
 import os
@@ -135,19 +136,44 @@ def child(name: str, args: list[str], env: dict[str, str], logs: Path) -> Manage
 
 
 async def seed(settings: Settings, data_dir: Path, reseed: bool) -> float | None:
-    """Run ``server.seed.run_seed`` once per data dir; returns its seconds (None when skipped)."""
+    """Seed once per data dir (``server.seed.run_seed``, i.e. ``instagraph seed``, when it exists; else its
+    three parts: SNAP graph, posts through the upload flow, likes/comments); returns seconds or None."""
     mark = data_dir / SEEDED_MARK
     if mark.exists() and not reseed:
         return None
-    import importlib
-
-    seeding = importlib.import_module("server.seed")
     started = time.perf_counter()
-    result = seeding.run_seed(settings, console)
-    if inspect.iscoroutine(result):
-        await result
+    try:
+        seeding = importlib.import_module("server.seed")
+    except ModuleNotFoundError as exc:
+        if exc.name != "server.seed":
+            raise
+        await _seed_parts(settings)
+    else:
+        result = seeding.run_seed(settings, console)
+        if inspect.iscoroutine(result):
+            await result
     mark.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
     return time.perf_counter() - started
+
+
+async def _seed_parts(settings: Settings) -> None:
+    from services.passwords import Passwords
+    from services.seed_engagement import seed_engagement
+    from services.seed_graph import import_snap_graph
+    from services.seed_posts import seed_posts
+
+    async with open_resources(settings) as resources, build_services(resources) as services:
+        password_hash = await Passwords().hash(settings.seed_password)
+        stats = await import_snap_graph(resources.graph, ROOT / settings.seed_graph_path, password_hash)
+        console.print(f"seed graph: {stats}")
+        posts = await seed_posts(
+            services.posts, services.media, resources.graph,
+            posts_dir=ROOT / settings.seed_posts_dir, images_dir=ROOT / settings.seed_images_dir,
+        )  # fmt: skip
+        console.print(f"seed posts: {posts}")
+        console.print(
+            f"seed engagement: {await seed_engagement(resources.graph, services.engagement.counters)}"
+        )
 
 
 async def wait_quiet(settings: Settings, timeout_s: float = 600.0) -> None:

@@ -19,9 +19,11 @@ from graph.cypher import cypher
 from graph.statements.outbox import WRITE_OUTBOX, write_outbox_if
 from graph.statements.users import USER_FIELDS
 
-# FalkorDB 4.16 rejects pattern comprehensions inside WHERE ("Unable to resolve filtered alias") and pattern
-# predicates inside projections (they evaluate to lists), so filters use predicates and projections use
-# ``size([...]) > 0``. Both forms are valid Neo4j 5. A null viewer ``v`` is guarded explicitly.
+# FalkorDB 4.16 rejects pattern comprehensions inside WHERE ("Unable to resolve filtered alias"), evaluates
+# pattern predicates inside projections to lists, and caches a pattern comprehension between two BOUND nodes
+# stale when its relationship type did not exist yet at plan time. So: filters are WHERE pattern predicates;
+# a visibility flag is an ``OPTIONAL MATCH ... WHERE <predicates>`` gate; comprehensions only count edges to
+# an unbound end. All of it is valid Neo4j 5. A null viewer ``v`` is guarded explicitly.
 
 #: WHERE filter: ``p`` (a Post by author ``a``) may be seen by the bound viewer ``v``: published, no block
 #: either way, and a private author is ``v`` itself or followed by ``v``.
@@ -38,13 +40,6 @@ VISIBLE_TO_ANYONE = (
 
 #: WHERE filter: neither the user ``w`` nor the (possibly null) viewer ``v`` blocks the other.
 NO_BLOCK_WITH_VIEWER = "(v IS NULL OR (NOT (w)-[:BLOCKS]->(v) AND NOT (v)-[:BLOCKS]->(w)))"
-
-#: Projection (a boolean expression): ``VISIBLE_TO_VIEWER`` and ``NO_BLOCK_WITH_VIEWER`` for a bound ``v``.
-VISIBLE_COMMENT_EXPR = (
-    "p.status = 'PUBLISHED' AND size([(a)-[:BLOCKS]->(v) | 1]) = 0 AND size([(v)-[:BLOCKS]->(a) | 1]) = 0 "
-    "AND (a.id = v.id OR NOT coalesce(a.is_private, false) OR size([(v)-[:FOLLOWS]->(a) | 1]) > 0) "
-    "AND size([(w)-[:BLOCKS]->(v) | 1]) = 0 AND size([(v)-[:BLOCKS]->(w) | 1]) = 0"
-)
 
 # -- likes ----------------------------------------------------------------------------------------------
 
@@ -167,10 +162,11 @@ DELETE_COMMENT = cypher(
     f"""
     MATCH (v:User {{id: $viewer_id}})
     MATCH (w:User)-[:WROTE]->(c:Comment {{id: $comment_id}})-[:ON]->(p:Post)<-[:POSTED]-(a:User)
-    WITH v, w, c, p, a,
+    OPTIONAL MATCH (seen:Comment {{id: $comment_id}})
+    WHERE {VISIBLE_TO_VIEWER} AND NOT (w)-[:BLOCKS]->(v) AND NOT (v)-[:BLOCKS]->(w)
+    WITH v, w, c, p, a, seen IS NOT NULL AS visible,
          (w.id = v.id OR a.id = v.id) AS allowed,
-         (NOT coalesce(c.deleted, false) AND p.status = 'PUBLISHED') AS was_live,
-         ({VISIBLE_COMMENT_EXPR}) AS visible
+         (NOT coalesce(c.deleted, false) AND p.status = 'PUBLISHED') AS was_live
     WITH v, w, c, p, allowed, was_live, visible, allowed AND was_live AS deleting
     FOREACH (_ IN CASE WHEN deleting THEN [1] ELSE [] END |
         SET c.deleted = true, c.deleted_at = $now, p.comment_count = coalesce(p.comment_count, 1) - 1)

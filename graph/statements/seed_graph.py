@@ -57,3 +57,9 @@ they differ. Returns ``{updated}``."""
 
 USER_TOTAL = cypher("seed_graph.USER_TOTAL", "MATCH (u:User) RETURN count(u) AS n")
 FOLLOWS_TOTAL = cypher("seed_graph.FOLLOWS_TOTAL", "MATCH (:User)-[f:FOLLOWS]->(:User) RETURN count(f) AS n")
+
+IDS_BY_USERNAME = cypher(
+    "seed_graph.IDS_BY_USERNAME",
+    "UNWIND $usernames AS name MATCH (u:User {username: name}) RETURN u.username AS username, u.id AS id",
+)
+"""``{username, id}`` for each of ``$usernames`` that exists (seeders and benchmarks map ``fb_n`` to ids)."""

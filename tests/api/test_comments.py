@@ -188,3 +188,14 @@ async def test_comments_of_users_blocked_either_way_are_hidden(
     await block(api, viewer, blocked)
     assert await _texts(api, viewer, post) == [f"by {friend.username}"]
     assert len(await _texts(api, friend, post)) == 3
+
+
+async def test_a_stranger_the_post_author_blocks_cannot_even_find_a_comment_to_delete(
+    api: httpx.AsyncClient, author: TestUser, post: TestPost
+) -> None:
+    writer, stranger = await _user(api, "writer"), await _user(api, "stranger")
+    comment = (await _add(api, writer, post, "hello"))["data"]["addComment"]["id"]
+    assert (await _delete(api, stranger, comment))["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
+    await block(api, author, stranger)
+    assert (await _delete(api, stranger, comment))["errors"][0]["extensions"] == {"code": "NOT_FOUND"}
+    assert await _texts(api, writer, post) == ["hello"]

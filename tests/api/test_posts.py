@@ -1,10 +1,9 @@
 """Posts over GraphQL on the real stack: createPost, the presigned upload, completePostUpload, deletePost,
-``post(id:)``, ``node(id:)`` and ``User.posts``, with their bad inputs and who may see what."""
+``post(id:)``, ``node(id:)`` and ``User.posts``, with their bad inputs (visibility: test_post_visibility)."""
 
 from __future__ import annotations
 
 import io
-import secrets
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -14,17 +13,23 @@ import pytest
 from PIL import Image
 
 from graph.cypher import cypher
-from schema.base import from_global_id
+from services.errors import BadInput, NotFound
 from tests.factories import graphql, make_user
 from tests.media.posts_flow import (
     COMPLETE,
     CREATE_POST,
     DELETE,
+    NODE,
     POST,
+    USER_POSTS,
     create_post,
     create_uploaded_post,
+    error_of,
     image,
+    name,
     outbox_events,
+    publish,
+    raw,
     upload,
 )
 from workers.media import make_media_handler
@@ -43,37 +48,6 @@ COUNT_POSTS = cypher(
     RETURN size([(u)-[:POSTED]->(p:Post) | p]) AS posts, coalesce(u.post_count, 0) AS post_count
     """,
 )
-COUNT_OUTBOX = cypher(
-    "tests.posts.COUNT_OUTBOX", "MATCH (o:Outbox) WHERE o.type = $type RETURN count(o) AS n"
-)
-USER_POSTS = """
-query($username: String!) {
-  user(username: $username) {
-    postCount posts(first: 10) { edges { node { id status } } pageInfo { hasNextPage } }
-  }
-}
-"""
-NODE = "query($id: ID!) { node(id: $id) { __typename ... on Post { id status } } }"
-
-
-def name() -> str:
-    return f"p_{secrets.token_hex(4)}"
-
-
-def error_of(body: dict[str, Any]) -> dict[str, Any]:
-    assert body.get("data") is None or all(v is None for v in body["data"].values()), body
-    assert len(body["errors"]) == 1, body
-    return body["errors"][0]  # type: ignore[no-any-return]
-
-
-def raw(gid: str) -> str:
-    return from_global_id(gid, field="id")[1]
-
-
-async def publish(app: Starlette, graph_store: GraphStore, post_gid: str) -> None:
-    """Run the media worker's handler on the ``media.uploaded`` event the mutation recorded."""
-    (event,) = await outbox_events(graph_store, raw(post_gid), "media.uploaded")
-    await make_media_handler(app.state.services.media)(event)
 
 
 @pytest.fixture(scope="module")
@@ -321,73 +295,6 @@ async def test_delete_unknown_post_is_not_found(api: httpx.AsyncClient, author: 
     assert error_of(body)["extensions"]["code"] == "NOT_FOUND"
 
 
-FOLLOW = "mutation($id: ID!) { follow(input: {userId: $id}) { status } }"
-APPROVE = "mutation($id: ID!) { approveFollowRequest(input: {userId: $id}) { status } }"
-BLOCK = "mutation($id: ID!) { block(input: {userId: $id}) { id } }"
-
-
-async def sees(
-    api: httpx.AsyncClient, post_gid: str, owner: TestUser, viewer: TestUser | None
-) -> tuple[bool, bool]:
-    """(post(id) is non-null, the post is in owner's grid) for ``viewer`` (None: anonymous)."""
-    token = viewer.token if viewer else None
-    single = (await graphql(api, POST, {"id": post_gid}, token=token))["data"]["post"]
-    grid = (await graphql(api, USER_POSTS, {"username": owner.username}, token=token))["data"]["user"]
-    ids = [] if grid is None else [e["node"]["id"] for e in grid["posts"]["edges"]]
-    return single is not None, post_gid in ids
-
-
-async def test_private_authors_posts_are_seen_by_approved_followers_only(
-    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, stranger: TestUser
-) -> None:
-    # given: a private author's published post, a follower (request approved) and a pending requester
-    owner = await make_user(api, name(), private=True)
-    follower, requester = await make_user(api, name()), await make_user(api, name())
-    post = await create_uploaded_post(api, owner, [(image("rocket.jpg"), "image/jpeg")])
-    await publish(app, graph_store, post["id"])
-    assert (await graphql(api, FOLLOW, {"id": owner.gid}, token=follower.token))["data"]["follow"] == {
-        "status": "REQUESTED"
-    }
-    assert (await graphql(api, APPROVE, {"id": follower.gid}, token=owner.token))["data"][
-        "approveFollowRequest"
-    ]["status"] == "FOLLOWING"
-    await graphql(api, FOLLOW, {"id": owner.gid}, token=requester.token)
-
-    # then: the matrix of who sees it, as a single post and in the grid
-    assert await sees(api, post["id"], owner, owner) == (True, True)
-    assert await sees(api, post["id"], owner, follower) == (True, True)
-    assert await sees(api, post["id"], owner, requester) == (False, False)
-    assert await sees(api, post["id"], owner, stranger) == (False, False)
-    assert await sees(api, post["id"], owner, None) == (False, False)
-
-
-async def test_blocks_hide_posts_both_ways(
-    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore
-) -> None:
-    owner, blocked, blocker, bystander = [await make_user(api, name()) for _ in range(4)]
-    post = await create_uploaded_post(api, owner, [(image("chelsea.png"), "image/png")])
-    await publish(app, graph_store, post["id"])
-    assert "errors" not in await graphql(api, BLOCK, {"id": blocked.gid}, token=owner.token)
-    assert "errors" not in await graphql(api, BLOCK, {"id": owner.gid}, token=blocker.token)
-
-    assert await sees(api, post["id"], owner, bystander) == (True, True)
-    assert (await sees(api, post["id"], owner, blocked))[0] is False
-    assert await sees(api, post["id"], owner, blocker) == (False, False)
-
-
-async def test_hidden_post_is_not_found_not_forbidden(
-    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, stranger: TestUser
-) -> None:
-    owner = await make_user(api, name(), private=True)
-    post = await create_uploaded_post(api, owner, [(image("rocket.jpg"), "image/jpeg")])
-    await publish(app, graph_store, post["id"])
-    # the post exists: deleting someone's hidden post is NOT_FOUND, not FORBIDDEN (no existence leak)
-    assert (
-        error_of(await graphql(api, DELETE, {"id": post["id"]}, token=stranger.token))["extensions"]["code"]
-        == "NOT_FOUND"
-    )
-
-
 async def test_user_posts_pages_newest_first(api: httpx.AsyncClient) -> None:
     owner = await make_user(api, name())
     gids = [
@@ -410,3 +317,29 @@ async def test_user_posts_pages_newest_first(api: httpx.AsyncClient) -> None:
     assert second["pageInfo"]["hasNextPage"] is False
     bad = await graphql(api, query, {"u": owner.username, "after": "not-a-cursor!"}, token=owner.token)
     assert error_of(bad)["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
+
+
+async def test_expired_uploads_can_be_reissued_for_a_pending_post(
+    app: Starlette, api: httpx.AsyncClient, author: TestUser, stranger: TestUser
+) -> None:
+    # given: a pending post whose first presigned POSTs were never used
+    data = image("rocket.jpg")
+    payload = await create_post(api, author, [(data, "image/jpeg")])
+    post_id = raw(payload["post"]["id"])
+    posts = app.state.services.posts
+
+    # when: fresh tickets are signed (what the seed does when it resumes) and used
+    (ticket,) = await posts.reissue_uploads(author.id, post_id)
+    fields = dict(ticket.fields)
+    async with httpx.AsyncClient() as client:
+        response = await client.post(ticket.url, data=fields, files={"file": ("f", data, "image/jpeg")})
+
+    # then: same key and media, and the post completes
+    assert response.status_code == 204, response.text
+    assert ticket.media_id == raw(payload["uploads"][0]["mediaId"])
+    assert fields["key"] == f"originals/{post_id}/{ticket.media_id}"
+    assert (await posts.complete_upload(author.id, post_id)).status == "PROCESSING"
+    with pytest.raises(BadInput):
+        await posts.reissue_uploads(author.id, post_id)
+    with pytest.raises(NotFound):
+        await posts.reissue_uploads(stranger.id, post_id)

@@ -3,11 +3,13 @@
 ``await create_post(api, user, files, caption)`` runs ``createPost``; ``await upload(ticket, data, type)``
 POSTs one file to S3 like a browser; ``await complete(api, user, post_gid)`` runs ``completePostUpload``;
 ``await outbox_events(graph_store, post_id, type)`` reads the events a mutation recorded (no relay runs in
-API tests, so Outbox nodes stay in the graph).
+API tests, so Outbox nodes stay in the graph) and ``await publish(app, graph_store, post_gid)`` hands the
+``media.uploaded`` event to the media worker's handler.
 """
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +17,13 @@ import httpx
 
 from events.envelope import Event
 from graph.cypher import cypher
+from schema.base import from_global_id
 from tests.factories import graphql
+from workers.media import make_media_handler
 
 if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
     from graph.store import GraphStore
     from tests.factories import TestUser
 
@@ -43,6 +49,14 @@ mutation($input: CreatePostInput!) {{
 COMPLETE = f"mutation($id: ID!) {{ completePostUpload(input: {{postId: $id}}) {{ {POST_FIELDS} }} }}"
 DELETE = f"mutation($id: ID!) {{ deletePost(input: {{postId: $id}}) {{ {POST_FIELDS} }} }}"
 POST = f"query($id: ID!) {{ post(id: $id) {{ {POST_FIELDS} }} }}"
+USER_POSTS = """
+query($username: String!) {
+  user(username: $username) {
+    postCount posts(first: 10) { edges { node { id status } } pageInfo { hasNextPage } }
+  }
+}
+"""
+NODE = "query($id: ID!) { node(id: $id) { __typename ... on Post { id status } } }"
 
 OUTBOX_OF = cypher(
     "tests.posts.OUTBOX_OF",
@@ -101,3 +115,26 @@ async def outbox_events(graph_store: GraphStore, subject_id: str, event_type: st
     """The events of ``event_type`` about ``subject_id`` still in the outbox, oldest first."""
     rows = await graph_store.read(OUTBOX_OF, {"key": subject_id, "type": event_type})
     return [Event.from_json(row["payload"]) for row in rows]
+
+
+def name() -> str:
+    """A fresh valid username."""
+    return f"p_{secrets.token_hex(4)}"
+
+
+def error_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The body's only error (asserting there is exactly one and no data)."""
+    assert body.get("data") is None or all(v is None for v in body["data"].values()), body
+    assert len(body["errors"]) == 1, body
+    return body["errors"][0]  # type: ignore[no-any-return]
+
+
+def raw(gid: str) -> str:
+    """The raw id inside a global ID."""
+    return from_global_id(gid, field="id")[1]
+
+
+async def publish(app: Starlette, graph_store: GraphStore, post_gid: str) -> None:
+    """Run the media worker's handler on the ``media.uploaded`` event that ``completePostUpload`` recorded."""
+    (event,) = await outbox_events(graph_store, raw(post_gid), "media.uploaded")
+    await make_media_handler(app.state.services.media)(event)
