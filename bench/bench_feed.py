@@ -170,7 +170,9 @@ async def _seed_parts(settings: Settings) -> None:
             services.posts, services.media, resources.graph,
             posts_dir=ROOT / settings.seed_posts_dir, images_dir=ROOT / settings.seed_images_dir,
         )  # fmt: skip
-        console.print(f"seed posts: {posts}")
+        console.print(
+            f"seed posts: {posts.published} published, {posts.failed} failed in {posts.seconds:.1f} s"
+        )
         console.print(
             f"seed engagement: {await seed_engagement(resources.graph, services.engagement.counters)}"
         )
@@ -190,6 +192,36 @@ async def wait_quiet(settings: Settings, timeout_s: float = 600.0) -> None:
                 quiet_since = None
             await asyncio.sleep(0.5)
     raise TimeoutError("the outbox did not drain")
+
+
+def cpu_ticks(pids: list[int | None]) -> int:
+    """User + system CPU ticks used so far by ``pids`` (``/proc/<pid>/stat`` fields 14 and 15)."""
+    total = 0
+    for pid in pids:
+        if pid is None:
+            continue
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+async def wait_idle(pids: list[int | None], timeout_s: float = 900.0) -> float:
+    """Wait until ``pids`` (the workers) used under 5 CPU ticks (~50 ms) in each of two 2-s windows, i.e.
+    they finished the seed's events (fan-out of every seeded post); returns the seconds waited."""
+    started = time.monotonic()
+    quiet = 0
+    before = cpu_ticks(pids)
+    while time.monotonic() - started < timeout_s:
+        await asyncio.sleep(2.0)
+        now = cpu_ticks(pids)
+        quiet = quiet + 1 if now - before < 5 else 0
+        before = now
+        if quiet >= 2:
+            return time.monotonic() - started
+    raise TimeoutError("the workers did not become idle")
 
 
 async def login_all(client: httpx.AsyncClient, usernames: list[str], password: str) -> dict[str, str]:
@@ -280,19 +312,19 @@ async def bench_fanout(settings: Settings, rounds: int) -> dict[str, Any]:
             assert result.feeds == len(users), (result, len(users))
 
             member = f"bench-{i}-{secrets.token_hex(4)}"
+            started = time.perf_counter()
             pipe = redis.pipeline(transaction=False)
             for key in keys:
                 pipe.zadd(key, {member: post.created_at})
-            started = time.perf_counter()
             await pipe.execute()
             raw_s.append(time.perf_counter() - started)
             await cache.remove_from_feeds([member], users)
 
+            started = time.perf_counter()
             pipe = redis.pipeline(transaction=False)
             for key in keys:
                 pipe.zadd(key, {member: post.created_at})
                 pipe.zremrangebyrank(key, 0, -(settings.feed_max_items + 2))
-            started = time.perf_counter()
             await pipe.execute()
             raw_trim_s.append(time.perf_counter() - started)
             await cache.remove_from_feeds([member], users)
@@ -340,37 +372,49 @@ async def bench_worker_fanout(settings: Settings, fan: dict[str, Any], rounds: i
     return {"rounds": rounds, "p50_ms": round(p50 * 1000, 1), "inserts_per_s": round(len(fan["users"]) / p50)}
 
 
-async def bench_reads(settings: Settings, viewers: list[str], rounds: int) -> dict[str, Any]:
-    """Stage 3: hybrid skeleton read vs pure graph pull, first pages of 10 for the same viewers."""
+HUBS = ("fb_107", "fb_1684", "fb_1912", "fb_3437")  # the seed's hubs: they follow 1,045 / 792 / 755 / 547
+
+
+async def bench_reads(settings: Settings, groups: dict[str, list[str]], rounds: int) -> dict[str, Any]:
+    """Stage 3: hybrid skeleton read vs pure graph pull, first pages of 10, per group of viewers.
+
+    The two strategies alternate viewer by viewer (hybrid first on even rounds, pull first on odd ones) so
+    that drift on the shared machine hits both alike.
+    """
     async with open_resources(settings) as resources, build_services(resources) as services:
-        ids = [(await services.profiles.user_for_viewer(v, None)).id for v in viewers]
         feed = services.feed
-        for viewer_id in ids:  # warm: every feed rebuilt, every plan cached
-            await feed.home_feed(viewer_id, 10, None)
-            await feed.pull_feed(viewer_id, 10, None)
+        reads = {"hybrid": feed.home_feed, "pull": feed.pull_feed}
         results: dict[str, Any] = {}
-        same = 0
-        for name in ("hybrid", "pull"):
-            latencies: list[float] = []
-            graph_before = resources.graph.round_trips
-            wall = time.perf_counter()
-            for _ in range(rounds):
+        for group, usernames in groups.items():
+            ids = [(await services.profiles.user_for_viewer(v, None)).id for v in usernames]
+            for viewer_id in ids:  # warm: every feed rebuilt, every plan cached
+                for read in reads.values():
+                    await read(viewer_id, 10, None)
+            latencies: dict[str, list[float]] = {name: [] for name in reads}
+            trips: dict[str, int] = dict.fromkeys(reads, 0)
+            for r in range(rounds):
                 for viewer_id in ids:
-                    started = time.perf_counter()
-                    if name == "hybrid":
-                        await feed.home_feed(viewer_id, 10, None)
-                    else:
-                        await feed.pull_feed(viewer_id, 10, None)
-                    latencies.append(time.perf_counter() - started)
-            results[name] = summary(latencies, time.perf_counter() - wall)
-            results[name]["graph_round_trips_per_page"] = round(
-                (resources.graph.round_trips - graph_before) / len(latencies), 2
-            )
-        for viewer_id in ids:
-            hybrid = [e.post_id for _, e in (await feed.home_feed(viewer_id, 10, None)).items]
-            pulled = [e.post_id for _, e in (await feed.pull_feed(viewer_id, 10, None)).items]
-            same += hybrid == pulled
-        results["same_first_page"] = f"{same}/{len(ids)}"
+                    for name in sorted(reads, reverse=r % 2 == 1):
+                        before = resources.graph.round_trips
+                        started = time.perf_counter()
+                        await reads[name](viewer_id, 10, None)
+                        latencies[name].append(time.perf_counter() - started)
+                        trips[name] += resources.graph.round_trips - before
+            same = 0
+            for viewer_id in ids:
+                pages = [
+                    [e.post_id for _, e in (await read(viewer_id, 10, None)).items] for read in reads.values()
+                ]
+                same += pages[0] == pages[1]
+            results[group] = {
+                name: {
+                    **summary(values, sum(values)),
+                    "graph_round_trips_per_page": round(trips[name] / len(values), 2),
+                }
+                for name, values in latencies.items()
+            }
+            results[group]["viewers"] = len(ids)
+            results[group]["same_first_page"] = f"{same}/{len(ids)}"
         return results
 
 
@@ -395,8 +439,11 @@ def write_results(result: dict[str, Any]) -> None:
         "|---|---|---|---|",
         _row("`{ __typename }` over HTTP", api["trivial"], "req/s"),
         _row("`feed(first: 10)` over HTTP", api["feed"], "req/s"),
-        _row("hybrid skeleton read (in-process)", reads["hybrid"], "pages/s"),
-        _row("pure graph-pull read (in-process)", reads["pull"], "pages/s"),
+        *(
+            _row(f"{name} read, {group} (in-process, serial)", reads[group][name], "pages/s")
+            for group in reads
+            for name in ("hybrid", "pull")
+        ),
         "",
         f"| fan-out of one {fan['author']} post ({fan['follower_feeds']} feeds) | feed inserts/s | p50 |",
         "|---|---|---|",
@@ -444,6 +491,8 @@ async def main(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         seed_s = await seed(settings, data_dir, args.reseed)
         console.print(f"seed: {'skipped (seeded before)' if seed_s is None else f'{seed_s:.1f} s'}")
         await wait_quiet(settings)
+        waited = await wait_idle([p.pid for p in workers.values()])
+        console.print(f"workers idle after {waited:.0f} s")
         port = args.port
         api = child("api", ["serve", "--host", "127.0.0.1", "--port", str(port)], env, logs)
         api.start()
@@ -466,7 +515,9 @@ async def main(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         fan = await bench_fanout(settings, args.fanout_rounds)
         worker_fan = await bench_worker_fanout(settings, fan, max(3, args.fanout_rounds // 4))
         console.print("stage 3: hybrid vs pull reads")
-        reads = await bench_reads(settings, viewers, args.read_rounds)
+        reads = await bench_reads(
+            settings, {"followers of fb_107": viewers, "hub viewers": list(HUBS)}, args.read_rounds
+        )
         rss = {
             "api": peak_rss_mib(api.pid),
             **{f"worker {n}": peak_rss_mib(p.pid) for n, p in workers.items()},
@@ -489,9 +540,18 @@ async def main(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         "worker end-to-end / raw ZADD inserts/s": round(
             worker_fan["inserts_per_s"] / fan["raw_pipelined_zadd"]["inserts_per_s"], 3
         ),
-        "hybrid / pull read throughput": round(reads["hybrid"]["per_s"] / reads["pull"]["per_s"], 2),
-        "pull / hybrid read p50": round(reads["pull"]["p50_ms"] / reads["hybrid"]["p50_ms"], 2),
-        "pull / hybrid read p99": round(reads["pull"]["p99_ms"] / reads["hybrid"]["p99_ms"], 2),
+        **{
+            f"pull / hybrid read p50, {group}": round(
+                reads[group]["pull"]["p50_ms"] / reads[group]["hybrid"]["p50_ms"], 2
+            )
+            for group in reads
+        },
+        **{
+            f"pull / hybrid read p99, {group}": round(
+                reads[group]["pull"]["p99_ms"] / reads[group]["hybrid"]["p99_ms"], 2
+            )
+            for group in reads
+        },
     }
     return {
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),

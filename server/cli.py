@@ -36,6 +36,9 @@ DataDir = Annotated[
 def dev(
     port: Annotated[int, typer.Option(help="API port.")] = 8000,
     data_dir: DataDir = None,
+    seed: Annotated[
+        bool, typer.Option("--seed", help="Load the datasets (as `instagraph seed`) before the API starts.")
+    ] = False,
 ) -> None:
     """Run the API and every worker on the embedded stack (FalkorDB, Redis, Tansu, SeaweedFS)."""
     from server.dev import run_dev
@@ -43,7 +46,7 @@ def dev(
     os.environ["INSTAGRAPH_ENV"] = "dev"
     settings = load_settings(data_dir)
     try:
-        status = asyncio.run(run_dev(settings.data_dir.resolve(), port, console))
+        status = asyncio.run(run_dev(settings.data_dir.resolve(), port, console, seed=seed))
     except StackError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc

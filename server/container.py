@@ -19,8 +19,8 @@ from services.container import Services
 from services.counters import LikeCounters
 from services.engagement import Engagement
 from services.fanout import FanoutService
-from services.follows import FollowService
 from services.feed import FeedService
+from services.follows import FollowService
 from services.idempotency import IdempotencyService
 from services.media_processing import MediaProcessor, open_variants_to_public
 from services.passwords import Passwords

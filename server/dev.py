@@ -1,17 +1,25 @@
-"""``instagraph dev``: the embedded stack, bootstrap, the API and every worker, until Ctrl-C.
+"""``instagraph dev``: the embedded stack, bootstrap, the API and every worker, until Ctrl-C or SIGTERM.
 
 Order: refuse a second dev stack on the same data dir -> start the stack -> write ``services.json`` ->
-``server.bootstrap.prepare`` (topics, bucket, migrations) -> ``instagraph serve`` and one ``instagraph worker
-NAME`` per ``workers.registry.WORKER_NAMES`` as children -> wait for ``/readyz`` -> wait for SIGINT/SIGTERM ->
-stop the children, then the stack, and remove ``services.json``. The API's output goes to the terminal,
-each worker's to ``<data_dir>/logs/worker-<name>.log``.
+``server.bootstrap.prepare`` (topics, bucket, migrations) -> with ``--seed``, ``server.seed.run_seed`` ->
+``instagraph serve`` and one ``instagraph worker NAME`` per ``workers.registry.WORKER_NAMES`` as children ->
+wait for ``/readyz`` -> print the GraphiQL URL (and, after a seed, a sample feed query) -> wait for
+SIGINT/SIGTERM -> stop the children, then the stack, and remove ``services.json``. A signal during start-up
+(or the seed) aborts it and runs the same clean-up. The API's output goes to the terminal, each worker's to
+``<data_dir>/logs/worker-<name>.log``.
+
+The seed runs before the API and the workers start: its graph import is a bulk load meant to run offline
+(``services/seed_graph.py``), and the ``post.published`` events it leaves in the outbox reach the fan-out
+worker as soon as the relay starts, so home feeds fill without the seed competing with live traffic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import os
+import shlex
 import signal
 import sys
 import time
@@ -34,6 +42,7 @@ if TYPE_CHECKING:
 
 READY_TIMEOUT = 60.0  # s for the API's /readyz to answer 200
 WATCH_INTERVAL = 0.5  # s between checks that the children still run
+FEED_QUERY = "{ feed(first: 5) { edges { node { caption author { username } } } } }"
 
 
 def worker_names() -> tuple[str, ...]:
@@ -86,11 +95,37 @@ async def _watch(
             pass
 
 
-async def run_dev(data_dir: Path, port: int, console: Console) -> int:
+def sample_feed_query(port: int, password: str) -> str:
+    """Shell lines that log in as the seeded ``fb_107`` and print the first 5 posts of its home feed."""
+    url = f"http://127.0.0.1:{port}/graphql"
+    login = json.dumps({
+        "query": "mutation($login: String!, $password: String!) "
+                 "{ login(input: {login: $login, password: $password}) { accessToken } }",
+        "variables": {"login": "fb_107", "password": password},
+    })  # fmt: skip
+    feed = json.dumps({"query": FEED_QUERY})
+    return (
+        f"TOKEN=$(curl -s {url} -H 'content-type: application/json' -d {shlex.quote(login)} "
+        """| sed -E 's/.*"accessToken":"([^"]+)".*/\\1/')\n"""
+        f"curl -s {url} -H 'content-type: application/json' -H \"authorization: Bearer $TOKEN\" "
+        f"-d {shlex.quote(feed)}"
+    )
+
+
+async def _seed(settings: Settings, console: Console) -> None:
+    seeding = importlib.import_module("server.seed")
+    started = time.monotonic()
+    await seeding.run_seed(settings, console)
+    console.print(f"[green]✓[/] seeded in {time.monotonic() - started:.1f} s")
+
+
+async def run_dev(data_dir: Path, port: int, console: Console, *, seed: bool = False) -> int:
     """Run everything on the embedded stack in ``data_dir`` (absolute) with the API on ``port``.
 
-    Returns the exit status (0 after Ctrl-C or SIGTERM, 1 when the API died); raises ``StackError`` when
-    the stack or the API cannot start (``PortInUse`` for a taken API port, before anything is started).
+    ``seed``: load the datasets (``server.seed.run_seed``) before the API starts. Returns the exit status
+    (0 after Ctrl-C or SIGTERM, also during start-up; 1 when the API died); raises ``StackError`` when the
+    stack or the API cannot start (``PortInUse`` for a taken API port, before anything is started), and
+    what ``run_seed`` raises (``OSError`` for a missing dataset, ``GraphError``) after cleaning up.
     """
     if (info := running_stack(data_dir)) is not None:
         raise StackError(
@@ -105,6 +140,17 @@ async def run_dev(data_dir: Path, port: int, console: Console) -> int:
     )  # fmt: skip
     children: list[ManagedProcess] = []
     services_file = data_dir / SERVICES_FILE
+    stop, main = asyncio.Event(), asyncio.current_task()
+    serving = False
+
+    def on_signal() -> None:  # during start-up: cancel it (once), so that `finally` cleans up
+        if not serving and not stop.is_set() and main is not None:
+            main.cancel()
+        stop.set()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
     try:
         info = await stack.start()
         info.write(services_file)
@@ -113,6 +159,8 @@ async def run_dev(data_dir: Path, port: int, console: Console) -> int:
         bootstrap = importlib.import_module("server.bootstrap")
         with console.status("bootstrap: topics, bucket, migrations"):
             await bootstrap.prepare(settings)
+        if seed:
+            await _seed(settings, console)
         api = _child("api", ["serve", "--host", "127.0.0.1", "--port", str(port)], None)
         workers = [
             _child(f"worker-{n}", ["worker", n], data_dir / "logs" / f"worker-{n}.log")
@@ -127,12 +175,19 @@ async def run_dev(data_dir: Path, port: int, console: Console) -> int:
             f"[green]✓[/] API ready in {took:.1f} s, {len(workers)} workers; logs in {data_dir / 'logs'}"
         )
         console.print(f"[bold]GraphiQL:[/] http://127.0.0.1:{port}/graphql   (Ctrl-C stops everything)")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        if seed:
+            console.print("Sample feed query (fb_107, the seed password):")
+            console.print(sample_feed_query(port, settings.seed_password), markup=False, highlight=False,
+                          soft_wrap=True)  # fmt: skip
+        serving = True
         await _watch(api, workers, stop, console)
         return 1 if api.returncode is not None else 0
+    except asyncio.CancelledError:
+        if not stop.is_set():  # not ours
+            raise
+        main.uncancel()  # type: ignore[union-attr]
+        console.print("[yellow]interrupted during start-up[/]")
+        return 0
     finally:
         with console.status("stopping"):
             await asyncio.gather(*(child.stop() for child in children))

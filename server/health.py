@@ -26,7 +26,7 @@ async def _timed(check: Callable[[], Awaitable[object]]) -> dict[str, object]:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT):
             await check()
-    except Exception as exc:  # noqa: BLE001 - a readiness probe reports any failure, it never raises
+    except Exception as exc:
         return {"ok": False, "error": type(exc).__name__, "latencyMs": _ms(started)}
     return {"ok": True, "latencyMs": _ms(started)}
 

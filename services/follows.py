@@ -138,10 +138,13 @@ class FollowService:
         """The viewer declines ``requester_id``'s pending request (no event); idempotent.
 
         Returns the requester -> viewer status: NOT_FOLLOWING, or FOLLOWING when they already follow.
-        Raises ``BadInput("userId")`` for oneself, ``NotFound`` for an unknown user.
+        Raises ``BadInput("userId")`` for oneself, ``NotFound`` for an unknown user or one who blocks the
+        viewer.
         """
         _other(viewer_id, requester_id, "reject")
         row = await self._one(stmts.REJECT_REQUEST, {"viewer_id": viewer_id, "requester_id": requester_id})
+        if row["hidden"]:
+            raise NotFound("User not found.")
         return FollowResult(
             UserRecord.from_row(row["user"]), FollowStatus(row["status"]), row["rejected"] > 0
         )
@@ -150,12 +153,14 @@ class FollowService:
         """Remove ``follower_id`` from the viewer's followers (and drop their pending request); idempotent.
 
         Returns status NOT_FOLLOWING (the follower -> viewer pair). Raises ``BadInput("userId")`` for
-        oneself, ``NotFound`` for an unknown user.
+        oneself, ``NotFound`` for an unknown user or one who blocks the viewer.
         """
         _other(viewer_id, follower_id, "remove")
         outbox = _event("follow.removed", actor_id=viewer_id, follower_id=follower_id, followee_id=viewer_id)
         params = {"viewer_id": viewer_id, "follower_id": follower_id, "outbox": outbox}
         row = await self._one(stmts.REMOVE_FOLLOWER, params)
+        if row["hidden"]:
+            raise NotFound("User not found.")
         changed = row["removed"] + row["withdrawn"] > 0
         return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.NOT_FOLLOWING, changed)
 

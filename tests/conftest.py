@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 
 from graph.migrations import migrate
 from graph.store import open_graph_store
+from server.resources import open_redis
 from server.settings import Settings
 from server.supervisor import EmbeddedStack
 from tests.support.app import api, app, gql  # noqa: F401  (shared API fixtures)
@@ -133,7 +134,7 @@ async def graph_store(settings: Settings) -> AsyncIterator[GraphStore]:
 @pytest.fixture(scope="module")
 async def redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
     """A Redis client (bytes responses) on the stack; deletes the module's prefixed keys afterwards."""
-    client = aioredis.Redis.from_url(settings.redis_url, decode_responses=False)
+    client = open_redis(settings.redis_url)
     try:
         yield client
     finally:

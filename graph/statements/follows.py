@@ -130,39 +130,44 @@ REJECT_REQUEST = cypher(
     f"""
     MATCH (a:User {{id: $requester_id}})
     MATCH (b:User {{id: $viewer_id}})
+    OPTIONAL MATCH (a)-[hid:BLOCKS]->(b)
+    WITH a, b, count(hid) > 0 AS hidden
     OPTIONAL MATCH (a)-[fol:FOLLOWS]->(b)
-    WITH a, b, count(fol) > 0 AS following
+    WITH a, b, hidden, count(fol) > 0 AS following
     OPTIONAL MATCH (a)-[req:REQUESTED]->(b)
-    WITH a, following, collect(req) AS requests
+    WITH a, hidden, following, collect(req) AS requests
     FOREACH (rejected IN requests | DELETE rejected)
-    RETURN CASE WHEN following THEN 'FOLLOWING' ELSE 'NOT_FOLLOWING' END AS status,
+    RETURN hidden, CASE WHEN following THEN 'FOLLOWING' ELSE 'NOT_FOLLOWING' END AS status,
            size(requests) AS rejected, a {USER_FIELDS} AS user
     """,
     write=True,
 )
-"""``b`` (the viewer) declines ``a``'s pending request; no event. ``{status, rejected, user}`` or no row."""
+"""``b`` (the viewer) declines ``a``'s pending request; no event. ``{hidden, status, rejected, user}``
+(``hidden``: ``a`` blocks ``b``) or no row."""
 
 REMOVE_FOLLOWER = cypher(
     "follows.REMOVE_FOLLOWER",
     f"""
     MATCH (a:User {{id: $follower_id}})
     MATCH (b:User {{id: $viewer_id}})
+    OPTIONAL MATCH (a)-[hid:BLOCKS]->(b)
+    WITH a, b, count(hid) > 0 AS hidden
     OPTIONAL MATCH (a)-[fol:FOLLOWS]->(b)
-    WITH a, b, collect(fol) AS follows
+    WITH a, b, hidden, collect(fol) AS follows
     OPTIONAL MATCH (a)-[req:REQUESTED]->(b)
-    WITH a, b, follows, collect(req) AS requests
+    WITH a, b, hidden, follows, collect(req) AS requests
     FOREACH (removed IN follows | DELETE removed)
     FOREACH (removed_request IN requests | DELETE removed_request)
     FOREACH (_ IN CASE WHEN size(follows) > 0 THEN [1] ELSE [] END |
         SET a.following_count = coalesce(a.following_count, 0) - size(follows),
             b.follower_count = coalesce(b.follower_count, 0) - size(follows))
     {write_outbox_if("size(follows) > 0")}
-    RETURN size(follows) AS removed, size(requests) AS withdrawn, a {USER_FIELDS} AS user
+    RETURN hidden, size(follows) AS removed, size(requests) AS withdrawn, a {USER_FIELDS} AS user
     """,
     write=True,
 )
 """``b`` (the viewer) removes follower ``a`` (and any pending request of ``a``); ``follow.removed`` when a
-follow was deleted. ``{removed, withdrawn, user}`` (``user`` is the removed follower) or no row."""
+follow was deleted. ``{hidden, removed, withdrawn, user}`` (``user`` is the removed follower) or no row."""
 
 BLOCK = cypher(
     "follows.BLOCK",

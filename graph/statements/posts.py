@@ -43,10 +43,10 @@ POST_FIELDS = """
     size([(a)-[:BLOCKS]-(bv:User {id: $viewer_id}) | 1]) > 0 AS blocked
 """
 
-#: Create a post in PENDING_UPLOAD with its media, hashtags (MERGEd) and mentions of existing users who
-#: do not block the author either way. ``$post``: the Post's properties; ``$media``: ``[{id, key,
-#: content_type, byte_size, alt_text, position}]``; ``$hashtags``: ``[{name, position}]``; ``$mentions``:
-#: usernames in caption order. Rows: ``{id, mentioned}`` (0 rows when the author does not exist).
+#: Create a post in PENDING_UPLOAD with its media, hashtags (MERGEd) and mentions of existing users other
+#: than the author who do not block the author either way. ``$post``: the Post's properties; ``$media``:
+#: ``[{id, key, content_type, byte_size, alt_text, position}]``; ``$hashtags``: ``[{name, position}]``;
+#: ``$mentions``: usernames in caption order. Rows: ``{id, mentioned}`` (none when the author is absent).
 CREATE_POST = cypher(
     "posts.CREATE_POST",
     """

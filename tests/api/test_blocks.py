@@ -81,7 +81,8 @@ async def test_a_blocked_pair_cannot_follow_and_the_blocker_is_hidden(
     hidden = await graphql(api, '{ user(username: "dan") { id } }', token=eve.token)
     assert error_of(hidden)["extensions"] == {"code": "NOT_FOUND"}
     assert (await graphql(api, NODE, {"id": dan.gid}, token=eve.token))["data"] == {"node": None}
-    assert error_of(await act(api, "unfollow", eve, dan))["extensions"] == {"code": "NOT_FOUND"}
+    for name in ("unfollow", "rejectFollowRequest", "removeFollower", "approveFollowRequest"):
+        assert error_of(await act(api, name, eve, dan))["extensions"] == {"code": "NOT_FOUND"}, name
     assert (await profile(api, "eve", dan))["viewerBlocks"] is True  # the blocker still sees the blocked
 
 

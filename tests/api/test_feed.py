@@ -7,6 +7,7 @@ its ``post.published`` event through the fan-out handler, as the worker would.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -249,6 +250,13 @@ async def test_missing_feed_key_is_rebuilt_from_the_graph(
     members = {m.decode(): s for m, s in await redis.zrange(key, 0, -1, withscores=True)}
     assert members.pop(BUILT) == float("inf")
     assert set(members) == set(world.expected(world.viewer, world.author))  # celebrities stay pulled
+
+    assert await redis.delete(key) == 1
+    concurrent = await asyncio.gather(
+        *(graphql(api, FEED, {"first": 100}, token=world.viewer.token) for _ in range(4))
+    )
+    assert [_ids(body) for body in concurrent] == [expected] * 4
+    assert REBUILDS._value.get() == rebuilds + 2  # the rebuild lock let one request rebuild, the rest waited
 
 
 async def test_feed_is_served_from_the_graph_while_redis_is_down(

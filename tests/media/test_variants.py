@@ -133,3 +133,20 @@ def test_webp_is_accepted_and_sniffed() -> None:
         src.save(buf, "WEBP")
     assert sniff_type(buf.getvalue()) == "image/webp"
     assert sizes(buf.getvalue(), "image/webp")[FEED] == (600, 400)
+
+
+@pytest.mark.parametrize(("orientation", "full"), [(1, (1080, 720)), (6, (1080, 1620))])
+def test_large_jpeg_decoded_at_reduced_scale_keeps_exact_sizes(
+    orientation: int, full: tuple[int, int]
+) -> None:
+    # given: a 3240x2160 JPEG (7 MP; decodable at 1/2 scale), possibly rotated 90° by its EXIF
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    buf = io.BytesIO()
+    with Image.open(IMAGES / "hubble_deep_field.jpg") as src:
+        src.resize((3240, 2160)).save(buf, "JPEG", exif=exif)
+
+    result = {n: (v.width, v.height) for n, v in make_variants(buf.getvalue(), "image/jpeg").variants.items()}
+
+    feed = (720, round(720 * full[1] / full[0]))
+    assert result == {THUMBNAIL: (150, 150), FEED: feed, FULL: full}
