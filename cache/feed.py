@@ -256,7 +256,4 @@ class FeedCache:
                 if len(rows) < fetch or len(results[i]) >= count:
                     done[i] = True
             first_round = False
-        return [
-            KeyPage(items=results[i], built=built[i], exhausted=len(results[i]) < count)
-            for i in range(len(keys))
-        ]
+        return [KeyPage(items=results[i], built=built[i], exhausted=len(results[i]) < count) for i in range(len(keys))]

@@ -40,9 +40,7 @@ async def home_feed(info: Info, first: int | None, after: str | None) -> Page[Po
     skeleton = await ctx.services.feed.home_feed(viewer_id, size, after)
     records = await asyncio.gather(*(_hydrate(info, entry) for _, entry in skeleton.items))
     return Page(
-        items=[
-            (cursor, rec) for (cursor, _), rec in zip(skeleton.items, records, strict=True) if rec is not None
-        ],
+        items=[(cursor, rec) for (cursor, _), rec in zip(skeleton.items, records, strict=True) if rec is not None],
         has_next=skeleton.has_next,
         has_previous=skeleton.has_previous,
     )

@@ -47,7 +47,7 @@ def dev(
     settings = load_settings(data_dir)
     try:
         status = asyncio.run(run_dev(settings.data_dir.resolve(), port, console, seed=seed))
-    except StackError as exc:
+    except (StackError, OSError) as exc:  # OSError: e.g. a dataset file missing for --seed
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc
     except KeyboardInterrupt:

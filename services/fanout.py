@@ -83,9 +83,7 @@ class FanoutService:
         Nothing happens when the follow no longer exists (unfollowed since, or still a pending request) or the
         followee is a celebrity (their posts are merged at read time). Returns the number of posts added.
         """
-        state = await self.graph.read(
-            stmts.FOLLOW_STATE, {"follower_id": follower_id, "followee_id": followee_id}
-        )
+        state = await self.graph.read(stmts.FOLLOW_STATE, {"follower_id": follower_id, "followee_id": followee_id})
         if not state or not state[0]["follows"]:
             return 0
         if int(state[0]["follower_count"]) >= self.celebrity_threshold:
@@ -106,9 +104,7 @@ class FanoutService:
         Only posts within the feed's window (newer than its oldest entry) can be there; their ids come from
         the graph. Returns the number of post ids removed (or absent already).
         """
-        state = await self.graph.read(
-            stmts.FOLLOW_STATE, {"follower_id": follower_id, "followee_id": followee_id}
-        )
+        state = await self.graph.read(stmts.FOLLOW_STATE, {"follower_id": follower_id, "followee_id": followee_id})
         if state and state[0]["follows"]:
             return 0
         oldest = await self.cache.oldest_feed_score(follower_id)

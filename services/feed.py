@@ -58,9 +58,7 @@ def _counter(name: str, doc: str) -> Counter:
     return existing if existing is not None else Counter(name, doc)  # type: ignore[return-value]
 
 
-DEGRADED = _counter(
-    "instagraph_feed_degraded", "Feed pages served from the graph because Redis was unreachable"
-)
+DEGRADED = _counter("instagraph_feed_degraded", "Feed pages served from the graph because Redis was unreachable")
 REBUILDS = _counter("instagraph_feed_rebuilds", "Home feeds rebuilt from the graph (cold or evicted keys)")
 
 
@@ -73,9 +71,7 @@ class FeedEntry:
     score: int
 
 
-async def load_recent_posts(
-    graph: GraphStore, author_ids: list[str], limit: int
-) -> dict[str, list[FeedItem]]:
+async def load_recent_posts(graph: GraphStore, author_ids: list[str], limit: int) -> dict[str, list[FeedItem]]:
     """The newest ``limit`` PUBLISHED posts of each author from the graph: ``{author_id: [FeedItem]}``,
     newest first (every requested author is a key). One round trip."""
     rows = await graph.read(stmts.AUTHORS_RECENT_POSTS, {"author_ids": author_ids, "limit": limit})
@@ -161,9 +157,7 @@ class FeedService:
 
     async def popular_feed(self, viewer_id: str, first: int, cursor: tuple | None) -> Page[FeedEntry]:
         """Cold start: recent popular posts (``cursor`` = ``(likes, score, id)`` or None), graph only."""
-        likes, score, post_id = (
-            cursor if cursor is not None else (stmts.FIRST_PAGE_TS, stmts.FIRST_PAGE_TS, "")
-        )
+        likes, score, post_id = cursor if cursor is not None else (stmts.FIRST_PAGE_TS, stmts.FIRST_PAGE_TS, "")
         rows = await self.graph.read(
             stmts.POPULAR_POSTS,
             {
@@ -184,14 +178,10 @@ class FeedService:
 
     # -- the cached (hybrid) path -------------------------------------------------------------------------
 
-    async def _cached_feed(
-        self, viewer_id: str, first: int, cursor: tuple[int, str] | None
-    ) -> Page[FeedEntry]:
+    async def _cached_feed(self, viewer_id: str, first: int, cursor: tuple[int, str] | None) -> Page[FeedEntry]:
         fetch = first + 1 + max(5, first // 2)
         context_rows, own = await asyncio.gather(
-            self.graph.read(
-                stmts.VIEWER_CONTEXT, {"viewer_id": viewer_id, "threshold": self.celebrity_threshold}
-            ),
+            self.graph.read(stmts.VIEWER_CONTEXT, {"viewer_id": viewer_id, "threshold": self.celebrity_threshold}),
             self.cache.feed_page(viewer_id, cursor, fetch),
         )
         if not context_rows:
@@ -256,9 +246,7 @@ class FeedService:
         """Keep the PUBLISHED posts of followed (or own), unblocked authors; lazily remove the rest."""
         if not items:
             return []
-        rows = await self.graph.read(
-            stmts.FEED_FILTER, {"viewer_id": viewer_id, "ids": [i.post_id for i in items]}
-        )
+        rows = await self.graph.read(stmts.FEED_FILTER, {"viewer_id": viewer_id, "ids": [i.post_id for i in items]})
         by_id = {r["id"]: r for r in rows}
         kept: list[FeedEntry] = []
         stale_feed: list[str] = []
@@ -285,9 +273,7 @@ class FeedService:
 
     # -- the graph path -----------------------------------------------------------------------------------
 
-    async def _degraded_feed(
-        self, viewer_id: str, first: int, cursor: tuple[int, str] | None
-    ) -> Page[FeedEntry]:
+    async def _degraded_feed(self, viewer_id: str, first: int, cursor: tuple[int, str] | None) -> Page[FeedEntry]:
         if cursor is None:
             context = await self.graph.read(
                 stmts.VIEWER_CONTEXT, {"viewer_id": viewer_id, "threshold": self.celebrity_threshold}

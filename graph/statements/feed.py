@@ -16,13 +16,16 @@ from graph.cypher import cypher
 FIRST_PAGE_TS = 2**62  # larger than any epoch-ms timestamp: "before" the newest post
 
 #: Followers of ``$author_id`` with ids greater than ``$after`` (keyset), ascending, at most ``$limit``.
-#: Rows: ``{id}``.
+#: Rows: ``{id}``. The ``WITH`` before the id filter keeps FalkorDB from planning a range scan of the
+#: ``User.id`` index over every user (40 ms instead of 4 ms for fb_107's 1,045 followers); likewise the
+#: ``WITH p`` below keeps it from scanning the ``Post.status`` index over every post.
 FOLLOWERS_PAGE = cypher(
     "feed.FOLLOWERS_PAGE",
     """
-    MATCH (f:User)-[:FOLLOWS]->(a:User {id: $author_id})
-    WHERE f.id > $after
-    RETURN f.id AS id
+    MATCH (a:User {id: $author_id})<-[:FOLLOWS]-(f:User)
+    WITH f.id AS id
+    WHERE id > $after
+    RETURN id
     ORDER BY id
     LIMIT $limit
     """,
@@ -61,6 +64,7 @@ AUTHORS_RECENT_POSTS = cypher(
     CALL {
         WITH aid
         MATCH (a:User {id: aid})-[:POSTED]->(p:Post)
+        WITH p
         WHERE p.status = 'PUBLISHED'
         RETURN p.id AS id, p.created_at AS score
         ORDER BY score DESC, id DESC

@@ -168,18 +168,14 @@ async def test_feed_merges_pushed_and_celebrity_posts_newest_first(
     assert body["data"]["feed"]["pageInfo"] == {
         "hasNextPage": False, "hasPreviousPage": False, "endCursor": last_cursor,
     }  # fmt: skip
-    pushed = {
-        m.decode() for m in await redis.zrange(RedisKeys(settings.redis_prefix).feed(world.viewer.id), 0, -1)
-    }
+    pushed = {m.decode() for m in await redis.zrange(RedisKeys(settings.redis_prefix).feed(world.viewer.id), 0, -1)}
     celebrity_posts = {p for _, p in world.posts["fd_celeb"]}
     assert celebrity_posts.isdisjoint(pushed)  # celebrities reach followers only through the read-time merge
     assert set(world.expected(world.author, world.viewer)) <= pushed
 
 
 async def test_default_page_is_ten_posts(api: httpx.AsyncClient, world: World) -> None:
-    body = await graphql(
-        api, "{ feed { edges { node { id } } pageInfo { hasNextPage } } }", token=world.viewer.token
-    )
+    body = await graphql(api, "{ feed { edges { node { id } } pageInfo { hasNextPage } } }", token=world.viewer.token)
     assert _ids(body) == world.expected(world.viewer, world.author, world.celebrity)[:10]
     assert body["data"]["feed"]["pageInfo"]["hasNextPage"] is True
 
@@ -214,9 +210,7 @@ async def test_round_trips_per_page_are_fixed(
     feed_cache = app.state.services.feed.cache
     costs = {}
     for first in (5, 20, 5, 20):
-        await graphql(
-            api, FEED_FULL, {"first": first}, token=world.viewer.token
-        )  # warm counters and sessions
+        await graphql(api, FEED_FULL, {"first": first}, token=world.viewer.token)  # warm counters and sessions
         graph_before, cache_before = graph.round_trips, feed_cache.commands
         redis_before = (await redis.info("stats"))["total_commands_processed"]
         body = await graphql(api, FEED_FULL, {"first": first}, token=world.viewer.token)
@@ -252,9 +246,7 @@ async def test_missing_feed_key_is_rebuilt_from_the_graph(
     assert set(members) == set(world.expected(world.viewer, world.author))  # celebrities stay pulled
 
     assert await redis.delete(key) == 1
-    concurrent = await asyncio.gather(
-        *(graphql(api, FEED, {"first": 100}, token=world.viewer.token) for _ in range(4))
-    )
+    concurrent = await asyncio.gather(*(graphql(api, FEED, {"first": 100}, token=world.viewer.token) for _ in range(4)))
     assert [_ids(body) for body in concurrent] == [expected] * 4
     assert REBUILDS._value.get() == rebuilds + 2  # the rebuild lock let one request rebuild, the rest waited
 

@@ -4,8 +4,8 @@
 backends healthy: ``{ __typename }`` answers, GraphiQL is served, the URL was printed, a second command
 (``migrate``) finds the stack through ``services.json``, and every worker of ``workers.registry.WORKER_NAMES``
 runs as a child. Then SIGTERM: the whole tree (collected beforehand) is gone within ``STOP_WITHIN`` s and
-``services.json`` is removed. The same holds for SIGTERM and kill -9 in the middle of start-up (the API and
-the workers spawned, not ready yet).
+``services.json`` is removed. The same holds for SIGTERM in the middle of start-up (the API spawned, not
+ready yet) and for kill -9 of ``dev`` (its children die by PDEATHSIG; ``services.json`` stays, ignored).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from server.stackinfo import SERVICES_FILE, StackInfo
 from workers.registry import WORKER_NAMES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 READY_WITHIN = 60.0  # s from spawn to /readyz 200 (a loaded 2-core CI box needs ~25 s)
@@ -172,6 +172,8 @@ def test_dev_serves_graphql_runs_every_worker_and_stops_clean_on_sigterm(
     workers = sorted(argv[-1] for pid, argv in tree.items() if pid in direct and argv[-2:-1] == ["worker"])
     assert workers == sorted(WORKER_NAMES)
     assert [pid for pid in tree if not pid_alive(pid)] == [], "a child died while the stack ran"
+    logs = {name: (data_dir / "logs" / f"worker-{name}.log").read_text() for name in WORKER_NAMES}
+    assert {name: text for name, text in logs.items() if "Traceback" in text} == {}
 
     os.kill(proc.pid, signal.SIGTERM)
     stopping = time.monotonic()
@@ -185,33 +187,50 @@ def test_dev_serves_graphql_runs_every_worker_and_stops_clean_on_sigterm(
     print(f"\ndev: ready in {time_to_ready:.1f} s, stopped in {time_to_stop:.1f} s")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "kill-9"])
-def test_dev_stopped_during_start_up_leaves_no_process(
-    dev: tuple[subprocess.Popen[bytes], int, Path, Path], sig: signal.Signals
-) -> None:
-    proc, _, data_dir, out = dev
+def _wait_tree(
+    proc: subprocess.Popen[bytes], out: Path, done: Callable[[dict[int, list[str]]], bool]
+) -> dict[int, list[str]]:
     deadline = time.monotonic() + READY_WITHIN
-    while len(tree := _descendants(proc.pid)) < CHILDREN and time.monotonic() < deadline:
+    while not done(tree := _descendants(proc.pid)) and time.monotonic() < deadline:
         assert proc.poll() is None, f"dev exited with {proc.returncode}:\n{out.read_text()}"
         time.sleep(0.05)
-    assert len(tree) == CHILDREN, tree
+    assert done(tree), tree
+    return tree
+
+
+def test_dev_sigterm_during_start_up_stops_everything(
+    dev: tuple[subprocess.Popen[bytes], int, Path, Path],
+) -> None:
+    proc, port, data_dir, out = dev
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    tree = _wait_tree(proc, out, lambda t: any(argv[-5:] == serve for argv in t.values()))
+    assert len(tree) == len(BACKENDS) + 1  # the stack and the API (importing); no worker yet
+
+    os.kill(proc.pid, signal.SIGTERM)
+    stopping = time.monotonic()
+    assert proc.wait(timeout=STOP_WITHIN) == 0
+
+    assert {p: tree[p] for p in _wait_gone(list(tree), stopping)} == {}
+    assert "interrupted during start-up" in out.read_text()
+    assert "GraphiQL" not in out.read_text()
+    assert not (data_dir / SERVICES_FILE).exists()
+
+
+def test_dev_killed_with_sigkill_leaves_no_process(
+    dev: tuple[subprocess.Popen[bytes], int, Path, Path],
+) -> None:
+    proc, _, data_dir, out = dev
+    tree = _wait_tree(proc, out, lambda t: len(t) == CHILDREN)  # the stack, the API and every worker
     assert running_stack(data_dir) is not None
 
-    os.kill(proc.pid, sig)
+    os.kill(proc.pid, signal.SIGKILL)
     stopping = time.monotonic()
     try:
-        status = proc.wait(timeout=STOP_WITHIN)
+        assert proc.wait(timeout=STOP_WITHIN) == -signal.SIGKILL
         alive = _wait_gone(list(tree), stopping)
     finally:
-        if sig == signal.SIGKILL:
-            _remove_weed_sockets(tree)
+        _remove_weed_sockets(tree)
 
     assert {p: tree[p] for p in alive} == {}
-    if sig == signal.SIGTERM:
-        assert status == 0
-        assert "interrupted during start-up" in out.read_text()
-        assert not (data_dir / SERVICES_FILE).exists()
-    else:
-        assert status == -signal.SIGKILL
-        assert (data_dir / SERVICES_FILE).exists()
-        assert running_stack(data_dir) is None  # the stale file points nowhere: commands ignore it
+    assert (data_dir / SERVICES_FILE).exists()
+    assert running_stack(data_dir) is None  # the stale file points nowhere: other commands ignore it

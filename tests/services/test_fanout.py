@@ -115,17 +115,13 @@ async def follow(api: httpx.AsyncClient, follower: TestUser, followee: TestUser)
 async def feed_ids(redis: aioredis.Redis, settings: Settings, user: TestUser) -> dict[str, int]:
     """``feed:{user}`` as ``{post_id: score}`` without the rebuilt marker."""
     key = app_keys(settings).feed(user.id)
-    return {
-        m.decode(): int(s) for m, s in await redis.zrange(key, 0, -1, withscores=True) if m.decode() != BUILT
-    }
+    return {m.decode(): int(s) for m, s in await redis.zrange(key, 0, -1, withscores=True) if m.decode() != BUILT}
 
 
 async def posts_ids(redis: aioredis.Redis, settings: Settings, user: TestUser) -> dict[str, int]:
     """``posts:{user}`` as ``{post_id: score}`` without the rebuilt marker."""
     key = app_keys(settings).posts(user.id)
-    return {
-        m.decode(): int(s) for m, s in await redis.zrange(key, 0, -1, withscores=True) if m.decode() != BUILT
-    }
+    return {m.decode(): int(s) for m, s in await redis.zrange(key, 0, -1, withscores=True) if m.decode() != BUILT}
 
 
 def app_keys(settings: Settings) -> RedisKeys:
@@ -298,7 +294,5 @@ async def test_events_of_other_types_and_without_ids_are_ignored(
     before = await feed_ids(redis, settings, user)
     await handler(Event.new("follow.requested", actor_id=user.id, subject_id=user.id))
     await handler(Event.new("follow.created", actor_id=user.id, subject_id=user.id))  # self: no pair
-    await handler(
-        Event.new("post.published", actor_id=user.id, subject_id="01900000-0000-7000-8000-000000000000")
-    )
+    await handler(Event.new("post.published", actor_id=user.id, subject_id="01900000-0000-7000-8000-000000000000"))
     assert await feed_ids(redis, settings, user) == before == {}
