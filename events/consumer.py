@@ -112,6 +112,9 @@ class Consumer:
         except KafkaConnectionError as exc:
             await consumer.stop()
             raise BrokerUnavailable(f"cannot reach Kafka at {self.bootstrap}: {exc}") from exc
+        except BaseException:
+            await consumer.stop()  # cancelled while joining the group: leave it now, not at session timeout
+            raise
         self._consumer = consumer
 
     async def close(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import strawberry
+from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -53,6 +54,7 @@ def build_schema(
         subscription=subscription,
         extensions=[
             *protection_extensions(max_depth=max_depth, max_aliases=max_aliases, max_tokens=max_tokens),
+            lambda: ValidationCache(maxsize=256),  # not ParserCache: its parse errors escape ErrorCodes
             ErrorCodes,
             OperationMetrics,
         ],
