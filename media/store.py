@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 #: ``Cache-Control`` of every variant: keys are content-addressed by (post, media, size) and never rewritten.
 IMMUTABLE = "public, max-age=31536000, immutable"
-_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound"})
 _DELETE_BATCH = 1000  # S3 DeleteObjects accepts at most 1,000 keys per request
 
 
@@ -173,6 +173,26 @@ class ObjectStore:
             errors = [e for e in resp.get("Errors", []) if e.get("Code") not in _MISSING_CODES]
             if errors:
                 raise StoreUnavailable(f"S3 failed to delete {len(errors)} objects: {errors[0]}")
+
+    async def ping(self) -> None:
+        """HeadBucket: raises ``StoreUnavailable`` unless S3 answers and the bucket exists."""
+        try:
+            await self._client.head_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError, HttpClientError) as exc:
+            raise _translate(exc, self.bucket) from exc
+
+    async def ensure_bucket(self) -> bool:
+        """Create the bucket when missing; True when it was created. Raises ``StoreUnavailable``."""
+        try:
+            await self.ping()
+            return False
+        except ObjectMissing:
+            pass
+        try:
+            await self._client.create_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError, HttpClientError) as exc:
+            raise _translate(exc, self.bucket) from exc
+        return True
 
     async def allow_public_read(self, prefix: str) -> None:
         """Set the bucket policy so that anyone may GET objects under ``prefix`` (the variants) and nothing

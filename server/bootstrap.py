@@ -9,13 +9,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import aioboto3
-from botocore.exceptions import ClientError
-
 from events.admin import ensure_topics
 from events.topics import all_topics
 from graph.migrations import migrate
 from graph.store import open_graph_store
+from media.store import open_object_store
+from server.resources import s3_config
 from server.settings import Settings
 
 
@@ -28,24 +27,6 @@ class Prepared:
     bucket_created: bool
 
 
-async def ensure_bucket(settings: Settings) -> bool:
-    """Create the media bucket when missing; returns True when it was created. Raises botocore errors."""
-    session = aioboto3.Session()
-    async with session.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
-        region_name=settings.s3_region,
-    ) as client:
-        try:
-            await client.head_bucket(Bucket=settings.s3_bucket)
-            return False
-        except ClientError:
-            await client.create_bucket(Bucket=settings.s3_bucket)
-            return True
-
-
 async def prepare(settings: Settings) -> Prepared:
     """Migrate the graph, create every topic (with its DLQ) and the bucket."""
     store = open_graph_store(settings.graph_url)
@@ -54,5 +35,6 @@ async def prepare(settings: Settings) -> Prepared:
     finally:
         await store.close()
     topics = await ensure_topics(settings.kafka_bootstrap, all_topics(settings.topic_suffix))
-    created = await ensure_bucket(settings)
+    async with open_object_store(s3_config(settings)) as objects:
+        created = await objects.ensure_bucket()
     return Prepared(migrations=applied, topics=topics, bucket_created=created)

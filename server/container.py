@@ -10,7 +10,6 @@ from cache.idempotency import IdempotencyRecords
 from cache.like_counts import LikeCountCache
 from cache.rate_limit import GcraLimiter
 from cache.sessions import SessionCache
-from media.store import S3Config, open_object_store
 from services.accounts import AccountService
 from services.auth import AuthService
 from services.blocks import BlockService
@@ -69,12 +68,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     services.idempotency = IdempotencyService(IdempotencyRecords(resources.redis, resources.keys))
     like_counters = LikeCounters(resources.graph, LikeCountCache(resources.redis, resources.keys))
     services.engagement = Engagement(resources.graph, like_counters)
-    s3 = S3Config(
-        endpoint=settings.s3_endpoint, bucket=settings.s3_bucket, access_key=settings.s3_access_key,
-        secret_key=settings.s3_secret_key, region=settings.s3_region, public_url=settings.s3_public_url,
-    )
-    async with open_object_store(s3) as object_store:
-        await open_variants_to_public(object_store)
-        services.posts = PostsService(resources.graph, object_store, services.visibility)
-        services.media = MediaProcessor(resources.graph, object_store, services.posts)
-        yield services
+    await open_variants_to_public(resources.objects)
+    services.posts = PostsService(resources.graph, resources.objects, services.visibility)
+    services.media = MediaProcessor(resources.graph, resources.objects, services.posts)
+    yield services

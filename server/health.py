@@ -6,9 +6,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-import aioboto3
 from aiokafka.admin import AIOKafkaAdminClient
-from botocore.config import Config as BotoConfig
 from starlette.responses import JSONResponse
 
 if TYPE_CHECKING:
@@ -50,21 +48,9 @@ async def check_backends(resources: Resources) -> dict[str, dict[str, object]]:
         finally:
             await admin.close()
 
-    async def s3() -> None:
-        session = aioboto3.Session()
-        async with session.client(
-            "s3",
-            endpoint_url=settings.s3_endpoint,
-            aws_access_key_id=settings.s3_access_key,
-            aws_secret_access_key=settings.s3_secret_key,
-            region_name=settings.s3_region,
-            config=BotoConfig(connect_timeout=2, read_timeout=2, retries={"max_attempts": 1}),
-        ) as client:
-            await client.head_bucket(Bucket=settings.s3_bucket)
-
     names = ("graph", "redis", "kafka", "s3")
     results = await asyncio.gather(
-        _timed(resources.graph.ping), _timed(resources.redis.ping), _timed(kafka), _timed(s3)
+        _timed(resources.graph.ping), _timed(resources.redis.ping), _timed(kafka), _timed(resources.objects.ping)
     )
     return dict(zip(names, results, strict=True))
 

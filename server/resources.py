@@ -16,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from cache.keys import RedisKeys
 from graph.store import GraphStore, open_graph_store
+from media.store import ObjectStore, S3Config, open_object_store
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -27,12 +28,21 @@ REDIS_SOCKET_TIMEOUT = 1.0  # s: a dead Redis must fail fast so the feed can fal
 
 @dataclass(slots=True)
 class Resources:
-    """The open clients: ``graph`` store, ``redis`` (bytes responses) and its ``keys`` builder."""
+    """The open clients: ``graph`` store, ``redis`` (bytes responses), its ``keys``, the S3 ``objects``."""
 
     settings: Settings
     graph: GraphStore
     redis: aioredis.Redis
     keys: RedisKeys
+    objects: ObjectStore
+
+
+def s3_config(settings: Settings) -> S3Config:
+    """The media bucket's ``S3Config`` from ``settings``."""
+    return S3Config(
+        endpoint=settings.s3_endpoint, bucket=settings.s3_bucket, access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key, region=settings.s3_region, public_url=settings.s3_public_url,
+    )
 
 
 def open_redis(url: str) -> aioredis.Redis:
@@ -58,7 +68,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     graph = open_graph_store(settings.graph_url, timeout=settings.request_timeout)
     redis = open_redis(settings.redis_url)
     try:
-        yield Resources(settings=settings, graph=graph, redis=redis, keys=RedisKeys(settings.redis_prefix))
+        async with open_object_store(s3_config(settings)) as objects:
+            yield Resources(
+                settings=settings, graph=graph, redis=redis, keys=RedisKeys(settings.redis_prefix), objects=objects
+            )
     finally:
         await redis.aclose()
         await graph.close()

@@ -11,11 +11,13 @@ block the viewer nor the reverse, and a private author is the viewer or followed
 between a read and the write is never touched. ``Post.like_count`` is the graph copy of the Redis counter
 (``services.counters``), written back periodically; ``Post.comment_count`` is maintained here.
 Times are epoch ms; ``$outbox`` is ``Event.outbox_props()``.
+Page filters are ``graph.keyset`` predicates (FalkorDB 4.16 mis-answers ``u.id < $x`` from the index).
 """
 
 from __future__ import annotations
 
 from graph.cypher import cypher
+from graph.keyset import keyset_after, keyset_before
 from graph.statements.outbox import WRITE_OUTBOX, write_outbox_if
 from graph.statements.users import USER_FIELDS
 
@@ -109,7 +111,7 @@ LIKERS_PAGE = cypher(
     OPTIONAL MATCH (v:User {{id: $viewer_id}})
     WITH v
     MATCH (u:User)-[l:LIKED]->(p:Post {{id: $post_id}})
-    WHERE ($after_at IS NULL OR l.created_at < $after_at OR (l.created_at = $after_at AND u.id < $after_id))
+    WHERE {keyset_before("l.created_at", "u.id", "after_at", "after_id")}
       AND (v IS NULL OR (NOT (u)-[:BLOCKS]->(v) AND NOT (v)-[:BLOCKS]->(u)))
     RETURN u {USER_FIELDS} AS user, l.created_at AS created_at, u.id AS user_id
     ORDER BY created_at DESC, user_id DESC
@@ -186,7 +188,7 @@ COMMENTS_PAGE = cypher(
     WITH v
     MATCH (w:User)-[:WROTE]->(c:Comment)-[:ON]->(p:Post {{id: $post_id}})
     WHERE NOT coalesce(c.deleted, false)
-      AND ($after_at IS NULL OR c.created_at > $after_at OR (c.created_at = $after_at AND c.id > $after_id))
+      AND {keyset_after("c.created_at", "c.id", "after_at", "after_id")}
       AND {NO_BLOCK_WITH_VIEWER}
     RETURN {_COMMENT}, c.created_at AS created_at, c.id AS comment_id
     ORDER BY created_at, comment_id

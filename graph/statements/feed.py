@@ -6,12 +6,14 @@ exist yet (a fresh graph without any ``BLOCKS``) as "no match" for good. Relatio
 ``OPTIONAL MATCH`` + ``count``/``collect`` or with ``WHERE`` pattern predicates (``NOT (v)-[:BLOCKS]-(a)``),
 which re-resolve the type (checked on FalkorDB). Every row is a map of scalars. Scores are
 ``Post.created_at`` (epoch ms). A keyset "before" cursor ``($before_ts, $before_id)`` selects posts strictly
-older in ``(created_at, id)`` order; the first page passes ``FIRST_PAGE_TS`` and ``""``.
+older in ``(created_at, id)`` order (``graph.keyset.keyset_before``: FalkorDB 4.16 mis-answers
+``p.id < $before_id`` from the ``Post.id`` index); the first page passes ``FIRST_PAGE_TS`` and ``""``.
 """
 
 from __future__ import annotations
 
 from graph.cypher import cypher
+from graph.keyset import keyset_before
 
 FIRST_PAGE_TS = 2**62  # larger than any epoch-ms timestamp: "before" the newest post
 
@@ -121,15 +123,15 @@ FEED_FILTER = cypher(
 #: in at read time). Rows: ``{id, score, author_id}``.
 HOME_PULL = cypher(
     "feed.HOME_PULL",
-    """
-    MATCH (v:User {id: $viewer_id})
+    f"""
+    MATCH (v:User {{id: $viewer_id}})
     OPTIONAL MATCH (v)-[:FOLLOWS]->(f:User)
     WHERE $include_celebrities OR coalesce(f.follower_count, 0) < $threshold
     WITH v, collect(f) + [v] AS authors
     UNWIND authors AS a
     MATCH (a)-[:POSTED]->(p:Post)
     WHERE p.status = 'PUBLISHED'
-      AND (p.created_at < $before_ts OR (p.created_at = $before_ts AND p.id < $before_id))
+      AND {keyset_before("p.created_at", "p.id", "before_ts", "before_id")}
       AND NOT (v)-[:BLOCKS]-(a)
     RETURN p.id AS id, p.created_at AS score, a.id AS author_id
     ORDER BY score DESC, id DESC
@@ -139,20 +141,19 @@ HOME_PULL = cypher(
 
 #: Cold start: recent popular posts for a viewer who follows nobody. PUBLISHED posts created at or after
 #: ``$since`` ms by public authors not blocked either way, ordered by ``(like_count, created_at, id)``
-#: descending, after the keyset ``($before_likes, $before_ts, $before_id)``. Rows: ``{id, score, likes,
-#: author_id}``.
+#: descending, after the keyset ``($before_likes, $before_ts, $before_id)`` (the ``likes`` tier in the
+#: ``CASE`` shape of ``graph.keyset``). Rows: ``{id, score, likes, author_id}``.
 POPULAR_POSTS = cypher(
     "feed.POPULAR_POSTS",
-    """
-    MATCH (v:User {id: $viewer_id})
+    f"""
+    MATCH (v:User {{id: $viewer_id}})
     MATCH (a:User)-[:POSTED]->(p:Post)
     WHERE p.status = 'PUBLISHED' AND p.created_at >= $since
       AND NOT coalesce(a.is_private, false)
       AND NOT (v)-[:BLOCKS]-(a)
     WITH p, a, coalesce(p.like_count, 0) AS likes
-    WHERE likes < $before_likes
-       OR (likes = $before_likes
-           AND (p.created_at < $before_ts OR (p.created_at = $before_ts AND p.id < $before_id)))
+    WHERE CASE WHEN likes = $before_likes THEN {keyset_before("p.created_at", "p.id", "before_ts", "before_id")}
+          ELSE likes < $before_likes END
     RETURN p.id AS id, p.created_at AS score, likes, a.id AS author_id
     ORDER BY likes DESC, score DESC, id DESC
     LIMIT $limit

@@ -11,18 +11,18 @@ FalkorDB 4.16 answers 1 for every group of ``MATCH (a)-->(b)-->(c) WITH c, count
 SNAP graph; ``count(b)`` is right). Exclusions after an aggregation use ``OPTIONAL MATCH`` between the two
 bound nodes, not ``WHERE NOT (a)-->(b)``: on FalkorDB the predicate expands the viewer's whole adjacency
 per row (2.4 s for fb_107's 2,676 candidates against 0.13 s).
+The page filter is ``graph.keyset.keyset_before`` (FalkorDB 4.16 mis-answers ``other.id < $x`` from the
+``User.id`` index).
 """
 
 from __future__ import annotations
 
 from graph.cypher import cypher
+from graph.keyset import keyset_before
 from graph.statements.users import USER_FIELDS
 from graph.statements.visibility import can_view_predicate
 
-_KEYSET = (
-    "($after_at IS NULL OR edge.created_at < $after_at"
-    " OR (edge.created_at = $after_at AND other.id < $after_id))"
-)
+_KEYSET = keyset_before("edge.created_at", "other.id", "after_at", "after_id")
 _NOT_HIDDEN = "NOT (other)-[:BLOCKS]->(:User {id: $viewer_id})"
 #: ``CASE`` because FalkorDB projects a null node to a map of nulls (Neo4j: null, which ``collect`` skips).
 _PAGE_ITEM = (

@@ -5,6 +5,9 @@
   never index-pushed. The test pages with that predicate over posts that share one ``created_at`` and
   shows, on the same data, that the textbook ``OR`` form repeats the cursor's own row (a canary: when it
   fails because FalkorDB answers right, the bug is fixed upstream).
+- Statically, no statement compares a unique (hence indexed) string property against an upper bound except
+  through ``graph.keyset``: whether FalkorDB picks the index depends on the plan, which a change elsewhere in
+  a statement can flip, so the tests with data alone would not catch a new textbook keyset.
 - A statement naming a relationship type the graph has never seen gets a cached "never matches" plan, so
   migration 0002 registers every label and type up front: every one the statements name must be listed.
 """
@@ -19,7 +22,7 @@ from typing import TYPE_CHECKING
 import graph
 from graph.cypher import cypher, registered
 from graph.keyset import keyset_before
-from graph.migrations import LABELS, RELATIONSHIP_TYPES
+from graph.migrations import LABELS, RELATIONSHIP_TYPES, UNIQUE
 
 if TYPE_CHECKING:
     from graph.store import GraphStore
@@ -95,6 +98,28 @@ def _project_statements() -> list[tuple[str, str]]:
     for info in pkgutil.walk_packages(graph.__path__, prefix=f"{graph.__name__}."):
         importlib.import_module(info.name)
     return [(s.name, s.text) for s in registered() if not s.name.startswith("tests.")]
+
+
+#: What ``graph.keyset`` renders (the only allowed form of an upper bound on an indexed string).
+_KEYSET_FORM = re.compile(
+    r"\(\$\w+ IS NULL OR CASE WHEN [\w.]+ = \$\w+ THEN [\w.]+ [<>] \$\w+ ELSE [\w.]+ [<>] \$\w+ END\)"
+)
+_STRING_KEYS = "|".join(sorted({prop for _, prop in UNIQUE}))  # id, username, email, name
+#: ``x.id < ...``, ``id <= ...`` (a WITH alias), ``... > x.id``, ``... >= id``; not ``<>``, ``<-`` or ``->``.
+_UPPER_BOUND = re.compile(
+    rf"(?:\b\w+\.)?\b(?:{_STRING_KEYS})\b\s*<(?![>-])=?|(?<![-<])>=?\s*(?:\w+\.)?\b(?:{_STRING_KEYS})\b(?!\s*:)"
+)
+
+
+def test_no_statement_bounds_an_indexed_string_from_above_except_through_graph_keyset() -> None:
+    offending = {}
+    for name, text in _project_statements():
+        rest = _KEYSET_FORM.sub("<keyset>", _STRING.sub("''", text))
+        found = [m.group(0) for m in _UPPER_BOUND.finditer(rest)]
+        if found:
+            offending[name] = found
+
+    assert offending == {}, "write these keysets with graph.keyset.keyset_before/keyset_after"
 
 
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")

@@ -6,25 +6,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from media.store import S3Config, open_object_store
+from media.store import open_object_store
+from server.resources import s3_config
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from media.store import ObjectStore
     from server.settings import Settings
-
-
-def s3_config(settings: Settings) -> S3Config:
-    """The ``S3Config`` of ``settings``."""
-    return S3Config(
-        endpoint=settings.s3_endpoint,
-        bucket=settings.s3_bucket,
-        access_key=settings.s3_access_key,
-        secret_key=settings.s3_secret_key,
-        region=settings.s3_region,
-        public_url=settings.s3_public_url,
-    )
 
 
 @pytest.fixture(scope="module")

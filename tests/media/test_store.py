@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from media.store import IMMUTABLE, ObjectMissing, ObjectTooLarge, StoreUnavailable, open_object_store
+from server.resources import s3_config
 from services.media_processing import VARIANTS_PREFIX, open_variants_to_public
-from tests.media.conftest import s3_config
 
 if TYPE_CHECKING:
     from media.store import ObjectStore, PresignedPost
