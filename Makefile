@@ -20,7 +20,7 @@ COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-comp
 .PHONY: dev test lint install install-lint ruff cypher-lint schema-check env-check compose-check schema
 
 dev: install
-	$(VENV)/bin/instagraph dev
+	$(VENV)/bin/instagraph dev --seed
 
 test: install
 	$(VENV)/bin/pytest -q

@@ -56,9 +56,9 @@ BOOKKEEPING_LABELS = {
 
 
 async def _explain(store: GraphStore, text: str, cursor_id: str) -> str:
-    lines = await store.execute_command(  # type: ignore[attr-defined]
-        "GRAPH.EXPLAIN", store.graph_name, f"CYPHER ts={AT} id='{cursor_id}' limit=100 {text}"  # type: ignore[attr-defined]
-    )
+    graph_name = store.graph_name  # type: ignore[attr-defined]
+    query = f"CYPHER ts={AT} id='{cursor_id}' limit=100 {text}"
+    lines = await store.execute_command("GRAPH.EXPLAIN", graph_name, query)  # type: ignore[attr-defined]
     return "\n".join(line.decode() if isinstance(line, bytes) else str(line) for line in lines)
 
 

@@ -63,8 +63,7 @@ TIE_COMMENTS = cypher(
 #: Also ties ``like_count`` (the popular feed's first key): the graph copy is only written back periodically.
 TIE_POSTS = cypher(
     "tests.keyset_ties.TIE_POSTS",
-    "MATCH (:User {id: $user_id})-[:POSTED]->(p:Post) SET p.created_at = $at, p.like_count = 0 "
-    "RETURN count(p) AS n",
+    "MATCH (:User {id: $user_id})-[:POSTED]->(p:Post) SET p.created_at = $at, p.like_count = 0 RETURN count(p) AS n",
     write=True,
 )
 
@@ -86,6 +85,12 @@ async def _walk(fetch: Callable[[str | None], Awaitable[Page[Any]]], limit: int 
         if not page.has_next:
             return items
     raise AssertionError(f"still has_next after {limit} pages: {items}")
+
+
+def _popular_cursor(after: str | None) -> tuple[int, int, str] | None:
+    """``(likes, score, id)`` of a cold-start cursor (``["popular", likes, score, id]``)."""
+    parts = decode_cursor(after, (str, int, int, str))
+    return None if parts is None else (parts[1], parts[2], parts[3])
 
 
 @pytest.fixture(scope="module")
@@ -157,9 +162,7 @@ async def test_comments_with_one_comment_time_come_once_each_oldest_id_first(
     written.append(await services.engagement.add_comment(owner.id, posts[1].id, "tie owner"))
     await _tie(graph_store, TIE_COMMENTS, len(written), post_id=posts[1].id)
 
-    comments = await _walk(
-        lambda after: services.engagement.comments(posts[1].id, fans[0].id, 1, after, total=None)
-    )
+    comments = await _walk(lambda after: services.engagement.comments(posts[1].id, fans[0].id, 1, after, total=None))
 
     assert [c.id for c in comments] == sorted(c.id for c in written)
     assert {c.created_at for c in comments} == {AT}
@@ -177,14 +180,8 @@ async def test_posts_feed_and_popular_posts_with_one_creation_time_come_once_eac
 
     own = await _walk(lambda after: services.posts.user_posts(owner.id, owner.id, 1, after))
     seen = await _walk(lambda after: services.posts.user_posts(owner.id, viewer, 1, after))
-    pulled = await _walk(
-        lambda after: services.feed.pull_feed(viewer, 1, decode_cursor(after, (int, str)))
-    )
-    popular = await _walk(
-        lambda after: services.feed.popular_feed(
-            viewer, 1, None if after is None else decode_cursor(after, (str, int, int, str))[1:]
-        )
-    )
+    pulled = await _walk(lambda after: services.feed.pull_feed(viewer, 1, decode_cursor(after, (int, str))))
+    popular = await _walk(lambda after: services.feed.popular_feed(viewer, 1, _popular_cursor(after)))
 
     assert [p.id for p in own] == sorted([*published, pending.post.id], reverse=True)
     assert [p.id for p in seen] == published
