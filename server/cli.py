@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from server.config import load_settings
 from server.logs import configure_logging
@@ -48,7 +49,7 @@ def dev(
     try:
         status = asyncio.run(run_dev(settings.data_dir.resolve(), port, console, seed=seed))
     except (StackError, OSError) as exc:  # OSError: e.g. a dataset file missing for --seed
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     except KeyboardInterrupt:
         status = 0

