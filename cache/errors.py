@@ -1,4 +1,5 @@
-"""Cache-layer exceptions; redis-py errors are translated into these at the ``cache`` boundary.
+"""Cache-layer exceptions; redis-py errors are translated into these at the ``cache`` boundary
+(:func:`redis_call` awaits one Redis round trip and does the translation).
 
     CacheError
     └── CacheUnavailable   Redis refused the connection, dropped it, or timed out
@@ -9,7 +10,14 @@ Services decide what an outage means for their use case (fall back to the graph,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeVar
+
 from redis import exceptions as redis_errors
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+T = TypeVar("T")
 
 
 class CacheError(Exception):
@@ -27,3 +35,12 @@ REDIS_DOWN: tuple[type[BaseException], ...] = (
     redis_errors.TimeoutError,
     OSError,
 )
+
+
+async def redis_call(awaitable: Awaitable[T]) -> T:
+    """``await awaitable`` (a redis-py command or ``pipeline.execute()``), raising ``CacheUnavailable`` when
+    Redis is down (``REDIS_DOWN``); every other error passes unchanged. The one translation of the layer."""
+    try:
+        return await awaitable
+    except REDIS_DOWN as exc:
+        raise CacheUnavailable(str(exc)) from exc

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cache.errors import REDIS_DOWN, CacheUnavailable
+from cache.errors import redis_call
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -71,12 +71,8 @@ class IdempotencyRecords:
     ) -> IdempotencyRecord | None:
         """Claim ``key`` for ``subject``: ``None`` when this call created the pending record, else the
         record already there (pending or done)."""
-        try:
-            existing = await self._claim(
-                keys=[self._keys.idempotency(subject, key)], args=[fingerprint, token, pending_ttl_ms]
-            )
-        except REDIS_DOWN as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        record = self._keys.idempotency(subject, key)
+        existing = await redis_call(self._claim(keys=[record], args=[fingerprint, token, pending_ttl_ms]))
         if not existing:
             return None
         fields = {existing[i]: existing[i + 1] for i in range(0, len(existing), 2)}
@@ -101,18 +97,11 @@ class IdempotencyRecords:
         ttl_ms: int,
     ) -> bool:
         """Store the response under a record ``token`` owns; False when the token lost it (expired)."""
-        try:
-            stored = await self._complete(
-                keys=[self._keys.idempotency(subject, key)], args=[token, status, headers_json, body, ttl_ms]
-            )
-        except REDIS_DOWN as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        record = self._keys.idempotency(subject, key)
+        stored = await redis_call(self._complete(keys=[record], args=[token, status, headers_json, body, ttl_ms]))
         return bool(stored)
 
     async def release(self, subject: str, key: str, token: str) -> bool:
         """Delete the record when ``token`` still owns it (the key may then be used again)."""
-        try:
-            deleted = await self._release(keys=[self._keys.idempotency(subject, key)], args=[token])
-        except REDIS_DOWN as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        deleted = await redis_call(self._release(keys=[self._keys.idempotency(subject, key)], args=[token]))
         return bool(deleted)

@@ -36,11 +36,11 @@ class RedisKeys:
         return f"{self.prefix}like_dirty"
 
     def session(self, token_hash: str) -> str:
-        """Hash: one refresh-token record, keyed by the token's SHA-256."""
+        """String: the family (session) id a refresh token belongs to, keyed by the token's SHA-256."""
         return f"{self.prefix}session:{token_hash}"
 
     def token_family(self, family_id: str) -> str:
-        """Hash: a refresh-token family (revoked flag, user id)."""
+        """Hash: a refresh-token family (``user_id``, ``current`` token digest, ``revoked`` flag)."""
         return f"{self.prefix}tokfam:{family_id}"
 
     def session_version(self, user_id: str) -> str:
@@ -55,9 +55,9 @@ class RedisKeys:
         """Rate-limit state of ``subject`` (a user id, an IP, a login) for ``action``."""
         return f"{self.prefix}rate:{{{subject}}}:{action}"
 
-    def idempotency(self, user_id: str, key: str) -> str:
-        """Hash: a stored mutation response for an ``Idempotency-Key``."""
-        return f"{self.prefix}idem:{{{user_id}}}:{key}"
+    def idempotency(self, subject: str, key: str) -> str:
+        """Hash: the record of an ``Idempotency-Key`` of ``subject`` (``user:<id>`` or ``anon:<ip>``)."""
+        return f"{self.prefix}idem:{{{subject}}}:{key}"
 
     def seen(self, consumer: str, event_id: str) -> str:
         """Marker: ``consumer`` has processed ``event_id`` (consumer dedupe)."""

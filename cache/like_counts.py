@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cache.errors import REDIS_DOWN, CacheUnavailable
+from cache.errors import redis_call
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -49,10 +49,7 @@ class LikeCountCache:
         """Counters of ``post_ids`` in order (``None`` where absent), in ONE round trip (``MGET``)."""
         if not post_ids:
             return []
-        try:
-            values = await self._redis.mget([self._keys.like_count(p) for p in post_ids])
-        except REDIS_DOWN as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        values = await redis_call(self._redis.mget([self._keys.like_count(p) for p in post_ids]))
         return [None if v is None else int(v) for v in values]
 
     async def install(self, counts: dict[str, int]) -> dict[str, int]:
@@ -65,10 +62,7 @@ class LikeCountCache:
         pipe = self._redis.pipeline(transaction=False)
         for post_id, likes in counts.items():
             pipe.set(self._keys.like_count(post_id), likes, nx=True, get=True, ex=self._ttl_s)
-        try:
-            previous = await pipe.execute()
-        except REDIS_DOWN as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        previous = await redis_call(pipe.execute())
         return {
             post_id: likes if old is None else int(old)
             for (post_id, likes), old in zip(counts.items(), previous, strict=True)
@@ -82,34 +76,22 @@ class LikeCountCache:
         pipe = self._redis.pipeline(transaction=False)
         await self._add(keys=[self._keys.like_count(post_id)], args=[delta], client=pipe)
         pipe.sadd(self._keys.like_count_dirty(), post_id)
-        try:
-            value, _ = await pipe.execute()
-        except REDIS_DOWN as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        value, _ = await redis_call(pipe.execute())
         return None if value is None else int(value)
 
     async def forget(self, post_ids: list[str]) -> None:
         """Delete the counters of ``post_ids`` (the next read recounts them from the graph)."""
         if not post_ids:
             return
-        try:
-            await self._redis.unlink(*[self._keys.like_count(p) for p in post_ids])
-        except REDIS_DOWN as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        await redis_call(self._redis.unlink(*[self._keys.like_count(p) for p in post_ids]))
 
     async def pop_dirty(self, batch: int) -> list[str]:
         """Remove and return up to ``batch`` post ids whose counters changed since the last write-back."""
-        try:
-            popped = await self._redis.spop(self._keys.like_count_dirty(), batch)
-        except REDIS_DOWN as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        popped = await redis_call(self._redis.spop(self._keys.like_count_dirty(), batch))
         return [p.decode() if isinstance(p, bytes) else str(p) for p in popped or []]
 
     async def mark_dirty(self, post_ids: list[str]) -> None:
         """Put ``post_ids`` back into the write-back set (after a failed write-back)."""
         if not post_ids:
             return
-        try:
-            await self._redis.sadd(self._keys.like_count_dirty(), *post_ids)
-        except REDIS_DOWN as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        await redis_call(self._redis.sadd(self._keys.like_count_dirty(), *post_ids))

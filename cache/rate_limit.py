@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cache.errors import REDIS_DOWN, CacheUnavailable
+from cache.errors import redis_call
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -62,8 +62,5 @@ class GcraLimiter:
             raise ValueError("count and period_s must be >= 1")
         period_ms = period_s * 1000
         interval_ms = period_ms // count
-        try:
-            allowed, retry_ms = await self._script(keys=[key], args=[interval_ms, interval_ms * count])
-        except REDIS_DOWN as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        allowed, retry_ms = await redis_call(self._script(keys=[key], args=[interval_ms, interval_ms * count]))
         return Decision(allowed=bool(int(allowed)), retry_after_ms=int(retry_ms))

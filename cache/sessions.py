@@ -18,22 +18,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from cache.errors import REDIS_DOWN, CacheUnavailable
+from cache.errors import redis_call
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
-
     import redis.asyncio as aioredis
+    from redis.asyncio.client import Pipeline
 
     from cache.keys import RedisKeys
 
 #: Seconds a cached session state is trusted before the graph is read again. It bounds how long a logout
 #: that could not reach Redis (outage) stays unseen once Redis is back.
 AUTH_CACHE_TTL = 60
-
-T = TypeVar("T")
 
 # KEYS[1] = tokfam:{family}; ARGV = presented digest, new digest, ttl s. Returns {status, user_id}.
 ROTATE_LUA = """
@@ -92,36 +89,47 @@ class SessionCache:
         pipe.hset(fam, mapping={"user_id": user_id, "current": digest, "revoked": "0"})
         pipe.expire(fam, self._refresh_ttl)
         pipe.set(self._keys.session(digest), family_id, ex=self._refresh_ttl)
-        await self._run(pipe.execute())
+        await redis_call(pipe.execute())
 
     async def rotate(self, digest: str, new_digest: str) -> RotationResult:
         """Atomically swap the family's current token ``digest`` for ``new_digest``.
 
-        A digest that is known but no longer current marks the family revoked and returns ``REUSED``.
+        A digest that is known but no longer current marks the family revoked and returns ``REUSED``. Two
+        round trips: the family lookup, then the new digest's key and the rotation script pipelined.
         """
-        raw = await self._run(self._redis.get(self._keys.session(digest)))
+        raw = await redis_call(self._redis.get(self._keys.session(digest)))
         if raw is None:
             return RotationResult(Rotation.MISSING)
         family_id = _text(raw)
-        await self._run(self._redis.set(self._keys.session(new_digest), family_id, ex=self._refresh_ttl))
-        status, user_id = await self._run(
-            self._rotate(
-                keys=[self._keys.token_family(family_id)], args=[digest, new_digest, self._refresh_ttl]
-            )
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self._keys.session(new_digest), family_id, ex=self._refresh_ttl)
+        await self._rotate(
+            keys=[self._keys.token_family(family_id)], args=[digest, new_digest, self._refresh_ttl], client=pipe
         )
+        _, (status, user_id) = await redis_call(pipe.execute())
         return RotationResult(Rotation(_text(status)), family_id, _text(user_id))
 
     async def revoke_family(self, family_id: str) -> None:
         """Mark a family revoked: none of its refresh tokens rotates again."""
         pipe = self._redis.pipeline(transaction=False)
+        self._revoke_family(pipe, family_id)
+        await redis_call(pipe.execute())
+
+    async def revoke_session(self, user_id: str, session_id: str) -> None:
+        """After a logout: cache the session as revoked and revoke its refresh family (one round trip)."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self._keys.session_revoked(user_id, session_id), 1, ex=AUTH_CACHE_TTL)
+        self._revoke_family(pipe, session_id)
+        await redis_call(pipe.execute())
+
+    def _revoke_family(self, pipe: Pipeline, family_id: str) -> None:
         fam = self._keys.token_family(family_id)
         pipe.hset(fam, "revoked", "1")
         pipe.expire(fam, self._refresh_ttl)
-        await self._run(pipe.execute())
 
     async def cached_state(self, user_id: str, session_id: str) -> CachedState:
         """The cached ``(user_version, revoked)`` of a session; either is ``None`` when not cached."""
-        version, revoked = await self._run(
+        version, revoked = await redis_call(
             self._redis.mget(
                 self._keys.session_version(user_id), self._keys.session_revoked(user_id, session_id)
             )
@@ -136,24 +144,11 @@ class SessionCache:
         pipe = self._redis.pipeline(transaction=False)
         pipe.set(self._keys.session_version(user_id), user_version, ex=AUTH_CACHE_TTL, nx=True)
         pipe.set(self._keys.session_revoked(user_id, session_id), int(revoked), ex=AUTH_CACHE_TTL, nx=True)
-        await self._run(pipe.execute())
-
-    async def mark_revoked(self, user_id: str, session_id: str) -> None:
-        """Overwrite the cached state of one session with "revoked"."""
-        await self._run(
-            self._redis.set(self._keys.session_revoked(user_id, session_id), 1, ex=AUTH_CACHE_TTL)
-        )
+        await redis_call(pipe.execute())
 
     async def set_user_version(self, user_id: str, version: int) -> None:
         """Overwrite the cached ``session_version`` of a user (after a bump)."""
-        await self._run(self._redis.set(self._keys.session_version(user_id), version, ex=AUTH_CACHE_TTL))
-
-    @staticmethod
-    async def _run(awaitable: Awaitable[T]) -> T:
-        try:
-            return await awaitable
-        except REDIS_DOWN as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        await redis_call(self._redis.set(self._keys.session_version(user_id), version, ex=AUTH_CACHE_TTL))
 
 
 def _text(value: bytes | str) -> str:

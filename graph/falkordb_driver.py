@@ -11,27 +11,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from falkordb.asyncio import FalkorDB
-from falkordb.edge import Edge
-from falkordb.node import Node
 from redis import exceptions as redis_errors
 
 from graph.errors import ConstraintViolation, GraphUnavailable, QueryFailed
+from graph.falkordb_result import run_compact
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from graph.cypher import Statement
     from graph.store import Row
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Node | Edge):
-        return {k: _plain(v) for k, v in value.properties.items()}
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 class FalkorDBStore:
@@ -80,10 +69,7 @@ class FalkorDBStore:
         await self._client()
         try:
             async with asyncio.timeout(self._timeout):
-                if read_only:
-                    result = await self._graph.ro_query(text, params=dict(params or {}))
-                else:
-                    result = await self._graph.query(text, params=dict(params or {}))
+                return await run_compact(self._graph, text, dict(params or {}), read_only=read_only)
         except TimeoutError as exc:
             raise GraphUnavailable(f"graph statement timed out after {self._timeout}s") from exc
         except (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError) as exc:
@@ -95,8 +81,6 @@ class FalkorDBStore:
             if read_only and "empty key" in message:
                 return []  # the graph key does not exist yet: an empty graph has no rows
             raise QueryFailed(str(exc)) from exc
-        header = [h[1] if isinstance(h, list | tuple) else h for h in result.header]
-        return [dict(zip(header, (_plain(v) for v in row), strict=True)) for row in result.result_set]
 
     async def read(self, stmt: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
         """Run a read-only statement (``GRAPH.RO_QUERY``)."""

@@ -182,7 +182,8 @@ class ObjectStore:
             raise _translate(exc, self.bucket) from exc
 
     async def ensure_bucket(self) -> bool:
-        """Create the bucket when missing; True when it was created. Raises ``StoreUnavailable``."""
+        """Create the bucket when missing; True when this call created it (False also when a concurrent
+        caller created it first). Raises ``StoreUnavailable``."""
         try:
             await self.ping()
             return False
@@ -190,7 +191,11 @@ class ObjectStore:
             pass
         try:
             await self._client.create_bucket(Bucket=self.bucket)
-        except (BotoCoreError, ClientError, HttpClientError) as exc:
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "BucketAlreadyOwnedByYou":
+                return False
+            raise _translate(exc, self.bucket) from exc
+        except (BotoCoreError, HttpClientError) as exc:
             raise _translate(exc, self.bucket) from exc
         return True
 

@@ -2,9 +2,12 @@
 
 Contract used by the schema layer:
 - ``await like_count(info, post) -> int`` via ``LikeCountsByPostId`` (Redis counters, one ``MGET`` per page;
-  recounted from the graph on a miss; the graph's ``Post.like_count`` when Redis is down).
+  recounted from the graph on a miss; the graph's ``Post.like_count`` when Redis is down);
+  ``await prefetch_like_counts(info, posts)`` loads a page's counts ahead.
 - ``await viewer_has_liked(info, post_id) -> bool`` via ``ViewerLikesByPostId`` (one graph round trip per
-  page; False for an anonymous viewer without any).
+  page; False for an anonymous viewer without any); ``prime_viewer_likes(info, {post_id: liked})``.
+- ``like_count_now`` / ``viewer_has_liked_now``: the same, but the value at once when the loader holds it
+  (``resolvers.loading.settle``), for the ``Post`` type's plain resolvers.
 - ``await comments(info, post, first, after) -> Page[CommentRecord]`` oldest first, ``total_count`` =
   ``post.comment_count``.
 - ``await likers(info, post, first, after) -> Page[UserRecord]`` newest first, ``total_count`` = like count.
@@ -20,8 +23,12 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from resolvers import posts as post_resolvers
+from resolvers.loading import resolve, settle
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Iterable, Mapping
+
+    from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
     from resolvers.context import Context
@@ -37,23 +44,62 @@ def _ctx(info: Info) -> Context:
     return info.context
 
 
-async def like_count(info: Info, post: PostRecord) -> int:
-    """Likes of ``post``; only PUBLISHED posts can have likes, so others cost no round trip."""
+def _like_counts_loader(info: Info) -> DataLoader[str, int | None]:
+    ctx = _ctx(info)
+    return ctx.loader(LIKE_COUNTS_BY_POST_ID, ctx.services.engagement.like_counts)
+
+
+def like_count_now(info: Info, post: PostRecord) -> int | Awaitable[int]:
+    """Likes of ``post``: at once when ``LikeCountsByPostId`` holds them (:func:`prefetch_like_counts`, or
+    loaded before in the request), else an awaitable. Only PUBLISHED posts can have likes, so others cost
+    no round trip."""
     if post.status != "PUBLISHED":
         return post.like_count
+    return settle(_like_counts_loader(info).load(post.id), lambda value: post.like_count if value is None else value)
+
+
+async def like_count(info: Info, post: PostRecord) -> int:
+    """Likes of ``post`` (see :func:`like_count_now`)."""
+    return await resolve(like_count_now(info, post))
+
+
+async def prefetch_like_counts(info: Info, posts: Iterable[PostRecord]) -> None:
+    """Load the like counts of the PUBLISHED ``posts`` in one batch now (one ``MGET``), so that their
+    ``likeCount`` fields resolve without suspending."""
+    ids = [p.id for p in posts if p.status == "PUBLISHED"]
+    if ids:
+        await _like_counts_loader(info).load_many(ids)
+
+
+def _viewer_likes_loader(info: Info) -> DataLoader[str, bool]:
     ctx = _ctx(info)
-    value = await ctx.loader(LIKE_COUNTS_BY_POST_ID, ctx.services.engagement.like_counts).load(post.id)
-    return post.like_count if value is None else value
+
+    async def batch(post_ids: list[str]) -> list[bool]:
+        viewer_id = await ctx.viewer_id()
+        if viewer_id is None:
+            return [False] * len(post_ids)
+        return await ctx.services.engagement.viewer_likes(viewer_id, post_ids)
+
+    return ctx.loader(VIEWER_LIKES_BY_POST_ID, batch)
+
+
+def viewer_has_liked_now(info: Info, post_id: str) -> bool | Awaitable[bool]:
+    """Whether the viewer liked ``post_id``: at once when ``ViewerLikesByPostId`` holds it (primed by the
+    feed with :func:`prime_viewer_likes`), else an awaitable (one graph round trip per page; no round trip
+    for an anonymous viewer). Raises ``Unauthenticated`` for a bad token when awaited."""
+    return _viewer_likes_loader(info).load(post_id)
 
 
 async def viewer_has_liked(info: Info, post_id: str) -> bool:
-    """Whether the viewer liked ``post_id``."""
-    ctx = _ctx(info)
-    viewer_id = await ctx.viewer_id()
-    if viewer_id is None:
-        return False
-    batch = partial(ctx.services.engagement.viewer_likes, viewer_id)
-    return await ctx.loader(VIEWER_LIKES_BY_POST_ID, batch).load(post_id)
+    """Whether the viewer liked ``post_id`` (see :func:`viewer_has_liked_now`)."""
+    return await resolve(viewer_has_liked_now(info, post_id))
+
+
+def prime_viewer_likes(info: Info, liked: Mapping[str, bool]) -> None:
+    """Put the viewer's like flags (post id -> liked, read with the feed's posts) into ``ViewerLikesByPostId``."""
+    loader = _viewer_likes_loader(info)
+    for post_id, flag in liked.items():
+        loader.prime(post_id, flag)
 
 
 async def comments(info: Info, post: PostRecord, first: int | None, after: str | None) -> Page[CommentRecord]:

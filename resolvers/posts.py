@@ -4,7 +4,8 @@ Contract used by the schema layer:
 - ``await user_posts(info, user_id, first, after) -> Page[PostRecord]`` (PUBLISHED only for others; empty when
   private and not visible); the page's posts are primed into ``PostsById``.
 - ``await post_by_id(info, post_id) -> PostRecord`` via ``PostsById`` (``NotFound`` when deleted/hidden).
-- ``await post_or_none(info, post_id) -> PostRecord | None`` same loader (``post(id:)`` and ``node(id:)``).
+- ``await post_or_none(info, post_id) -> PostRecord | None`` same loader (``post(id:)`` and ``node(id:)``);
+  ``await posts_or_none(info, ids)`` for many; ``prime_posts(info, records)`` primes it (the feed).
 - ``media_url(info, media, size) -> str | None`` with size in THUMBNAIL/FEED/FULL.
 - mutations ``create_post``, ``complete_post_upload``, ``delete_post``: require a viewer, call one
   ``services.posts`` use case, clear the request's loaders, return records.
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 from services.errors import NotFound
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
@@ -52,6 +53,18 @@ async def user_posts(info: Info, user_id: str, first: int | None, after: str | N
     for _, record in page.items:
         loader.prime(record.id, record)
     return page
+
+
+def prime_posts(info: Info, records: Iterable[PostRecord]) -> None:
+    """Put ``records`` (already checked visible to the viewer, e.g. by the feed's filter) into ``PostsById``."""
+    loader = posts_loader(info)
+    for record in records:
+        loader.prime(record.id, record)
+
+
+async def posts_or_none(info: Info, post_ids: Sequence[str]) -> list[PostRecord | None]:
+    """The posts of ``post_ids`` the viewer may see, in order (``None`` where not); one batched load."""
+    return list(await posts_loader(info).load_many(list(post_ids)))
 
 
 async def post_or_none(info: Info, post_id: str) -> PostRecord | None:

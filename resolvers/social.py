@@ -16,9 +16,11 @@ Contract used by the schema layer (``schema/user.py``, ``schema/social.py``):
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from services.pagination import Page
     from services.records import Relationship, UserRecord
     from services.suggestions import Suggestion
+
+T = TypeVar("T")
 
 RELATIONSHIPS_BY_USER_ID = "RelationshipsByUserId"
 MUTUAL_FOLLOWERS_BY_USER_ID = "MutualFollowersByUserId"
@@ -97,57 +101,44 @@ async def suggested_users(info: Info, first: int | None) -> list[Suggestion]:
     return await ctx.services.suggestions.suggested_users(await ctx.require_viewer(), first)
 
 
-async def follow(info: Info, user_id: str) -> FollowResult:
-    """``follow``: FOLLOWING or REQUESTED (errors: see ``FollowService.follow_user``)."""
+async def _write(info: Info, use_case: Callable[[str, str], Awaitable[T]], user_id: str) -> T:
+    """``await use_case(viewer_id, user_id)`` (``Unauthenticated`` when anonymous), then clear the loaders."""
     ctx = _ctx(info)
-    result = await ctx.services.follows.follow_user(await ctx.require_viewer(), user_id)
+    result = await use_case(await ctx.require_viewer(), user_id)
     ctx.clear_loaders()
     return result
+
+
+async def follow(info: Info, user_id: str) -> FollowResult:
+    """``follow``: FOLLOWING or REQUESTED (errors: see ``FollowService.follow_user``)."""
+    return await _write(info, _ctx(info).services.follows.follow_user, user_id)
 
 
 async def unfollow(info: Info, user_id: str) -> FollowResult:
     """``unfollow``: NOT_FOLLOWING; also withdraws a pending request."""
-    ctx = _ctx(info)
-    result = await ctx.services.follows.unfollow_user(await ctx.require_viewer(), user_id)
-    ctx.clear_loaders()
-    return result
+    return await _write(info, _ctx(info).services.follows.unfollow_user, user_id)
 
 
 async def approve_follow_request(info: Info, user_id: str) -> FollowResult:
     """``approveFollowRequest``: the requester now follows the viewer (FOLLOWING)."""
-    ctx = _ctx(info)
-    result = await ctx.services.follows.approve_follow_request(await ctx.require_viewer(), user_id)
-    ctx.clear_loaders()
-    return result
+    return await _write(info, _ctx(info).services.follows.approve_follow_request, user_id)
 
 
 async def reject_follow_request(info: Info, user_id: str) -> FollowResult:
     """``rejectFollowRequest``: the request is gone (NOT_FOLLOWING)."""
-    ctx = _ctx(info)
-    result = await ctx.services.follows.reject_follow_request(await ctx.require_viewer(), user_id)
-    ctx.clear_loaders()
-    return result
+    return await _write(info, _ctx(info).services.follows.reject_follow_request, user_id)
 
 
 async def remove_follower(info: Info, user_id: str) -> FollowResult:
     """``removeFollower``: ``user_id`` no longer follows the viewer (NOT_FOLLOWING)."""
-    ctx = _ctx(info)
-    result = await ctx.services.follows.remove_follower(await ctx.require_viewer(), user_id)
-    ctx.clear_loaders()
-    return result
+    return await _write(info, _ctx(info).services.follows.remove_follower, user_id)
 
 
 async def block(info: Info, user_id: str) -> UserRecord:
     """``block``: the blocked user (follows and requests both ways are gone)."""
-    ctx = _ctx(info)
-    result = await ctx.services.blocks.block_user(await ctx.require_viewer(), user_id)
-    ctx.clear_loaders()
-    return result.user
+    return (await _write(info, _ctx(info).services.blocks.block_user, user_id)).user
 
 
 async def unblock(info: Info, user_id: str) -> UserRecord:
     """``unblock``: the unblocked user."""
-    ctx = _ctx(info)
-    result = await ctx.services.blocks.unblock_user(await ctx.require_viewer(), user_id)
-    ctx.clear_loaders()
-    return result.user
+    return (await _write(info, _ctx(info).services.blocks.unblock_user, user_id)).user

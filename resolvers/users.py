@@ -3,6 +3,8 @@
 Contract used by the schema layer:
 - ``await user_by_id(info, user_id) -> UserRecord`` (raises ``NotFound``) via the ``UsersById`` DataLoader.
 - ``await users_by_ids(info, ids) -> list[UserRecord | None]`` same loader, order kept.
+- ``user_by_id_now(info, user_id)``: the record at once when the loader holds it, else an awaitable;
+  ``prime_users(info, records)`` primes the loader (the feed reads authors with its posts).
 - ``viewer``, ``user``, ``visible_user`` (for ``node(id:)``), and the mutations ``register``, ``login``,
   ``refresh_token``, ``logout``, ``update_profile``: each reads its input, calls one service, returns a
   record (or ``AuthResult``); the schema layer maps it to a type.
@@ -12,10 +14,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from resolvers.loading import settle
 from services.errors import NotFound, Unauthenticated
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Awaitable, Iterable, Mapping
 
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
@@ -38,10 +41,26 @@ def _loader(info: Info) -> DataLoader[str, UserRecord | None]:
 
 async def user_by_id(info: Info, user_id: str) -> UserRecord:
     """The user ``user_id``; raises ``NotFound`` when absent. Batched per request (``UsersById``)."""
-    record = await _loader(info).load(user_id)
+    return _found(await _loader(info).load(user_id))
+
+
+def _found(record: UserRecord | None) -> UserRecord:
     if record is None:
         raise NotFound("User not found.")
     return record
+
+
+def user_by_id_now(info: Info, user_id: str) -> UserRecord | Awaitable[UserRecord]:
+    """:func:`user_by_id` that returns the record at once when ``UsersById`` already holds it (primed or loaded
+    before in the request), else an awaitable of it (``resolvers.loading.settle``). ``NotFound`` as there."""
+    return settle(_loader(info).load(user_id), _found)
+
+
+def prime_users(info: Info, records: Iterable[UserRecord]) -> None:
+    """Put ``records`` (read by another statement of this request, e.g. the feed's) into ``UsersById``."""
+    loader = _loader(info)
+    for record in records:
+        loader.prime(record.id, record)
 
 
 async def users_by_ids(info: Info, user_ids: list[str]) -> list[UserRecord | None]:

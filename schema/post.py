@@ -12,6 +12,7 @@ from strawberry.types import Info
 from resolvers import engagement as engagement_resolvers
 from resolvers import posts as post_resolvers
 from resolvers import users as user_resolvers
+from resolvers.loading import settle
 from schema.base import Node, PageInfo, from_ms, to_global_id
 from schema.user import User, UserConnection
 from services.records import CommentRecord, MediaRecord, PostRecord
@@ -87,9 +88,13 @@ class Post(Node):
             record=rec,
         )
 
+    # author, likeCount and viewerHasLiked are plain resolvers returning the value at once when the request's
+    # loaders hold it (the feed primes them), else an awaitable that graphql-core awaits: an ``async def``
+    # field costs a coroutine and an asyncio task per post even when nothing is left to wait for
+    # (``resolvers.loading``). The declared return type is what the field resolves to.
     @strawberry.field
-    async def author(self, info: Info) -> User:
-        return User.from_record(await user_resolvers.user_by_id(info, self.record.author_id))
+    def author(self, info: Info) -> User:
+        return settle(user_resolvers.user_by_id_now(info, self.record.author_id), User.from_record)  # type: ignore[return-value]
 
     @strawberry.field
     async def mentions(self, info: Info) -> list[User]:
@@ -101,12 +106,12 @@ class Post(Node):
         return [Media.from_record(m) for m in sorted(self.record.media, key=lambda m: m.position)]
 
     @strawberry.field
-    async def like_count(self, info: Info) -> int:
-        return await engagement_resolvers.like_count(info, self.record)
+    def like_count(self, info: Info) -> int:
+        return engagement_resolvers.like_count_now(info, self.record)  # type: ignore[return-value]
 
     @strawberry.field
-    async def viewer_has_liked(self, info: Info) -> bool:
-        return await engagement_resolvers.viewer_has_liked(info, self.record.id)
+    def viewer_has_liked(self, info: Info) -> bool:
+        return engagement_resolvers.viewer_has_liked_now(info, self.record.id)  # type: ignore[return-value]
 
     @strawberry.field(description="Comments, oldest first.")
     async def comments(

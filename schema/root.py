@@ -15,7 +15,7 @@ from strawberry.tools import merge_types
 
 from schema.accounts import AccountsMutation, AccountsQuery
 from schema.engagement import EngagementMutation
-from schema.extensions import ErrorCodes, OperationMetrics, protection_extensions
+from schema.extensions import ErrorCodes, OperationMetrics, document_cache, protection_extensions
 from schema.feed import FeedQuery
 from schema.node import NodeQuery
 from schema.posts_api import PostsMutation, PostsQuery
@@ -54,6 +54,7 @@ def build_schema(
         subscription=subscription,
         extensions=[
             *protection_extensions(max_depth=max_depth, max_aliases=max_aliases, max_tokens=max_tokens),
+            document_cache(maxsize=256),
             lambda: ValidationCache(maxsize=256),  # not ParserCache: its parse errors escape ErrorCodes
             ErrorCodes,
             OperationMetrics,

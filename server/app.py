@@ -1,7 +1,8 @@
 """The Starlette application: ``/graphql``, ``/healthz``, ``/readyz``, ``/metrics``.
 
-``/graphql`` takes POST (and GET for queries only), serves GraphiQL only when ``INSTAGRAPH_ENV=dev``, and
-speaks only the ``graphql-transport-ws`` subprotocol for subscriptions. Clients are opened in the lifespan.
+``/graphql`` takes POST (bodies up to ``max_request_bytes``, ``server.limits``) and GET for queries only, serves
+GraphiQL only when ``INSTAGRAPH_ENV=dev``, and speaks only the ``graphql-transport-ws`` subprotocol for
+subscriptions. Clients are opened in the lifespan.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from schema.root import build_schema
 from server.container import build_services
 from server.health import healthz, readyz
 from server.idempotency import IdempotencyMiddleware
+from server.limits import BodyLimit
 from server.resources import open_resources
 from server.settings import Settings
 from services.errors import Unauthenticated
@@ -46,6 +48,8 @@ class GraphQLView(GraphQL):
     services: Services
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        """The request's :class:`Context`: services, raw ``Authorization``, client IP (after the trusted
+        proxies' ``X-Forwarded-For``), ``Idempotency-Key``. Authentication itself is lazy (``Context``)."""
         headers = request.headers
         client = request.client
         return Context(
@@ -58,6 +62,8 @@ class GraphQLView(GraphQL):
         )
 
     async def on_ws_connect(self, context: Context) -> Any:
+        """Authenticate ``connection_init``'s ``authorization`` payload (none: anonymous); a bad token
+        rejects the connection with ``{"code": "UNAUTHENTICATED"}``."""
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         token = params.get("authorization") or params.get("Authorization")
         if token is not None:
@@ -102,7 +108,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/graphql", IdempotencyMiddleware(view), methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                BodyLimit(IdempotencyMiddleware(view), max_bytes=settings.max_request_bytes),
+                methods=["GET", "POST"],
+            ),
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import inspect
 import os
 import sys
 from pathlib import Path
@@ -73,13 +72,16 @@ def serve(
 
 @app.command()
 def worker(
-    name: Annotated[str, typer.Argument(help="Worker name, e.g. fanout, notifications, indexer.")],
+    name: Annotated[str, typer.Argument(help="Worker name, e.g. outbox-relay or fanout; a wrong one lists all.")],
     data_dir: DataDir = None,
 ) -> None:
-    """Run one Kafka consumer worker until interrupted."""
+    """Run one worker (the outbox relay, a Kafka consumer or a periodic job) until interrupted."""
     settings = load_settings(data_dir)
     configure_logging(dev=settings.is_dev)
     registry = importlib.import_module("workers.registry")
+    if name not in registry.WORKER_NAMES:
+        console.print(f"[red]error:[/] unknown worker {name!r}; choose one of {', '.join(registry.WORKER_NAMES)}")
+        raise typer.Exit(2)
     try:
         asyncio.run(registry.run_worker(name, settings))
     except KeyboardInterrupt:
@@ -103,9 +105,7 @@ def seed(data_dir: DataDir = None) -> None:
     """Import the real datasets (SNAP ego-Facebook graph, captions, photos) through the services."""
     settings = load_settings(data_dir)
     seeding = importlib.import_module("server.seed")
-    result = seeding.run_seed(settings, console)
-    if inspect.iscoroutine(result):
-        asyncio.run(result)
+    asyncio.run(seeding.run_seed(settings, console))
 
 
 if __name__ == "__main__":

@@ -48,14 +48,8 @@ FEED_QUERY = "{ feed(first: 5) { edges { node { caption author { username } } } 
 
 
 def worker_names() -> tuple[str, ...]:
-    """``workers.registry.WORKER_NAMES``, or ``()`` while that registry does not exist."""
-    try:
-        registry = importlib.import_module("workers.registry")
-    except ModuleNotFoundError as exc:
-        if exc.name != "workers.registry":
-            raise
-        return ()
-    return tuple(getattr(registry, "WORKER_NAMES", ()))
+    """``workers.registry.WORKER_NAMES`` (imported on use: the registry pulls in every service module)."""
+    return tuple(importlib.import_module("workers.registry").WORKER_NAMES)
 
 
 def _child(name: str, args: list[str], log: Path | None) -> ManagedProcess:

@@ -11,8 +11,9 @@ For a POST carrying the header whose JSON body's operation is a mutation (graphq
    matter), its name and its variables (sorted keys), and claims the key (``services.idempotency``);
 4. replays a stored response byte for byte with ``Idempotent-Replayed: true``; answers ``CONFLICT`` for a
    different request under the key or a duplicate of one still running, and ``SERVICE_UNAVAILABLE`` when
-   Redis is down (refused rather than risk a double write); otherwise runs the view, streaming its response
-   to the client while recording it, then stores status, headers and body for 24 h.
+   Redis is down (refused rather than risk a double write) or the caller's session cannot be checked (the
+   graph is down); otherwise runs the view, streaming its response to the client while recording it, then
+   stores status, headers and body for 24 h.
 
 A response in which nothing was executed is not stored (the key is released so a retry runs): a non-200
 status, a request-level error (invalid document), or errors that are all ``RATE_LIMITED``,
@@ -34,6 +35,7 @@ from graphql.utilities import get_operation_ast
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
+from graph.errors import GraphError
 from services.errors import DomainError, Unauthenticated, Unavailable
 from services.idempotency import Claim, StoredResponse, fingerprint
 
@@ -153,6 +155,8 @@ async def _subject(services: Services, scope: Scope, authorization: str | None) 
             principal = await services.auth.authenticate(authorization)
         except Unauthenticated:
             principal = None
+        except GraphError as exc:  # the session check fell through to a graph that is down
+            raise Unavailable("Sign-in state cannot be checked right now; try again shortly.") from exc
         if principal is not None:
             return f"user:{principal.user_id}"
     client = scope.get("client")

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
-import aioboto3
 import redis.asyncio as aioredis
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-from botocore.exceptions import BotoCoreError, ClientError
 from redis.exceptions import RedisError
 
 from graph.errors import GraphError
 from graph.store import open_graph_store
+from media.store import S3Config, StoreError, open_object_store
 
 PROBE_TIMEOUT = 3.0  # s per attempt
 
@@ -58,25 +57,11 @@ async def probe_kafka(bootstrap: str) -> None:
 
 
 async def probe_s3(endpoint: str, access_key: str, secret_key: str, bucket: str) -> None:
-    """Signed ListBuckets at ``endpoint``; creates ``bucket`` when it is not listed yet."""
-    session = aioboto3.Session()
+    """Signed HeadBucket at ``endpoint`` with the API's own S3 client (``media.store``); creates ``bucket``
+    when it does not exist yet."""
+    config = S3Config(endpoint=endpoint, bucket=bucket, access_key=access_key, secret_key=secret_key)
     try:
-        async with (
-            asyncio.timeout(PROBE_TIMEOUT * 2),
-            session.client(
-                "s3",
-                endpoint_url=endpoint,
-                aws_access_key_id=access_key,
-                aws_secret_access_key=secret_key,
-                region_name="us-east-1",
-            ) as s3,
-        ):
-            listed = await s3.list_buckets()
-            if bucket not in {b["Name"] for b in listed.get("Buckets", [])}:
-                await s3.create_bucket(Bucket=bucket)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-            return
-        raise NotReady(str(exc)) from exc
-    except (BotoCoreError, OSError, TimeoutError) as exc:
+        async with asyncio.timeout(PROBE_TIMEOUT * 2), open_object_store(config) as objects:
+            await objects.ensure_bucket()
+    except (StoreError, TimeoutError) as exc:
         raise NotReady(f"{type(exc).__name__}: {exc}") from exc

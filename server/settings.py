@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2_000
+    max_request_bytes: int = 1024 * 1024  # POST /graphql bodies above this get 413 (server.limits)
 
     outbox_poll_interval: float = 0.2
     consumer_max_retries: int = 3

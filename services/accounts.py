@@ -8,7 +8,6 @@ and a ``ConstraintViolation`` from a concurrent registration is re-read to name 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ import uuid_utils
 from events.envelope import Event
 from graph.errors import ConstraintViolation
 from graph.statements import users as stmts
+from services import clock
 from services.errors import BadInput, Conflict, Unauthenticated
 from services.records import UserRecord
 from services.sessions import new_session
@@ -76,7 +76,7 @@ class AccountService:
         display_name = clean_display_name(display_name)
         await self._rate_limits.hit("register", client_ip)
         await self._check_identity_free(username, email)
-        now = _now_ms()
+        now = clock.now_ms()
         user_id = str(uuid_utils.uuid7())
         user = {
             "id": user_id,
@@ -132,7 +132,7 @@ class AccountService:
         checked = await self._passwords.verify(row["password_hash"] if row else None, password)
         if row is None or not checked.ok:
             raise Unauthenticated(INVALID_CREDENTIALS)
-        session = new_session(_now_ms())
+        session = new_session(clock.now_ms())
         refresh = await self._sessions.open_family(row["id"], str(session["id"]))
         written = await self._graph.write(
             stmts.START_SESSION,
@@ -161,7 +161,3 @@ class AccountService:
             raise BadInput("username", "This username is taken.")
         if rows and rows[0]["email_taken"]:
             raise BadInput("email", "An account with this email already exists.")
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000

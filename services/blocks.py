@@ -9,12 +9,12 @@ drop the pair's feed entries both ways). Afterwards the blocked user cannot foll
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from events.envelope import Event
 from graph.statements import follows as stmts
+from services import clock
 from services.errors import BadInput, NotFound
 from services.records import UserRecord
 
@@ -55,7 +55,7 @@ class BlockService:
         params = {
             "viewer_id": viewer_id,
             "target_id": target_id,
-            "now": time.time_ns() // 1_000_000,
+            "now": clock.now_ms(),
             "outbox": event.outbox_props(),
         }
         rows = await self._graph.write(stmts.BLOCK, params)

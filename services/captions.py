@@ -11,8 +11,9 @@ and in any script (``#Wrocław``), and mix in e-mail addresses and URLs. The rul
   plus Unicode categories Mn/Mc), so punctuation, emoji and spaces of any kind end it.
 - A body without any letter (``#2020``) is not a tag (Instagram does not link number-only tags).
 - Names are NFC-normalised and ``casefold()``-ed, de-duplicated, and kept in caption order.
-- A body longer than ``HASHTAG_MAX_CHARS`` (100) is dropped, not truncated: a truncated name is a tag the
-  author never wrote, and FalkorDB crashes on long strings under a unique constraint (``Hashtag.name``).
+- A name longer than ``HASHTAG_MAX_CHARS`` (100) after normalisation (case folding can lengthen it: ``ß`` ->
+  ``ss``) is dropped, not truncated: a truncated name is a tag the author never wrote, and FalkorDB crashes on
+  long strings under a unique constraint (``Hashtag.name``).
 - URLs (``https://…``, ``www.…``) are skipped whole: ``https://x.io/#frag`` holds no tag.
 - A mention starts at ``@`` under the same "not after a word character" rule (so ``jobs@lb3.com`` is an
   e-mail address, but ``#ThinkRevolutionist@MX3DBridge`` mentions ``mx3dbridge``); its body is a run of
@@ -38,7 +39,7 @@ _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 @dataclass(frozen=True, slots=True)
 class ParsedCaption:
     """``hashtags``: names without ``#``; ``mentions``: usernames without ``@``; both case-folded, unique,
-    in caption order. ``dropped_hashtags`` counts tag bodies over ``HASHTAG_MAX_CHARS`` that were ignored."""
+    in caption order. ``dropped_hashtags`` counts tags over ``HASHTAG_MAX_CHARS`` that were ignored."""
 
     hashtags: tuple[str, ...]
     mentions: tuple[str, ...]
@@ -83,10 +84,11 @@ def parse_caption(text: str | None) -> ParsedCaption:
                 j += 1
             body = text[i + 1 : j]
             if any(c.isalpha() for c in body):
-                if len(body) > HASHTAG_MAX_CHARS:
+                name = _normalise(body)
+                if len(name) > HASHTAG_MAX_CHARS:  # measured after case folding, which may lengthen it
                     dropped += 1
                 else:
-                    tags.setdefault(_normalise(body), None)
+                    tags.setdefault(name, None)
                 token_end = j
         else:
             while j < n and text[j] in _USERNAME_CHARS:

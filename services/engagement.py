@@ -23,7 +23,6 @@ Errors: ``NotFound`` (post absent, not published, deleted or hidden; comment abs
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 import uuid_utils
@@ -39,6 +38,7 @@ from graph.statements.engagement import (
     UNLIKE_POST,
     VIEWER_LIKES,
 )
+from services import clock
 from services.errors import BadInput, Forbidden, NotFound
 from services.pagination import Page, clamp_first, decode_cursor, encode_cursor
 from services.records import CommentRecord, UserRecord
@@ -50,10 +50,6 @@ if TYPE_CHECKING:
 COMMENT_MAX_CHARS = 2_200  # Instagram's limit for captions and comments (issue 4)
 COMMENTS_DEFAULT_FIRST = 20
 LIKERS_DEFAULT_FIRST = 20
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def clean_comment_text(raw: str, *, field: str = "text") -> str:
@@ -97,7 +93,7 @@ class Engagement:
                           data={"post_id": post_id, "user_id": viewer_id})  # fmt: skip
         rows = await self._graph.write(
             LIKE_POST,
-            {"viewer_id": viewer_id, "post_id": post_id, "now": _now_ms(), "tx": event.id,
+            {"viewer_id": viewer_id, "post_id": post_id, "now": clock.now_ms(), "tx": event.id,
              "outbox": event.outbox_props()},
         )  # fmt: skip
         if not rows:
@@ -165,7 +161,7 @@ class Engagement:
         """
         body = clean_comment_text(text)
         comment_id = str(uuid_utils.uuid7())
-        comment = {"id": comment_id, "text": body, "created_at": _now_ms()}
+        comment = {"id": comment_id, "text": body, "created_at": clock.now_ms()}
         event = Event.new(
             "comment.created", actor_id=viewer_id, subject_id=comment_id,
             data={"comment_id": comment_id, "post_id": post_id, "author_id": viewer_id, "text": body},
@@ -191,7 +187,7 @@ class Engagement:
             {
                 "viewer_id": viewer_id,
                 "comment_id": comment_id,
-                "now": _now_ms(),
+                "now": clock.now_ms(),
                 "outbox": event.outbox_props(),
             },
         )

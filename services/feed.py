@@ -13,7 +13,9 @@ Pipeline per page, in a fixed number of round trips when nothing is filtered out
 2. filter: graph ``FEED_FILTER`` on the candidates: deleted/unpublished posts, authors no longer followed and
    blocks either way are dropped (and lazily ``ZREM``-ed from the keys they came from); when too few survive,
    another round continues from the last candidate (at most ``MAX_ROUNDS``).
-3. hydrate/present: the resolver loads the surviving ids through ``PostsById`` and the Post type's loaders.
+3. hydrate/present: with ``hydrate`` (the API) the filter statement also returns each post's content, its
+   author and the viewer's like (``FEED_FILTER_HYDRATED``), which the resolver primes into the request's
+   loaders; pages from the other paths are loaded through ``PostsById`` and the Post type's loaders.
 
 A ``feed:{uid}`` without its rebuilt marker (new or returning user, eviction) is rebuilt from the graph
 (``rebuild_home_feed``: the pull of the followees' recent PUBLISHED posts, capped) under a short Redis lock.
@@ -41,10 +43,13 @@ from cache.feed import FeedItem, KeyPage
 from graph.statements import feed as stmts
 from services.errors import BadInput
 from services.pagination import Page, decode_cursor, encode_cursor
+from services.post_reads import record_from_row
+from services.records import UserRecord
 
 if TYPE_CHECKING:
     from cache.feed import FeedCache
     from graph.store import GraphStore
+    from services.records import PostRecord
 
 log = structlog.get_logger(__name__)
 
@@ -64,11 +69,19 @@ REBUILDS = _counter("instagraph_feed_rebuilds", "Home feeds rebuilt from the gra
 
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
-    """A post that passed the filter: ``post_id``, ``author_id``, ``score`` (created_at, epoch ms)."""
+    """A post that passed the filter: ``post_id``, ``author_id``, ``score`` (created_at, epoch ms).
+
+    A hydrated page (``home_feed(..., hydrate=True)`` on the cached path) also carries the ``post`` record,
+    its ``author`` and ``viewer_liked`` (whether the viewer likes it), read in the filter's own round trip;
+    other pages (pull, cold start, degraded) leave them ``None`` for the caller to load.
+    """
 
     post_id: str
     author_id: str
     score: int
+    post: PostRecord | None = None
+    author: UserRecord | None = None
+    viewer_liked: bool | None = None
 
 
 async def load_recent_posts(graph: GraphStore, author_ids: list[str], limit: int) -> dict[str, list[FeedItem]]:
@@ -123,16 +136,20 @@ class FeedService:
         self.celebrity_threshold, self.max_items = celebrity_threshold, max_items
         self.cold_start_ms, self.rebuild_wait_s = cold_start_days * DAY_MS, rebuild_wait_s
 
-    async def home_feed(self, viewer_id: str, first: int, after: str | None) -> Page[FeedEntry]:
+    async def home_feed(
+        self, viewer_id: str, first: int, after: str | None, *, hydrate: bool = False
+    ) -> Page[FeedEntry]:
         """One page of ``viewer_id``'s home feed, newest first; ``first`` already clamped to 1..100.
 
+        ``hydrate``: the filter (``FEED_FILTER_HYDRATED``) also returns each entry's post, author and the
+        viewer's like in the same round trip (the API's path); without it the entries are the skeleton only.
         Raises ``BadInput("after")``; serves from the graph (and counts it) when Redis is unreachable.
         """
         cursor = _parse_cursor(after)
         if cursor is not None and cursor[0] == POPULAR_TAG:
             return await self.popular_feed(viewer_id, first, cursor[1:])
         try:
-            return await self._cached_feed(viewer_id, first, cursor)
+            return await self._cached_feed(viewer_id, first, cursor, hydrate)
         except CacheUnavailable as exc:
             DEGRADED.inc()
             log.warning("feed.degraded", viewer_id=viewer_id, error=str(exc))
@@ -178,7 +195,9 @@ class FeedService:
 
     # -- the cached (hybrid) path -------------------------------------------------------------------------
 
-    async def _cached_feed(self, viewer_id: str, first: int, cursor: tuple[int, str] | None) -> Page[FeedEntry]:
+    async def _cached_feed(
+        self, viewer_id: str, first: int, cursor: tuple[int, str] | None, hydrate: bool
+    ) -> Page[FeedEntry]:
         fetch = first + 1 + max(5, first // 2)
         context_rows, own = await asyncio.gather(
             self.graph.read(stmts.VIEWER_CONTEXT, {"viewer_id": viewer_id, "threshold": self.celebrity_threshold}),
@@ -202,7 +221,7 @@ class FeedService:
         for _ in range(MAX_ROUNDS):
             celeb_pages = await self._celebrity_pages(celebrities, round_cursor, fetch)
             candidates, exhausted = self._merge([own, *celeb_pages.values()])
-            survivors += await self._filter(viewer_id, candidates, {i.post_id for i in own.items})
+            survivors += await self._filter(viewer_id, candidates, {i.post_id for i in own.items}, hydrate)
             if len(survivors) > first or exhausted or not candidates:
                 return self._page(survivors, first, has_more=len(survivors) > first, after=cursor)
             round_cursor = candidates[-1].key()
@@ -242,11 +261,14 @@ class FeedService:
                 merged.append(item)
         return merged, floor is None
 
-    async def _filter(self, viewer_id: str, items: list[FeedItem], own_ids: set[str]) -> list[FeedEntry]:
+    async def _filter(
+        self, viewer_id: str, items: list[FeedItem], own_ids: set[str], hydrate: bool
+    ) -> list[FeedEntry]:
         """Keep the PUBLISHED posts of followed (or own), unblocked authors; lazily remove the rest."""
         if not items:
             return []
-        rows = await self.graph.read(stmts.FEED_FILTER, {"viewer_id": viewer_id, "ids": [i.post_id for i in items]})
+        stmt = stmts.FEED_FILTER_HYDRATED if hydrate else stmts.FEED_FILTER
+        rows = await self.graph.read(stmt, {"viewer_id": viewer_id, "ids": [i.post_id for i in items]})
         by_id = {r["id"]: r for r in rows}
         kept: list[FeedEntry] = []
         stale_feed: list[str] = []
@@ -254,7 +276,11 @@ class FeedService:
         for item in items:
             row = by_id.get(item.post_id)
             if row is not None and row["status"] == "PUBLISHED" and row["follows"] and not row["blocked"]:
-                kept.append(FeedEntry(item.post_id, row["author_id"], item.score))
+                if hydrate:
+                    kept.append(FeedEntry(item.post_id, row["author_id"], item.score, record_from_row(row),
+                                          UserRecord.from_row(row["author"]), bool(row["viewer_liked"])))  # fmt: skip
+                else:
+                    kept.append(FeedEntry(item.post_id, row["author_id"], item.score))
                 continue
             if item.post_id in own_ids:
                 stale_feed.append(item.post_id)

@@ -15,13 +15,13 @@ unfollowed, withdrew or removed).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from events.envelope import Event
 from graph.statements import follows as stmts
+from services import clock
 from services.errors import BadInput, Forbidden, NotFound
 from services.records import UserRecord
 
@@ -55,10 +55,6 @@ def _event(type_: str, *, actor_id: str, follower_id: str, followee_id: str) -> 
     return Event.new(type_, actor_id=actor_id, subject_id=followee_id, data=data).outbox_props()
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def _other(viewer_id: str, other_id: str, verb: str) -> None:
     if viewer_id == other_id:
         raise BadInput(FIELD, f"You cannot {verb} yourself.")
@@ -83,7 +79,7 @@ class FollowService:
         params = {
             "viewer_id": viewer_id,
             "target_id": target_id,
-            "now": _now_ms(),
+            "now": clock.now_ms(),
             "follow_outbox": _event(
                 "follow.created", actor_id=viewer_id, follower_id=viewer_id, followee_id=target_id
             ),
@@ -106,13 +102,7 @@ class FollowService:
         """
         _other(viewer_id, target_id, "unfollow")
         outbox = _event("follow.removed", actor_id=viewer_id, follower_id=viewer_id, followee_id=target_id)
-        row = await self._one(
-            stmts.UNFOLLOW, {"viewer_id": viewer_id, "target_id": target_id, "outbox": outbox}
-        )
-        if row["hidden"]:
-            raise NotFound("User not found.")
-        changed = row["unfollowed"] + row["withdrawn"] > 0
-        return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.NOT_FOLLOWING, changed)
+        return await self._drop(stmts.UNFOLLOW, {"viewer_id": viewer_id, "target_id": target_id, "outbox": outbox})
 
     async def approve_follow_request(self, viewer_id: str, requester_id: str) -> FollowResult:
         """The viewer (a private account) accepts ``requester_id``'s pending request: they now follow.
@@ -124,7 +114,7 @@ class FollowService:
         params = {
             "viewer_id": viewer_id,
             "requester_id": requester_id,
-            "now": _now_ms(),
+            "now": clock.now_ms(),
             "outbox": _event(
                 "follow.accepted", actor_id=viewer_id, follower_id=requester_id, followee_id=viewer_id
             ),
@@ -158,10 +148,15 @@ class FollowService:
         _other(viewer_id, follower_id, "remove")
         outbox = _event("follow.removed", actor_id=viewer_id, follower_id=follower_id, followee_id=viewer_id)
         params = {"viewer_id": viewer_id, "follower_id": follower_id, "outbox": outbox}
-        row = await self._one(stmts.REMOVE_FOLLOWER, params)
+        return await self._drop(stmts.REMOVE_FOLLOWER, params)
+
+    async def _drop(self, stmt: Any, params: dict[str, Any]) -> FollowResult:
+        """Run ``UNFOLLOW`` / ``REMOVE_FOLLOWER``: NOT_FOLLOWING, or ``NotFound`` when the other user is
+        unknown or blocks the viewer."""
+        row = await self._one(stmt, params)
         if row["hidden"]:
             raise NotFound("User not found.")
-        changed = row["removed"] + row["withdrawn"] > 0
+        changed = row["follows_deleted"] + row["requests_deleted"] > 0
         return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.NOT_FOLLOWING, changed)
 
     async def _one(self, stmt: Any, params: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from events.envelope import Event
 from graph.statements import posts as stmts
 from media.store import ObjectMissing, ObjectTooLarge, StoreUnavailable
 from media.variants import FEED, FULL, THUMBNAIL, ImageRejected, make_variants
+from services import clock
 from services.post_reads import DELETED, PENDING_UPLOAD, PROCESSING
 
 if TYPE_CHECKING:
@@ -57,10 +58,6 @@ SWEEP_BATCH = 100
 def variant_key(post_id: str, media_id: str, size: str) -> str:
     """Public S3 key of one variant: ``variants/<post>/<media>/<size lower-case>.jpg``."""
     return f"{VARIANTS_PREFIX}{post_id}/{media_id}/{size.lower()}.jpg"
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +134,7 @@ class MediaProcessor:
         event = Event.new("post.published", actor_id=post.author_id, subject_id=post.id, data=data)
         rows = await self._graph.write(
             stmts.PUBLISH,
-            {"post_id": post.id, "now": _now_ms(), "media": updates, "media_count": len(post.media),
+            {"post_id": post.id, "now": clock.now_ms(), "media": updates, "media_count": len(post.media),
              "outbox": event.outbox_props()},
         )  # fmt: skip
         if rows:
@@ -148,7 +145,7 @@ class MediaProcessor:
     async def _fail(self, post: PostRecord, reason: str, written: list[str]) -> str:
         log.info("media.rejected", post_id=post.id, reason=reason)
         await self._graph.write(
-            stmts.MARK_FAILED, {"post_id": post.id, "from": [PROCESSING], "reason": reason, "now": _now_ms()}
+            stmts.MARK_FAILED, {"post_id": post.id, "from": [PROCESSING], "reason": reason, "now": clock.now_ms()}
         )
         if written:
             await self._store.delete(written)
@@ -182,7 +179,7 @@ class MediaProcessor:
 
         Raises ``StoreUnavailable`` / ``GraphError`` / ``Unavailable`` on outages (retried next tick).
         """
-        now = _now_ms() if now_ms is None else now_ms
+        now = clock.now_ms() if now_ms is None else now_ms
         completed = failed = reprocessed = 0
         pending = await self._graph.read(
             stmts.STALE_POSTS,

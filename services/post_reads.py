@@ -83,13 +83,13 @@ def media_from_row(m: dict[str, Any]) -> MediaRecord:
     )
 
 
-def view_from_row(row: Row) -> PostView:
-    """A ``PostView`` from a ``graph.statements.posts.POST_FIELDS`` row (lists sorted by position)."""
+def record_from_row(row: Row) -> PostRecord:
+    """A ``PostRecord`` from a ``graph.statements.posts.POST_CONTENT`` row (lists sorted by position)."""
     p = row["post"]
     media = sorted((media_from_row(m) for m in row["media"]), key=lambda m: m.position)
     tags = sorted(row["hashtags"], key=lambda t: t["position"] if t["position"] is not None else 1 << 30)
     mentions = sorted(row["mentions"], key=lambda m: m["position"] if m["position"] is not None else 1 << 30)
-    record = PostRecord(
+    return PostRecord(
         id=p["id"],
         author_id=row["author_id"],
         caption=p.get("caption"),
@@ -102,8 +102,12 @@ def view_from_row(row: Row) -> PostView:
         like_count=int(p.get("like_count") or 0),
         comment_count=int(p.get("comment_count") or 0),
     )
+
+
+def view_from_row(row: Row) -> PostView:
+    """A ``PostView`` from a ``graph.statements.posts.POST_FIELDS`` row."""
     return PostView(
-        record=record,
+        record=record_from_row(row),
         author_private=bool(row["author_private"]),
         viewer_follows=bool(row["viewer_follows"]),
         blocked=bool(row["blocked"]),
@@ -150,14 +154,13 @@ class PostReader:
             stmts.USER_POSTS_PAGE,
             {
                 "author_id": author_id,
-                "viewer_id": viewer_id or "",
                 "statuses": list(OWN_STATUSES if own else (PUBLISHED,)),
                 "before_ts": before_ts,
                 "before_id": before_id,
                 "limit": limit + 1,
             },
         )
-        records = [view_from_row(row).record for row in rows]
+        records = [record_from_row(row) for row in rows]
         page = records[:limit]
         return Page(
             items=[(encode_cursor(r.created_at, r.id), r) for r in page],

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -26,9 +25,10 @@ from events.envelope import Event
 from graph.statements import posts as stmts
 from media.store import ObjectMissing, StoreUnavailable
 from media.variants import ALLOWED_TYPES
+from services import clock
 from services.captions import parse_caption
 from services.errors import BadInput, Forbidden, NotFound, Unavailable
-from services.post_reads import DELETED, FAILED, PENDING_UPLOAD, PUBLISHED, PostReader
+from services.post_reads import DELETED, FAILED, PENDING_UPLOAD, PROCESSING, PUBLISHED, PostReader
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -81,10 +81,6 @@ class CreatedPost:
 def original_key(post_id: str, media_id: str) -> str:
     """S3 key of an uploaded original: ``originals/<post>/<media>`` (private: never served as is)."""
     return f"originals/{post_id}/{media_id}"
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _check_caption(caption: str | None) -> str | None:
@@ -157,7 +153,7 @@ class PostsService:
             raise BadInput("caption", f"A caption may contain at most {MAX_HASHTAGS} hashtags.")
         if len(parsed.mentions) > MAX_MENTIONS:
             raise BadInput("caption", f"A caption may mention at most {MAX_MENTIONS} accounts.")
-        now = _now_ms()
+        now = clock.now_ms()
         post_id = str(uuid_utils.uuid7())
         media_rows = []
         for position, spec in enumerate(specs):
@@ -211,7 +207,7 @@ class PostsService:
             raise BadInput("postId", "This post is not waiting for uploads.")
         rows = [{"id": m.id, "key": m.key, "content_type": m.content_type, "byte_size": m.byte_size}
                 for m in view.record.media]  # fmt: skip
-        return tuple(await self._sign(rows, _now_ms()))
+        return tuple(await self._sign(rows, clock.now_ms()))
 
     # -- complete ----------------------------------------------------------------------------------------
 
@@ -232,8 +228,9 @@ class PostsService:
         problem = await self.check_uploads(view.record.media)
         if problem is not None:
             raise BadInput("postId", problem)
-        await self.mark_processing(author_id, post_id, view.record.media)  # False: completed concurrently
-        return (await self._own_post(author_id, post_id)).record
+        if await self.mark_processing(author_id, post_id, view.record.media):
+            return _with_status(view.record, PROCESSING)
+        return (await self._own_post(author_id, post_id)).record  # completed concurrently: as it is now
 
     async def check_uploads(self, media: Sequence[MediaRecord]) -> str | None:
         """HEAD every original; ``None`` when all are present, at most their declared size and of their
@@ -271,7 +268,7 @@ class PostsService:
             {
                 "author_id": author_id,
                 "post_id": post_id,
-                "now": _now_ms() if now_ms is None else now_ms,
+                "now": clock.now_ms() if now_ms is None else now_ms,
                 "outbox": event.outbox_props(),
             },
         )
@@ -290,7 +287,7 @@ class PostsService:
                                     "was_published": previous == PUBLISHED})  # fmt: skip
             rows = await self._graph.write(
                 stmts.SOFT_DELETE,
-                {"author_id": viewer_id, "post_id": post_id, "expected": previous, "now": _now_ms(),
+                {"author_id": viewer_id, "post_id": post_id, "expected": previous, "now": clock.now_ms(),
                  "outbox": event.outbox_props()},
             )  # fmt: skip
             if rows:

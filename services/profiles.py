@@ -6,11 +6,11 @@ viewer, exactly like a user who does not exist (same message), so a block cannot
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from events.envelope import Event
 from graph.statements import users as stmts
+from services import clock
 from services.errors import BadInput, NotFound
 from services.records import UserRecord
 from services.validation import clean_bio, clean_display_name, is_valid_username
@@ -65,10 +65,10 @@ class ProfileService:
     async def update_profile(self, user_id: str, changes: Mapping[str, Any]) -> UserRecord:
         """Apply ``changes`` keyed by input field (``displayName``, ``bio``, ``isPrivate``; absent = keep).
 
-        ``displayName``/``bio`` null or blank clear the value. One statement writes the changes and a
-        ``user.updated`` Outbox node. Raises ``BadInput`` naming the field (nothing written): display name
-        over 64 or bio over 150 characters, ``isPrivate`` null, an unknown field. ``NotFound`` if the user
-        is gone.
+        ``displayName``/``bio`` null or blank clear the value. One statement writes the changes and, when a
+        value really changed (not for a repeat of the current one), a ``user.updated`` Outbox node. Raises
+        ``BadInput`` naming the field (nothing written): display name over 64 or bio over 150 characters,
+        ``isPrivate`` null, an unknown field. ``NotFound`` if the user is gone.
         """
         props: dict[str, Any] = {}
         for name, value in changes.items():
@@ -91,7 +91,7 @@ class ProfileService:
             "user.updated",
             actor_id=user_id,
             subject_id=user_id,
-            data={"changes": props, "updated_at": time.time_ns() // 1_000_000},
+            data={"changes": props, "updated_at": clock.now_ms()},
         )
         rows = await self._graph.write(
             stmts.UPDATE_PROFILE, {"user_id": user_id, "changes": props, "outbox": event.outbox_props()}

@@ -21,7 +21,6 @@ Refresh tokens exist only in Redis: with Redis down, issuing and rotating them r
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,6 +31,7 @@ from prometheus_client import Counter
 from cache.errors import CacheUnavailable
 from cache.sessions import Rotation
 from graph.statements import users as stmts
+from services import clock
 from services.errors import Unauthenticated, Unavailable
 from services.records import UserRecord
 from services.tokens import new_refresh_token, refresh_digest
@@ -158,11 +158,10 @@ class Sessions:
     async def revoke(self, user_id: str, session_id: str) -> None:
         """Revoke one session: graph first (the truth), then cache and refresh family (best effort)."""
         await self._graph.write(
-            stmts.REVOKE_SESSION, {"user_id": user_id, "session_id": session_id, "now": _now_ms()}
+            stmts.REVOKE_SESSION, {"user_id": user_id, "session_id": session_id, "now": clock.now_ms()}
         )
         try:
-            await self._cache.mark_revoked(user_id, session_id)
-            await self._cache.revoke_family(session_id)
+            await self._cache.revoke_session(user_id, session_id)
         except CacheUnavailable:
             self._pending_sessions.add((user_id, session_id))
             log.warning("auth.revoke_cache_unavailable", user_id=user_id, session_id=session_id)
@@ -181,8 +180,7 @@ class Sessions:
     async def _replay(self) -> None:
         """Push revocations made while Redis was down into the cache; raises ``CacheUnavailable``."""
         for user_id, session_id in list(self._pending_sessions):
-            await self._cache.mark_revoked(user_id, session_id)
-            await self._cache.revoke_family(session_id)
+            await self._cache.revoke_session(user_id, session_id)
             self._pending_sessions.discard((user_id, session_id))
         for user_id, version in list(self._pending_versions.items()):
             await self._cache.set_user_version(user_id, version)
@@ -203,7 +201,3 @@ class Sessions:
             await self._cache.revoke_family(family_id)
         except CacheUnavailable:
             log.warning("auth.revoke_family_cache_unavailable", session_id=family_id)
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000

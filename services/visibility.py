@@ -2,8 +2,8 @@
 
 A public account's content is visible to everyone; a private account's only to itself and its approved
 followers. A block in either direction hides the content as well, and a user who blocks the viewer is
-``NOT_FOUND`` to them: :meth:`VisibilityService.ensure_not_hidden` raises it, and user/node lookups call it
-(or use the same rule in their statement). Inside other Cypher statements, use
+``NOT_FOUND`` to them (``Access.blocks_viewer``; the user lookups of ``services.profiles`` apply the same rule
+in their own statement). Inside other Cypher statements, use
 ``graph.statements.visibility.can_view_predicate(owner_var)`` so that a page costs no extra round trip.
 """
 
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from graph.statements import visibility as stmts
-from services.errors import NotFound
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -52,11 +51,3 @@ class VisibilityService:
         is private and not followed, a block exists either way, or the owner does not exist."""
         access = (await self.access(viewer_id, [owner_id])).get(owner_id)
         return access is not None and access.visible
-
-    async def ensure_not_hidden(self, viewer_id: str | None, owner_id: str) -> Access:
-        """The viewer's ``Access`` to ``owner_id``; raises ``NotFound`` when the owner does not exist or
-        blocks the viewer (the API's rule: a user who blocked you does not exist for you)."""
-        access = (await self.access(viewer_id, [owner_id])).get(owner_id)
-        if access is None or access.blocks_viewer:
-            raise NotFound("User not found.")
-        return access

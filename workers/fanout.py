@@ -3,7 +3,8 @@
 Reads the ``posts`` and ``follows`` topics (``block.*`` shares ``follows``). Dispatch, by event type:
 
 - ``post.published`` -> ``FanoutService.fan_out_post(post_id)``
-- ``post.deleted`` -> ``FanoutService.remove_post(post_id)``
+- ``post.deleted`` -> ``FanoutService.remove_post(post_id)``, unless ``data.was_published`` is false (the
+  post never reached a feed: no I/O)
 - ``follow.created``, ``follow.accepted`` -> ``backfill_follow(follower_id, followee_id)``
 - ``follow.removed`` -> ``remove_followee_posts(follower_id, followee_id)``
 - ``block.created`` -> ``remove_block(blocker_id, blocked_id)`` (both directions)
@@ -61,7 +62,7 @@ def make_handler(ctx: HasFanout) -> Callable[[Event], Awaitable[None]]:
             if kind == "post.published":
                 result = await fanout.fan_out_post(post_id)
                 log.debug("fanout.post", post_id=post_id, feeds=result.feeds, pushed=result.pushed)
-            else:
+            elif event.data.get("was_published") is not False:  # a never-published post is in no feed
                 await fanout.remove_post(post_id)
         elif kind in ("follow.created", "follow.accepted", "follow.removed"):
             pair = _pair(event, "follower_id", "followee_id")

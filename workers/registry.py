@@ -3,7 +3,7 @@
 - ``outbox-relay``: publishes Outbox nodes to Kafka (events/outbox.py).
 - consumers (``workers/<name>.py`` exports ``WORKER``): ``fanout``, ``media``.
 - periodic jobs (``workers/<name>.py`` exports ``JOB``): ``counters`` (like-count write-back),
-  ``sweeper`` (posts left in PENDING_UPLOAD).
+  ``sweeper`` (posts stuck in PENDING_UPLOAD or PROCESSING).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Cypher statements of the home feed and the fan-out worker (all reads).
 
-Valid on Neo4j 5 and FalkorDB 4.16: no ``EXISTS {}``/``COUNT {}`` and no pattern comprehensions at all:
-FalkorDB rejects them inside ``WHERE`` and, elsewhere, caches a plan over a relationship type that does not
-exist yet (a fresh graph without any ``BLOCKS``) as "no match" for good. Relationship state is read with
-``OPTIONAL MATCH`` + ``count``/``collect`` or with ``WHERE`` pattern predicates (``NOT (v)-[:BLOCKS]-(a)``),
-which re-resolve the type (checked on FalkorDB). Every row is a map of scalars. Scores are
+Valid on Neo4j 5 and FalkorDB 4.16: no ``EXISTS {}``/``COUNT {}``, and pattern comprehensions only in the
+post-content projection ``FEED_FILTER_HYDRATED`` shares with ``graph.statements.posts``: FalkorDB rejects them
+inside ``WHERE`` and caches a plan over a relationship type that does not exist yet (a fresh graph without any
+``BLOCKS``) as "no match" for good (``graph.migrations`` registers every type first). Relationship state
+between the viewer and others is read with ``OPTIONAL MATCH`` + ``count``/``collect`` or with ``WHERE``
+pattern predicates (``NOT (v)-[:BLOCKS]-(a)``), which re-resolve the type (checked on FalkorDB). Every row is a map of scalars. Scores are
 ``Post.created_at`` (epoch ms). A keyset "before" cursor ``($before_ts, $before_id)`` selects posts strictly
 older in ``(created_at, id)`` order (``graph.keyset.keyset_before``: FalkorDB 4.16 mis-answers
 ``p.id < $before_id`` from the ``Post.id`` index); the first page passes ``FIRST_PAGE_TS`` and ``""``.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 from graph.cypher import cypher
 from graph.keyset import keyset_before
+from graph.statements.posts import POST_CONTENT
+from graph.statements.users import USER_FIELDS
 
 FIRST_PAGE_TS = 2**62  # larger than any epoch-ms timestamp: "before" the newest post
 
@@ -99,12 +102,7 @@ VIEWER_CONTEXT = cypher(
     """,
 )
 
-#: The read-time filter for a batch of candidate post ids: one row per post that exists, with what decides
-#: whether ``$viewer_id`` may see it in the home feed. Rows: ``{id, author_id, status, created_at, follows,
-#: blocked}``; ``follows`` is true for the viewer's own posts.
-FEED_FILTER = cypher(
-    "feed.FEED_FILTER",
-    """
+_FILTER_MATCH = """
     MATCH (v:User {id: $viewer_id})
     UNWIND $ids AS pid
     MATCH (a:User)-[:POSTED]->(p:Post {id: pid})
@@ -112,8 +110,37 @@ FEED_FILTER = cypher(
     WITH v, a, p, count(fol) AS follow_edges
     OPTIONAL MATCH (v)-[blk:BLOCKS]-(a)
     WITH v, a, p, follow_edges, count(blk) AS block_edges
+"""
+
+#: The read-time filter for a batch of candidate post ids: one row per post that exists, with what decides
+#: whether ``$viewer_id`` may see it in the home feed. Rows: ``{id, author_id, status, created_at, follows,
+#: blocked}``; ``follows`` is true for the viewer's own posts.
+FEED_FILTER = cypher(
+    "feed.FEED_FILTER",
+    f"""
+    {_FILTER_MATCH.strip()}
     RETURN p.id AS id, a.id AS author_id, p.status AS status, p.created_at AS created_at,
            (a.id = v.id OR follow_edges > 0) AS follows, block_edges > 0 AS blocked
+    """,
+)
+
+#: ``FEED_FILTER`` that also hydrates each post for the page, so that the API's feed costs no further graph
+#: round trip for the posts, their authors and the viewer's likes (the ``PostsById``, ``UsersById`` and
+#: ``ViewerLikesByPostId`` loaders are primed from it). Rows: ``FEED_FILTER``'s columns plus
+#: ``graph.statements.posts.POST_CONTENT`` (``post``, ``author_private``, ``media``, ``hashtags``,
+#: ``mentions``), ``author`` (``USER_FIELDS``) and ``viewer_liked``. The content projections are pattern
+#: comprehensions over the post's own relationships (types registered by ``graph.migrations``); the viewer's
+#: like, between two bound nodes, is an ``OPTIONAL MATCH`` + ``count`` like the follow and block.
+FEED_FILTER_HYDRATED = cypher(
+    "feed.FEED_FILTER_HYDRATED",
+    f"""
+    {_FILTER_MATCH.strip()}
+    OPTIONAL MATCH (v)-[lk:LIKED]->(p)
+    WITH v, a, p, follow_edges, block_edges, count(lk) AS like_edges
+    RETURN p.id AS id, p.status AS status, p.created_at AS created_at,
+           (a.id = v.id OR follow_edges > 0) AS follows, block_edges > 0 AS blocked,
+           like_edges > 0 AS viewer_liked, a {USER_FIELDS} AS author,
+           {POST_CONTENT.strip()}
     """,
 )
 

@@ -23,8 +23,9 @@ The state is read with ``OPTIONAL MATCH`` + ``count``/``collect``, not pattern c
 match" and keeps answering empty after the type appears (reproduced on a fresh graph), while ``OPTIONAL
 MATCH`` and ``WHERE`` pattern predicates re-resolve the type.
 
-Parameters: ``$viewer_id``, ``$target_id`` (raw user ids), ``$now`` (epoch ms), ``$outbox`` (and, for
-``FOLLOW``, ``$follow_outbox`` / ``$request_outbox``): ``events.envelope.Event.outbox_props()`` maps.
+Parameters: ``$viewer_id`` and the other user's ``$target_id`` / ``$requester_id`` / ``$follower_id`` (raw
+user ids), ``$now`` (epoch ms), ``$outbox`` (and, for ``FOLLOW``, ``$follow_outbox`` / ``$request_outbox``):
+``events.envelope.Event.outbox_props()`` maps.
 """
 
 from __future__ import annotations
@@ -73,13 +74,17 @@ Returns one row ``{status, changed, user}`` with ``status`` in FOLLOWING / REQUE
 either way; nothing written), or no row when either user does not exist. A stale request to an account that
 became public is deleted when the follow is created."""
 
-UNFOLLOW = cypher(
-    "follows.UNFOLLOW",
-    f"""
-    MATCH (a:User {{id: $viewer_id}})
-    MATCH (b:User {{id: $target_id}})
-    OPTIONAL MATCH (b)-[blk_in:BLOCKS]->(a)
-    WITH a, b, count(blk_in) > 0 AS hidden
+def _drop_follow(*, follower: str, followee: str, other: str, event_when: str) -> str:
+    """A statement deleting the FOLLOWS and the pending REQUESTED edge ``a`` -> ``b`` (``a`` = ``$<follower>``,
+    ``b`` = ``$<followee>``) with exact counter updates, and ``$outbox`` when ``event_when`` holds. ``other``
+    (``"a"`` or ``"b"``) is the user who is not the viewer: it is returned, and ``hidden`` says it blocks
+    the viewer. Returns ``{hidden, follows_deleted, requests_deleted, user}``, or no row for an unknown user."""
+    viewer = "b" if other == "a" else "a"
+    return f"""
+    MATCH (a:User {{id: ${follower}}})
+    MATCH (b:User {{id: ${followee}}})
+    OPTIONAL MATCH ({other})-[hid:BLOCKS]->({viewer})
+    WITH a, b, count(hid) > 0 AS hidden
     OPTIONAL MATCH (a)-[fol:FOLLOWS]->(b)
     WITH a, b, hidden, collect(fol) AS follows
     OPTIONAL MATCH (a)-[req:REQUESTED]->(b)
@@ -89,14 +94,22 @@ UNFOLLOW = cypher(
     FOREACH (_ IN CASE WHEN size(follows) > 0 THEN [1] ELSE [] END |
         SET a.following_count = coalesce(a.following_count, 0) - size(follows),
             b.follower_count = coalesce(b.follower_count, 0) - size(follows))
-    {write_outbox_if("size(follows) + size(requests) > 0")}
-    RETURN hidden, size(follows) AS unfollowed, size(requests) AS withdrawn, b {USER_FIELDS} AS user
-    """,
+    {write_outbox_if(event_when)}
+    RETURN hidden, size(follows) AS follows_deleted, size(requests) AS requests_deleted, {other} {USER_FIELDS} AS user
+    """
+
+
+UNFOLLOW = cypher(
+    "follows.UNFOLLOW",
+    _drop_follow(
+        follower="viewer_id", followee="target_id", other="b", event_when="size(follows) + size(requests) > 0"
+    ),
     write=True,
 )
 """Viewer ``a`` stops following ``b`` and withdraws a pending request; ``follow.removed`` when either existed.
 
-Returns ``{hidden, unfollowed, withdrawn, user}`` (counts of deleted edges), or no row for an unknown user."""
+Returns ``{hidden, follows_deleted, requests_deleted, user}`` (``user`` = ``b``), or no row for an unknown
+user."""
 
 APPROVE_REQUEST = cypher(
     "follows.APPROVE_REQUEST",
@@ -147,27 +160,11 @@ REJECT_REQUEST = cypher(
 
 REMOVE_FOLLOWER = cypher(
     "follows.REMOVE_FOLLOWER",
-    f"""
-    MATCH (a:User {{id: $follower_id}})
-    MATCH (b:User {{id: $viewer_id}})
-    OPTIONAL MATCH (a)-[hid:BLOCKS]->(b)
-    WITH a, b, count(hid) > 0 AS hidden
-    OPTIONAL MATCH (a)-[fol:FOLLOWS]->(b)
-    WITH a, b, hidden, collect(fol) AS follows
-    OPTIONAL MATCH (a)-[req:REQUESTED]->(b)
-    WITH a, b, hidden, follows, collect(req) AS requests
-    FOREACH (removed IN follows | DELETE removed)
-    FOREACH (removed_request IN requests | DELETE removed_request)
-    FOREACH (_ IN CASE WHEN size(follows) > 0 THEN [1] ELSE [] END |
-        SET a.following_count = coalesce(a.following_count, 0) - size(follows),
-            b.follower_count = coalesce(b.follower_count, 0) - size(follows))
-    {write_outbox_if("size(follows) > 0")}
-    RETURN hidden, size(follows) AS removed, size(requests) AS withdrawn, a {USER_FIELDS} AS user
-    """,
+    _drop_follow(follower="follower_id", followee="viewer_id", other="a", event_when="size(follows) > 0"),
     write=True,
 )
 """``b`` (the viewer) removes follower ``a`` (and any pending request of ``a``); ``follow.removed`` when a
-follow was deleted. ``{hidden, removed, withdrawn, user}`` (``user`` is the removed follower) or no row."""
+follow was deleted. ``{hidden, follows_deleted, requests_deleted, user}`` (``user`` = ``a``) or no row."""
 
 BLOCK = cypher(
     "follows.BLOCK",

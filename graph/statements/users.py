@@ -22,7 +22,7 @@ the password hash).
 from __future__ import annotations
 
 from graph.cypher import cypher
-from graph.statements.outbox import WRITE_OUTBOX
+from graph.statements.outbox import WRITE_OUTBOX, write_outbox_if
 
 #: Public user projection, the shape of ``services.records.UserRecord.from_row``.
 USER_FIELDS = (
@@ -126,33 +126,39 @@ USERS_BY_IDS = cypher(
     """,
 )
 
-USER_BY_USERNAME_FOR_VIEWER = cypher(
-    "users.USER_BY_USERNAME_FOR_VIEWER",
-    f"""
-    MATCH (u:User {{username: $username}})
-    OPTIONAL MATCH (u)-[b:BLOCKS]->(:User {{id: $viewer_id}})
-    WITH u, count(b) AS blocks
-    RETURN u {USER_FIELDS} AS user, blocks > 0 AS blocks_viewer
-    """,
-)
 
-USER_BY_ID_FOR_VIEWER = cypher(
-    "users.USER_BY_ID_FOR_VIEWER",
-    f"""
-    MATCH (u:User {{id: $user_id}})
+def _user_for_viewer(prop: str, param: str) -> str:
+    return f"""
+    MATCH (u:User {{{prop}: ${param}}})
     OPTIONAL MATCH (u)-[b:BLOCKS]->(:User {{id: $viewer_id}})
     WITH u, count(b) AS blocks
     RETURN u {USER_FIELDS} AS user, blocks > 0 AS blocks_viewer
-    """,
+    """
+
+
+USER_BY_USERNAME_FOR_VIEWER = cypher(
+    "users.USER_BY_USERNAME_FOR_VIEWER", _user_for_viewer("username", "username")
 )
+"""The user ``$username`` and whether they block ``$viewer_id`` (null: anonymous): ``{user, blocks_viewer}``
+or no row."""
+
+USER_BY_ID_FOR_VIEWER = cypher("users.USER_BY_ID_FOR_VIEWER", _user_for_viewer("id", "user_id"))
+"""As ``USER_BY_USERNAME_FOR_VIEWER`` for the user ``$user_id``."""
 
 UPDATE_PROFILE = cypher(
     "users.UPDATE_PROFILE",
     f"""
     MATCH (u:User {{id: $user_id}})
+    WITH u,
+         ($changes.display_name IS NOT NULL AND coalesce(u.display_name, '') <> $changes.display_name)
+         OR ($changes.bio IS NOT NULL AND coalesce(u.bio, '') <> $changes.bio)
+         OR ($changes.is_private IS NOT NULL AND coalesce(u.is_private, false) <> $changes.is_private)
+         AS changed
     SET u += $changes
-    {WRITE_OUTBOX}
-    RETURN u {USER_FIELDS} AS user
+    {write_outbox_if("changed")}
+    RETURN u {USER_FIELDS} AS user, changed
     """,
     write=True,
 )
+"""Apply ``$changes`` (any of ``display_name``, ``bio`` (``""`` = cleared), ``is_private``) to ``$user_id`` and
+record ``$outbox`` (``user.updated``) only when a value really changed. ``{user, changed}`` or no row."""

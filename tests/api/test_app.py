@@ -11,6 +11,8 @@ import strawberry
 from schema.extensions import ErrorCodes
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from starlette.applications import Starlette
 
     from server.supervisor import EmbeddedStack
@@ -107,3 +109,36 @@ async def test_unexpected_errors_are_masked_without_internals() -> None:
     assert [(e.message, e.extensions) for e in result.errors or []] == [
         ("Unexpected error.", {"code": "INTERNAL_SERVER_ERROR"})
     ]
+
+
+
+async def _in_chunks(data: bytes, size: int = 65_536) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def test_a_body_over_the_limit_is_refused_before_it_is_parsed(api: httpx.AsyncClient, app: Starlette) -> None:
+    limit = app.state.resources.settings.max_request_bytes
+    json_type = {"content-type": "application/json"}
+    envelope = b'{"query": "{ __typename }", "variables": {"pad": ""}}'
+    at_limit = envelope.replace(b'""', b'"' + b"x" * (limit - len(envelope)) + b'"')
+    assert len(at_limit) == limit
+    fits = await api.post("/graphql", content=at_limit, headers=json_type)
+    assert fits.json() == {"data": {"__typename": "Query"}}
+
+    over = at_limit.replace(b'"x', b'"xx', 1)
+    refused = {
+        "data": None,
+        "errors": [
+            {
+                "message": f"The request body is over the limit of {limit:,} bytes.",
+                "extensions": {"code": "QUERY_TOO_COMPLEX"},
+            }
+        ],
+    }
+    declared = await api.post("/graphql", content=over, headers=json_type)
+    assert (declared.status_code, declared.json()) == (413, refused)
+    for headers in (json_type, {**json_type, "Idempotency-Key": "k-limit"}):  # chunked: no Content-Length
+        streamed = await api.post("/graphql", content=_in_chunks(over), headers=headers)
+        assert "content-length" not in streamed.request.headers
+        assert (streamed.status_code, streamed.json()) == (413, refused)

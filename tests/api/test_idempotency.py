@@ -156,6 +156,27 @@ async def test_with_redis_down_a_keyed_mutation_is_refused_and_an_unkeyed_one_ru
     assert await like_edges(app.state.resources.graph, post.id) == 1
 
 
+async def test_with_the_graph_down_a_keyed_mutation_gets_a_graphql_error_not_a_crash(
+    api: httpx.AsyncClient, app: Starlette, stack: EmbeddedStack, post: TestPost, fan: TestUser
+) -> None:
+    # ``fan`` never sent a request: its session state is not cached, so finding the caller reads the graph
+    await stack.stop_service("graph")
+    try:
+        refused = await _post(api, LIKE, {"input": {"postId": post.gid}}, user=fan, key=_key())
+    finally:
+        await stack.start_service("graph")
+    assert refused.json() == {
+        "data": None,
+        "errors": [
+            {
+                "message": "Sign-in state cannot be checked right now; try again shortly.",
+                "extensions": {"code": "SERVICE_UNAVAILABLE"},
+            }
+        ],
+    }
+    assert await like_edges(app.state.resources.graph, post.id) == 0
+
+
 @pytest.mark.parametrize("key", ["", "k" * 256])
 async def test_a_malformed_key_is_bad_user_input(
     api: httpx.AsyncClient, app: Starlette, post: TestPost, fan: TestUser, key: str

@@ -9,6 +9,7 @@ import pytest
 
 from graph.cypher import cypher
 from schema.base import to_global_id
+from tests.api.social import events
 from tests.factories import graphql, make_user
 
 if TYPE_CHECKING:
@@ -147,6 +148,22 @@ async def test_update_profile_changes_only_the_given_fields(
         "is_private",
         "is_verified",
     } <= set(row["keys"])
+
+
+async def test_update_profile_records_an_event_only_when_a_value_changes(
+    api: httpx.AsyncClient, graph_store: GraphStore
+) -> None:
+    ula = await make_user(api, "ula", display_name="Ula")
+    same = {"displayName": " Ula ", "bio": None, "isPrivate": False}
+    body = await graphql(api, UPDATE, {"input": same}, token=ula.token)
+    assert body["data"]["updateProfile"]["displayName"] == "Ula"
+    assert await events(graph_store, "user.updated", ula, ula) == []
+    await graphql(api, UPDATE, {"input": {"bio": "new", "isPrivate": False}}, token=ula.token)
+    assert len(await events(graph_store, "user.updated", ula, ula)) == 1
+    await graphql(api, UPDATE, {"input": {"bio": "new"}}, token=ula.token)
+    await graphql(api, UPDATE, {"input": {"isPrivate": True}}, token=ula.token)
+    await graphql(api, UPDATE, {"input": {"bio": ""}}, token=ula.token)
+    assert len(await events(graph_store, "user.updated", ula, ula)) == 3
 
 
 @pytest.mark.parametrize(

@@ -124,3 +124,9 @@ def test_overlong_tags_are_dropped_not_truncated() -> None:
     parsed = parse_caption(f"#{longest} #{'b' * (HASHTAG_MAX_CHARS + 1)} #ok")
     assert parsed.hashtags == (longest, "ok")
     assert parsed.dropped_hashtags == 1
+
+
+def test_a_tag_that_case_folding_lengthens_past_the_limit_is_dropped() -> None:
+    parsed = parse_caption(f"#{'ß' * 60} #{'ß' * 50}")
+    assert parsed.hashtags == ("ss" * 50,)
+    assert parsed.dropped_hashtags == 1

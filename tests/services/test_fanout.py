@@ -287,6 +287,21 @@ async def test_deleted_post_leaves_every_key_and_is_never_pushed_again(
     assert set(await feed_ids(redis, settings, fan)) == {kept}
 
 
+async def test_deleting_a_never_published_post_costs_the_fan_out_nothing(
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, handler: Handler
+) -> None:
+    author = await make_user(api, "fo_unpublished")
+    created = await app.state.services.posts.create_post(author.id, "never uploaded", [MediaSpec("image/png", 9)])
+    body = await graphql(api, DELETE_POST, {"id": to_global_id("Post", created.post.id)}, token=author.token)
+    assert body.get("errors") is None, body
+    deleted = await event_for(graph_store, "post.deleted", subject_id=created.post.id)
+    assert deleted.data["was_published"] is False
+    graph = app.state.resources.graph
+    before = graph.round_trips
+    await handler(deleted)
+    assert graph.round_trips == before
+
+
 async def test_events_of_other_types_and_without_ids_are_ignored(
     api: httpx.AsyncClient, redis: aioredis.Redis, settings: Settings, handler: Handler
 ) -> None:
