@@ -4,14 +4,16 @@ Everything is measured side by side in ONE run on one machine, and the ratios ar
 
 1. API: ``feed(first: 10)`` (posts with author, counts, viewer state, media URL) vs the trivial
    ``{ __typename }`` on the same uvicorn server (a subprocess on loopback), an httpx client with bounded
-   concurrency and a bounded number of requests: throughput and p50/p99 latency.
+   concurrency and a bounded number of requests: throughput and p50/p99 latency, and for the feed the graph
+   queries and Redis commands per request (the servers' own counters over the batch).
 2. Fan-out on write: ``FanoutService.fan_out_post`` for a post by the 1,045-follower hub ``fb_107`` (graph
    paging of followers + pipelined ``ZADD`` + ``ZREMRANGEBYRANK``) vs the raw ceiling: one pipelined ``ZADD``
    per follower feed on the same Redis (and ``ZADD`` + trim without the graph, for reference), in feed
    inserts per second; plus the end-to-end time for the ``fanout`` worker process (Kafka -> worker -> Redis).
 3. Read strategy: the hybrid read (``FeedService.home_feed``: ``feed:{uid}`` + celebrities' ``posts:{c}``,
    filtered in the graph) vs the pure graph pull (``FeedService.pull_feed``, the seed's "social graph
-   traversal at read" row) for the same viewers, in-process, skeleton pages of 10.
+   traversal at read" row) for the same viewers, in-process, skeleton pages of 10 (the hybrid read without
+   the API's hydration, ``hydrate=False``, so that both sides return post ids only).
 4. Peak RSS (``VmHWM`` of ``/proc/<pid>/status``) of the API process and of every worker process.
 
 Run: ``.venv/bin/python bench/bench_feed.py`` (starts its own embedded stack in a temp dir, bootstraps and
@@ -35,12 +37,14 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+import redis.asyncio as aioredis  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from cache.feed import FeedCache  # noqa: E402
@@ -262,10 +266,29 @@ async def http_batch(
     return summary(latencies, time.perf_counter() - wall)
 
 
+async def server_commands(settings: Settings) -> dict[str, int]:
+    """Commands the stack's servers have run so far: ``graph_queries`` (FalkorDB ``GRAPH.QUERY`` +
+    ``GRAPH.RO_QUERY`` calls, from ``INFO commandstats``) and ``redis_commands`` (Redis
+    ``total_commands_processed``, this ``INFO`` excluded). Deltas over a batch / its requests give the
+    per-request cost (the idle workers' polling adds a few hundredths)."""
+    graph_url = urlsplit(settings.graph_url)
+    graph = aioredis.Redis(host=graph_url.hostname or "127.0.0.1", port=graph_url.port or 6379)
+    cache = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        stats = await graph.info("commandstats")
+        queries = sum(int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in ("graph.QUERY", "graph.RO_QUERY"))
+        commands = int((await cache.info("stats"))["total_commands_processed"])
+    finally:
+        await graph.aclose()
+        await cache.aclose()
+    return {"graph_queries": queries, "redis_commands": commands}
+
+
 async def bench_api(
     base_url: str, settings: Settings, viewers: list[str], requests: int, concurrency: int
 ) -> dict[str, Any]:
-    """Stage 1: feed query vs ``{ __typename }`` over HTTP on the same server."""
+    """Stage 1: feed query vs ``{ __typename }`` over HTTP on the same server; for the feed also the graph
+    queries and Redis commands per request."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
         tokens = await login_all(client, viewers, settings.seed_password)
@@ -280,7 +303,13 @@ async def bench_api(
         await http_batch(client, feed_bodies[: len(viewers)], concurrency)  # warm: rebuild cold feeds
         await http_batch(client, trivial_bodies[:50], concurrency)
         trivial = await http_batch(client, trivial_bodies, concurrency)
+        before = await server_commands(settings)
         feed = await http_batch(client, feed_bodies, concurrency)
+        after = await server_commands(settings)
+        feed["graph_queries_per_request"] = round((after["graph_queries"] - before["graph_queries"]) / requests, 2)
+        feed["redis_commands_per_request"] = round(
+            (after["redis_commands"] - before["redis_commands"] - 1) / requests, 2
+        )
         sample = (await client.post("/graphql", json=feed_bodies[0][0], headers=feed_bodies[0][1])).json()
     edges = sample["data"]["feed"]["edges"]
     return {"trivial": trivial, "feed": feed, "sample_page_size": len(edges), "viewers": len(viewers)}
@@ -447,6 +476,9 @@ def write_results(result: dict[str, Any]) -> None:
             for group in reads
             for name in ("hybrid", "hybrid+celebs", "pull")
         ),
+        "",
+        f"`feed(first: 10)` per request: {api['feed'].get('graph_queries_per_request')} graph queries, "
+        f"{api['feed'].get('redis_commands_per_request')} Redis commands (server counters over the batch).",
         "",
         f"| fan-out of one {fan['author']} post ({fan['follower_feeds']} feeds) | feed inserts/s | p50 |",
         "|---|---|---|",

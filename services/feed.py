@@ -73,7 +73,8 @@ class FeedEntry:
 
     A hydrated page (``home_feed(..., hydrate=True)`` on the cached path) also carries the ``post`` record,
     its ``author`` and ``viewer_liked`` (whether the viewer likes it), read in the filter's own round trip;
-    other pages (pull, cold start, degraded) leave them ``None`` for the caller to load.
+    other pages (pull, cold start, degraded), and an entry that moved up into the page because a candidate
+    before it was filtered out, leave them ``None`` for the caller to load.
     """
 
     post_id: str
@@ -221,7 +222,8 @@ class FeedService:
         for _ in range(MAX_ROUNDS):
             celeb_pages = await self._celebrity_pages(celebrities, round_cursor, fetch)
             candidates, exhausted = self._merge([own, *celeb_pages.values()])
-            survivors += await self._filter(viewer_id, candidates, {i.post_id for i in own.items}, hydrate)
+            need = first - len(survivors) if hydrate else 0  # the candidates that will fill the page
+            survivors += await self._filter(viewer_id, candidates, {i.post_id for i in own.items}, need)
             if len(survivors) > first or exhausted or not candidates:
                 return self._page(survivors, first, has_more=len(survivors) > first, after=cursor)
             round_cursor = candidates[-1].key()
@@ -262,13 +264,16 @@ class FeedService:
         return merged, floor is None
 
     async def _filter(
-        self, viewer_id: str, items: list[FeedItem], own_ids: set[str], hydrate: bool
+        self, viewer_id: str, items: list[FeedItem], own_ids: set[str], hydrate: int
     ) -> list[FeedEntry]:
-        """Keep the PUBLISHED posts of followed (or own), unblocked authors; lazily remove the rest."""
+        """Keep the PUBLISHED posts of followed (or own), unblocked authors; lazily remove the rest. The first
+        ``hydrate`` items come with their post, author and the viewer's like (``FEED_FILTER_HYDRATED``)."""
         if not items:
             return []
-        stmt = stmts.FEED_FILTER_HYDRATED if hydrate else stmts.FEED_FILTER
-        rows = await self.graph.read(stmt, {"viewer_id": viewer_id, "ids": [i.post_id for i in items]})
+        params: dict[str, object] = {"viewer_id": viewer_id, "ids": [i.post_id for i in items]}
+        if hydrate > 0:
+            params["hydrate"] = [i.post_id for i in items[:hydrate]]
+        rows = await self.graph.read(stmts.FEED_FILTER_HYDRATED if hydrate > 0 else stmts.FEED_FILTER, params)
         by_id = {r["id"]: r for r in rows}
         kept: list[FeedEntry] = []
         stale_feed: list[str] = []
@@ -276,11 +281,12 @@ class FeedService:
         for item in items:
             row = by_id.get(item.post_id)
             if row is not None and row["status"] == "PUBLISHED" and row["follows"] and not row["blocked"]:
-                if hydrate:
-                    kept.append(FeedEntry(item.post_id, row["author_id"], item.score, record_from_row(row),
-                                          UserRecord.from_row(row["author"]), bool(row["viewer_liked"])))  # fmt: skip
-                else:
+                content = row.get("content")
+                if content is None:
                     kept.append(FeedEntry(item.post_id, row["author_id"], item.score))
+                else:
+                    post, author = record_from_row(content), UserRecord.from_row(content["author"])
+                    kept.append(FeedEntry(item.post_id, post.author_id, item.score, post, author, row["viewer_liked"]))
                 continue
             if item.post_id in own_ids:
                 stale_feed.append(item.post_id)

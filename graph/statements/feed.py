@@ -5,17 +5,18 @@ post-content projection ``FEED_FILTER_HYDRATED`` shares with ``graph.statements.
 inside ``WHERE`` and caches a plan over a relationship type that does not exist yet (a fresh graph without any
 ``BLOCKS``) as "no match" for good (``graph.migrations`` registers every type first). Relationship state
 between the viewer and others is read with ``OPTIONAL MATCH`` + ``count``/``collect`` or with ``WHERE``
-pattern predicates (``NOT (v)-[:BLOCKS]-(a)``), which re-resolve the type (checked on FalkorDB). Every row is a map of scalars. Scores are
-``Post.created_at`` (epoch ms). A keyset "before" cursor ``($before_ts, $before_id)`` selects posts strictly
-older in ``(created_at, id)`` order (``graph.keyset.keyset_before``: FalkorDB 4.16 mis-answers
-``p.id < $before_id`` from the ``Post.id`` index); the first page passes ``FIRST_PAGE_TS`` and ``""``.
+pattern predicates (``NOT (v)-[:BLOCKS]-(a)``), which re-resolve the type (checked on FalkorDB). Rows hold
+scalars and maps (no nodes). Scores are ``Post.created_at`` (epoch ms). A keyset "before" cursor ``($before_ts,
+$before_id)`` selects posts strictly older in ``(created_at, id)`` order (``graph.keyset.keyset_before``:
+FalkorDB 4.16 mis-answers ``p.id < $before_id`` from the ``Post.id`` index); the first page passes
+``FIRST_PAGE_TS`` and ``""``.
 """
 
 from __future__ import annotations
 
 from graph.cypher import cypher
 from graph.keyset import keyset_before
-from graph.statements.posts import POST_CONTENT
+from graph.statements.posts import POST_CONTENT_MAP
 from graph.statements.users import USER_FIELDS
 
 FIRST_PAGE_TS = 2**62  # larger than any epoch-ms timestamp: "before" the newest post
@@ -124,23 +125,26 @@ FEED_FILTER = cypher(
     """,
 )
 
-#: ``FEED_FILTER`` that also hydrates each post for the page, so that the API's feed costs no further graph
-#: round trip for the posts, their authors and the viewer's likes (the ``PostsById``, ``UsersById`` and
-#: ``ViewerLikesByPostId`` loaders are primed from it). Rows: ``FEED_FILTER``'s columns plus
-#: ``graph.statements.posts.POST_CONTENT`` (``post``, ``author_private``, ``media``, ``hashtags``,
-#: ``mentions``), ``author`` (``USER_FIELDS``) and ``viewer_liked``. The content projections are pattern
-#: comprehensions over the post's own relationships (types registered by ``graph.migrations``); the viewer's
-#: like, between two bound nodes, is an ``OPTIONAL MATCH`` + ``count`` like the follow and block.
+#: ``FEED_FILTER`` that also hydrates the posts of ``$hydrate`` (the candidates that will fill the page), so
+#: that the API's feed costs no further graph round trip for the posts, their authors and the viewer's likes
+#: (the ``PostsById``, ``UsersById`` and ``ViewerLikesByPostId`` loaders are primed from it). Rows:
+#: ``FEED_FILTER``'s columns plus ``viewer_liked`` and ``content``: for ids in ``$hydrate`` a map of
+#: ``graph.statements.posts.POST_CONTENT``'s columns (``post``, ``author_id``, ``author_private``, ``media``,
+#: ``hashtags``, ``mentions``) plus ``author`` (``USER_FIELDS``), else null (over-fetched candidates are
+#: filtered but not shipped: FalkorDB still evaluates the comprehensions, the client parses a third less).
+#: The content projections are pattern comprehensions over the post's own relationships (types registered
+#: by ``graph.migrations``); the viewer's like, between two bound nodes, is an ``OPTIONAL MATCH`` + ``count``
+#: like the follow and block.
 FEED_FILTER_HYDRATED = cypher(
     "feed.FEED_FILTER_HYDRATED",
     f"""
     {_FILTER_MATCH.strip()}
     OPTIONAL MATCH (v)-[lk:LIKED]->(p)
     WITH v, a, p, follow_edges, block_edges, count(lk) AS like_edges
-    RETURN p.id AS id, p.status AS status, p.created_at AS created_at,
+    RETURN p.id AS id, a.id AS author_id, p.status AS status, p.created_at AS created_at,
            (a.id = v.id OR follow_edges > 0) AS follows, block_edges > 0 AS blocked,
-           like_edges > 0 AS viewer_liked, a {USER_FIELDS} AS author,
-           {POST_CONTENT.strip()}
+           like_edges > 0 AS viewer_liked,
+           CASE WHEN p.id IN $hydrate THEN {POST_CONTENT_MAP[:-1]}, author: a {USER_FIELDS}}} END AS content
     """,
 )
 

@@ -28,17 +28,23 @@ from graph.cypher import cypher
 from graph.keyset import keyset_before
 from graph.statements.outbox import WRITE_OUTBOX
 
+_CONTENT_ITEMS: tuple[tuple[str, str], ...] = (
+    ("post", "p {.id, .caption, .status, .failure_reason, .created_at, .like_count, .comment_count}"),
+    ("author_id", "a.id"),
+    ("author_private", "coalesce(a.is_private, false)"),
+    ("media", "[(p)-[hm:HAS_MEDIA]->(m:Media) | m {.id, .key, .content_type, .byte_size, .alt_text, .width, "
+              ".height, .variants, position: hm.position}]"),
+    ("hashtags", "[(p)-[t:TAGGED]->(h:Hashtag) | {position: t.position, name: h.name}]"),
+    ("mentions", "[(p)-[mn:MENTIONS]->(u:User) | {position: mn.position, id: u.id}]"),
+)
+
 #: Projection of one post's content for ``services.post_reads.record_from_row`` (needs ``a`` the author and
 #: ``p`` the post): the post's own properties, its author's id and privacy, media, hashtags and mentions.
-POST_CONTENT = """
-    p {.id, .caption, .status, .failure_reason, .created_at, .like_count, .comment_count} AS post,
-    a.id AS author_id,
-    coalesce(a.is_private, false) AS author_private,
-    [(p)-[hm:HAS_MEDIA]->(m:Media) | m {.id, .key, .content_type, .byte_size, .alt_text, .width, .height,
-                                       .variants, position: hm.position}] AS media,
-    [(p)-[t:TAGGED]->(h:Hashtag) | {position: t.position, name: h.name}] AS hashtags,
-    [(p)-[mn:MENTIONS]->(u:User) | {position: mn.position, id: u.id}] AS mentions
-"""
+POST_CONTENT = "\n    " + ",\n    ".join(f"{expr} AS {name}" for name, expr in _CONTENT_ITEMS) + "\n"
+
+#: The same content as ONE map expression (keys as the ``POST_CONTENT`` columns), for a statement that
+#: returns it only for some rows (``CASE WHEN ... THEN <map> END``).
+POST_CONTENT_MAP = "{" + ", ".join(f"{name}: {expr}" for name, expr in _CONTENT_ITEMS) + "}"
 
 #: ``POST_CONTENT`` plus what decides visibility for the viewer ``viewer`` (bound by ``OPTIONAL MATCH``; null
 #: for nobody) as ``follow_edges``/``block_edges`` counts (see ``POSTS_BY_IDS``); the service applies the

@@ -1,0 +1,92 @@
+"""``schema.extensions``: the parsed-document cache and validation rules that stay the same across requests.
+
+A minimal schema with the app's extension pieces (limits, ``document_cache``, Strawberry's ``ValidationCache``)
+and a recorder of each request's execution context; no stack needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import strawberry
+from strawberry.extensions import SchemaExtension, ValidationCache
+
+from schema.extensions import document_cache, protection_extensions
+
+SEEN: list[dict[str, Any]] = []
+
+
+class Recorder(SchemaExtension):
+    """Records the document object and the validation rules each request ran with."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        SEEN.append({"document": ctx.graphql_document, "rules": ctx.validation_rules})
+        yield
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def hello(self, name: str = "you") -> str:
+        return f"hello {name}"
+
+
+def make_schema(maxsize: int = 2) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        extensions=[
+            *protection_extensions(max_depth=3, max_aliases=2, max_tokens=200),
+            document_cache(maxsize=maxsize),
+            lambda: ValidationCache(maxsize=256),
+            Recorder,
+        ],
+    )
+
+
+async def test_a_repeated_query_reuses_its_document_and_the_same_rule_classes() -> None:
+    schema = make_schema()
+    SEEN.clear()
+    first = await schema.execute('{ hello(name: "a") }')
+    second = await schema.execute('{ hello(name: "a") }')
+
+    assert first.errors is None and second.errors is None
+    assert first.data == second.data == {"hello": "hello a"}
+    assert SEEN[0]["document"] is SEEN[1]["document"]
+    # QueryDepthLimiter/MaxAliasesLimiter built per request made new rule classes each time, so
+    # ValidationCache (keyed by the rules) never hit
+    assert SEEN[0]["rules"] == SEEN[1]["rules"]
+    assert len(SEEN[0]["rules"]) > 2
+
+
+async def test_syntax_errors_are_reported_every_time_and_never_cached() -> None:
+    schema = make_schema()
+    SEEN.clear()
+    for _ in range(2):
+        result = await schema.execute("{ hello(name: ) }")
+        assert result.data is None
+        assert result.errors is not None and len(result.errors) == 1
+        assert result.errors[0].message == "Syntax Error: Unexpected ')'."
+    assert SEEN == []  # nothing was executed
+    ok = await schema.execute("{ hello }")
+    assert ok.data == {"hello": "hello you"}
+
+
+async def test_limits_still_apply_to_cached_documents() -> None:
+    schema = make_schema()
+    for _ in range(2):
+        result = await schema.execute("{ a: hello b: hello c: hello }")
+        assert result.errors is not None
+        assert [e.message for e in result.errors] == ["3 aliases found. Allowed: 2"]
+
+
+async def test_the_cache_keeps_the_most_recent_maxsize_queries() -> None:
+    schema = make_schema(maxsize=2)
+    SEEN.clear()
+    for query in ("{ hello }", '{ hello(name: "b") }', '{ hello(name: "c") }', "{ hello }", '{ hello(name: "c") }'):
+        result = await schema.execute(query)
+        assert result.errors is None
+    documents = [seen["document"] for seen in SEEN]
+    assert documents[3] is not documents[0]  # evicted by the third query, parsed again
+    assert documents[4] is documents[2]  # still cached
