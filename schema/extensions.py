@@ -1,7 +1,8 @@
 """Cross-cutting GraphQL concerns as Strawberry schema extensions.
 
 - :class:`ErrorCodes` gives every error an ``extensions.code``: domain errors keep their own code (and
-  ``field``/``retryAfter``); limit violations become ``QUERY_TOO_COMPLEX``; other validation errors
+  ``field``/``retryAfter``); a store outage nobody degraded around becomes ``SERVICE_UNAVAILABLE``
+  (logged, retryable); limit violations become ``QUERY_TOO_COMPLEX``; other validation errors
   ``GRAPHQL_VALIDATION_FAILED``; anything unexpected is masked as "Unexpected error." with
   ``INTERNAL_SERVER_ERROR`` and logged with the request id (no internals reach clients).
 - :class:`OperationMetrics` records per-operation latency and error counts for ``/metrics``.
@@ -28,7 +29,11 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
-from services.errors import DomainError
+from cache.errors import CacheUnavailable
+from events.errors import BrokerUnavailable
+from graph.errors import GraphUnavailable
+from media.store import StoreUnavailable
+from services.errors import DomainError, Unavailable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -47,10 +52,17 @@ OPERATION_ERRORS = Counter(
 )
 
 
+# A store outage that a use case could not degrade around: the client may retry; nothing internal leaks.
+_OUTAGES = (GraphUnavailable, CacheUnavailable, StoreUnavailable, BrokerUnavailable)
+_OUTAGE_MESSAGE = "A backing service is unavailable; try again shortly."
+
+
 def _code_of(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, DomainError):
         return original.code
+    if isinstance(original, _OUTAGES):
+        return Unavailable.code
     if original is None:
         message = error.message.lower()
         if any(marker in message for marker in _LIMIT_MARKERS):
@@ -84,6 +96,9 @@ class ErrorCodes(MaskErrors):
                 processed.append(masked)
                 continue
             original = error.original_error
+            if isinstance(original, _OUTAGES):
+                log.warning("graphql.backend_unavailable", path=error.path, error=repr(original))
+                original = Unavailable(_OUTAGE_MESSAGE)
             extensions = original.extensions() if isinstance(original, DomainError) else {"code": code}
             processed.append(
                 GraphQLError(

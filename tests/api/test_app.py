@@ -142,3 +142,16 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_parsed(api: httpx.A
         streamed = await api.post("/graphql", content=_in_chunks(over), headers=headers)
         assert "content-length" not in streamed.request.headers
         assert (streamed.status_code, streamed.json()) == (413, refused)
+
+
+async def test_a_graph_outage_is_service_unavailable_without_internals(gql, stack: EmbeddedStack) -> None:
+    await stack.stop_service("graph")
+    try:
+        body = await gql('{ user(username: "nobody_here") { id } }')
+    finally:
+        await stack.start_service("graph")
+    assert body["data"] == {"user": None}
+    assert [(e["message"], e["extensions"]) for e in body["errors"]] == [
+        ("A backing service is unavailable; try again shortly.", {"code": "SERVICE_UNAVAILABLE"})
+    ]
+    assert (await gql('{ user(username: "nobody_here") { id } }'))["errors"][0]["extensions"]["code"] == "NOT_FOUND"
