@@ -46,11 +46,12 @@ class Neo4jStore:
         return cls(driver, database, timeout=timeout)
 
     async def _run(self, stmt: Statement | str, params: Mapping[str, Any] | None, *, read_only: bool) -> list[Row]:
-        query = neo4j.Query(str(stmt), timeout=self._timeout)
+        text = str(stmt)
         self.round_trips += 1
 
+        @neo4j.unit_of_work(timeout=self._timeout)
         async def work(tx: neo4j.AsyncManagedTransaction) -> list[Row]:
-            result = await tx.run(query, dict(params or {}))
+            result = await tx.run(text, dict(params or {}))  # type: ignore[arg-type]  # LiteralString in stubs
             return [record.data() async for record in result]
 
         try:

@@ -55,7 +55,11 @@ def like_count_now(info: Info, post: PostRecord) -> int | Awaitable[int]:
     no round trip."""
     if post.status != "PUBLISHED":
         return post.like_count
-    return settle(_like_counts_loader(info).load(post.id), lambda value: post.like_count if value is None else value)
+
+    def or_stored(value: int | None) -> int:
+        return post.like_count if value is None else value
+
+    return settle(_like_counts_loader(info).load(post.id), or_stored)
 
 
 async def like_count(info: Info, post: PostRecord) -> int:

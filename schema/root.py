@@ -31,7 +31,7 @@ class InstagraphSchema(strawberry.Schema):
     """Strawberry's schema, logging only unexpected errors (client errors are not server faults)."""
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        unexpected = [e for e in errors if e.extensions.get("code") == "INTERNAL_SERVER_ERROR"]
+        unexpected = [e for e in errors if (e.extensions or {}).get("code") == "INTERNAL_SERVER_ERROR"]
         if unexpected:
             super().process_errors(unexpected, execution_context)
 

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
-class GraphQLView(GraphQL):
+class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view with the typed :class:`Context` and WebSocket auth from ``connection_init``."""
 
     services: Services
