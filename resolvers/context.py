@@ -75,3 +75,8 @@ class Context:
         """Forget cached loads (after a mutation changes what they hold)."""
         for loader in self._loaders.values():
             loader.clear_all()
+
+
+def context_of(info: Any) -> Context:
+    """The typed :class:`Context` of a resolver's ``info`` (Strawberry types it loosely)."""
+    return info.context

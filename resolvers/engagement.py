@@ -23,6 +23,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from resolvers import posts as post_resolvers
+from resolvers.context import context_of
 from resolvers.loading import resolve, settle
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
-    from resolvers.context import Context
     from services.pagination import Page
     from services.records import CommentRecord, PostRecord, UserRecord
 
@@ -40,12 +40,9 @@ VIEWER_LIKES_BY_POST_ID = "ViewerLikesByPostId"
 COMMENTS_BY_ID = "CommentsById"
 
 
-def _ctx(info: Info) -> Context:
-    return info.context
-
 
 def _like_counts_loader(info: Info) -> DataLoader[str, int | None]:
-    ctx = _ctx(info)
+    ctx = context_of(info)
     return ctx.loader(LIKE_COUNTS_BY_POST_ID, ctx.services.engagement.like_counts)
 
 
@@ -76,7 +73,7 @@ async def prefetch_like_counts(info: Info, posts: Iterable[PostRecord]) -> None:
 
 
 def _viewer_likes_loader(info: Info) -> DataLoader[str, bool]:
-    ctx = _ctx(info)
+    ctx = context_of(info)
 
     async def batch(post_ids: list[str]) -> list[bool]:
         viewer_id = await ctx.viewer_id()
@@ -108,14 +105,14 @@ def prime_viewer_likes(info: Info, liked: Mapping[str, bool]) -> None:
 
 async def comments(info: Info, post: PostRecord, first: int | None, after: str | None) -> Page[CommentRecord]:
     """Live comments of ``post``, oldest first."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     viewer_id = await ctx.viewer_id()
     return await ctx.services.engagement.comments(post.id, viewer_id, first, after, total=post.comment_count)
 
 
 async def likers(info: Info, post: PostRecord, first: int | None, after: str | None) -> Page[UserRecord]:
     """Users who liked ``post``, newest first."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     viewer_id = await ctx.viewer_id()
     page = await ctx.services.engagement.likers(post.id, viewer_id, first, after)
     page.total_count = await like_count(info, post)
@@ -124,7 +121,7 @@ async def likers(info: Info, post: PostRecord, first: int | None, after: str | N
 
 async def comment_node(info: Info, comment_id: str) -> CommentRecord | None:
     """The comment ``comment_id`` when it is live and visible to the viewer, else ``None``."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     viewer_id = await ctx.viewer_id()
     batch = partial(ctx.services.engagement.comments_by_ids, viewer_id)
     return await ctx.loader(COMMENTS_BY_ID, batch).load(comment_id)
@@ -132,7 +129,7 @@ async def comment_node(info: Info, comment_id: str) -> CommentRecord | None:
 
 async def like_post(info: Info, post_id: str) -> PostRecord:
     """Like ``post_id`` (idempotent) and return the post."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     viewer_id = await ctx.require_viewer()
     await ctx.services.engagement.like_post(viewer_id, post_id)
     ctx.clear_loaders()
@@ -141,7 +138,7 @@ async def like_post(info: Info, post_id: str) -> PostRecord:
 
 async def unlike_post(info: Info, post_id: str) -> PostRecord:
     """Remove the viewer's like of ``post_id`` (idempotent) and return the post."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     viewer_id = await ctx.require_viewer()
     await ctx.services.engagement.unlike_post(viewer_id, post_id)
     ctx.clear_loaders()
@@ -150,7 +147,7 @@ async def unlike_post(info: Info, post_id: str) -> PostRecord:
 
 async def add_comment(info: Info, post_id: str, text: str) -> CommentRecord:
     """Comment on ``post_id``."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     viewer_id = await ctx.require_viewer()
     comment = await ctx.services.engagement.add_comment(viewer_id, post_id, text)
     ctx.clear_loaders()
@@ -159,7 +156,7 @@ async def add_comment(info: Info, post_id: str, text: str) -> CommentRecord:
 
 async def delete_comment(info: Info, comment_id: str) -> CommentRecord:
     """Delete ``comment_id`` (its author or the post's author)."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     viewer_id = await ctx.require_viewer()
     comment = await ctx.services.engagement.delete_comment(viewer_id, comment_id)
     ctx.clear_loaders()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from resolvers.context import context_of
 from services.errors import NotFound
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
-    from resolvers.context import Context
     from services.pagination import Page
     from services.posts import CreatedPost, MediaSpec
     from services.records import MediaRecord, PostRecord
@@ -31,13 +31,10 @@ if TYPE_CHECKING:
 POSTS_BY_ID = "PostsById"
 
 
-def _ctx(info: Info) -> Context:
-    return info.context
-
 
 def posts_loader(info: Info) -> DataLoader[str, PostRecord | None]:
     """The request's ``PostsById`` loader: posts visible to the viewer, ``None`` when absent or hidden."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
 
     async def batch(post_ids: list[str]) -> list[PostRecord | None]:
         return await ctx.services.posts.posts_by_ids(post_ids, await ctx.viewer_id())
@@ -47,7 +44,7 @@ def posts_loader(info: Info) -> DataLoader[str, PostRecord | None]:
 
 async def user_posts(info: Info, user_id: str, first: int | None, after: str | None) -> Page[PostRecord]:
     """``User.posts``: newest first; the page's records are primed into ``PostsById``."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     page = await ctx.services.posts.user_posts(user_id, await ctx.viewer_id(), first, after)
     loader = posts_loader(info)
     for _, record in page.items:
@@ -82,19 +79,19 @@ async def post_by_id(info: Info, post_id: str) -> PostRecord:
 
 def media_url(info: Info, media: MediaRecord, size: str) -> str | None:
     """Public URL of a variant; ``None`` until the media worker has produced it."""
-    return _ctx(info).services.posts.media_url(media, size)
+    return context_of(info).services.posts.media_url(media, size)
 
 
 async def create_post(info: Info, caption: str | None, media: Sequence[MediaSpec]) -> CreatedPost:
     """``createPost(input:)``: a PENDING_UPLOAD post and one presigned POST per media item."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     viewer_id = await ctx.require_viewer()
     return await ctx.services.posts.create_post(viewer_id, caption, media)
 
 
 async def complete_post_upload(info: Info, post_id: str) -> PostRecord:
     """``completePostUpload(input:)``: verify the uploads and queue the post for processing."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     viewer_id = await ctx.require_viewer()
     record = await ctx.services.posts.complete_upload(viewer_id, post_id)
     ctx.clear_loaders()
@@ -103,7 +100,7 @@ async def complete_post_upload(info: Info, post_id: str) -> PostRecord:
 
 async def delete_post(info: Info, post_id: str) -> PostRecord:
     """``deletePost(input:)``: soft-delete the viewer's own post."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     viewer_id = await ctx.require_viewer()
     record = await ctx.services.posts.delete_post(viewer_id, post_id)
     ctx.clear_loaders()

@@ -18,13 +18,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, TypeVar
 
+from resolvers.context import context_of
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
-    from resolvers.context import Context
     from services.follows import FollowResult
     from services.pagination import Page
     from services.records import Relationship, UserRecord
@@ -36,12 +37,9 @@ RELATIONSHIPS_BY_USER_ID = "RelationshipsByUserId"
 MUTUAL_FOLLOWERS_BY_USER_ID = "MutualFollowersByUserId"
 
 
-def _ctx(info: Info) -> Context:
-    return info.context
-
 
 def _relationships(info: Info) -> DataLoader[str, Relationship]:
-    ctx = _ctx(info)
+    ctx = context_of(info)
 
     async def batch(user_ids: list[str]) -> list[Relationship]:
         found = await ctx.services.connections.relationships(await ctx.viewer_id(), user_ids)
@@ -51,7 +49,7 @@ def _relationships(info: Info) -> DataLoader[str, Relationship]:
 
 
 def _mutuals(info: Info) -> DataLoader[tuple[str, int | None], Page[UserRecord]]:
-    ctx = _ctx(info)
+    ctx = context_of(info)
 
     async def batch(keys: list[tuple[str, int | None]]) -> list[Page[UserRecord]]:
         by_first: dict[int | None, list[str]] = defaultdict(list)
@@ -74,13 +72,13 @@ async def relationship(info: Info, user_id: str) -> Relationship:
 
 async def followers(info: Info, user_id: str, first: int | None, after: str | None) -> Page[UserRecord]:
     """``User.followers``: empty when not visible to the viewer; ``BadInput`` for bad ``first``/``after``."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     return await ctx.services.connections.followers(await ctx.viewer_id(), user_id, first, after)
 
 
 async def following(info: Info, user_id: str, first: int | None, after: str | None) -> Page[UserRecord]:
     """``User.following``: same rules as :func:`followers`."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     return await ctx.services.connections.following(await ctx.viewer_id(), user_id, first, after)
 
 
@@ -91,19 +89,19 @@ async def mutual_followers(info: Info, user_id: str, first: int | None) -> Page[
 
 async def follow_requests(info: Info, first: int | None, after: str | None) -> Page[UserRecord]:
     """``followRequests``: pending requests to the viewer, newest first; ``Unauthenticated`` if anonymous."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     return await ctx.services.connections.follow_requests(await ctx.require_viewer(), first, after)
 
 
 async def suggested_users(info: Info, first: int | None) -> list[Suggestion]:
     """``suggestedUsers``: friends of friends, best first; ``Unauthenticated`` when anonymous."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     return await ctx.services.suggestions.suggested_users(await ctx.require_viewer(), first)
 
 
 async def _write(info: Info, use_case: Callable[[str, str], Awaitable[T]], user_id: str) -> T:
     """``await use_case(viewer_id, user_id)`` (``Unauthenticated`` when anonymous), then clear the loaders."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     result = await use_case(await ctx.require_viewer(), user_id)
     ctx.clear_loaders()
     return result
@@ -111,34 +109,34 @@ async def _write(info: Info, use_case: Callable[[str, str], Awaitable[T]], user_
 
 async def follow(info: Info, user_id: str) -> FollowResult:
     """``follow``: FOLLOWING or REQUESTED (errors: see ``FollowService.follow_user``)."""
-    return await _write(info, _ctx(info).services.follows.follow_user, user_id)
+    return await _write(info, context_of(info).services.follows.follow_user, user_id)
 
 
 async def unfollow(info: Info, user_id: str) -> FollowResult:
     """``unfollow``: NOT_FOLLOWING; also withdraws a pending request."""
-    return await _write(info, _ctx(info).services.follows.unfollow_user, user_id)
+    return await _write(info, context_of(info).services.follows.unfollow_user, user_id)
 
 
 async def approve_follow_request(info: Info, user_id: str) -> FollowResult:
     """``approveFollowRequest``: the requester now follows the viewer (FOLLOWING)."""
-    return await _write(info, _ctx(info).services.follows.approve_follow_request, user_id)
+    return await _write(info, context_of(info).services.follows.approve_follow_request, user_id)
 
 
 async def reject_follow_request(info: Info, user_id: str) -> FollowResult:
     """``rejectFollowRequest``: the request is gone (NOT_FOLLOWING)."""
-    return await _write(info, _ctx(info).services.follows.reject_follow_request, user_id)
+    return await _write(info, context_of(info).services.follows.reject_follow_request, user_id)
 
 
 async def remove_follower(info: Info, user_id: str) -> FollowResult:
     """``removeFollower``: ``user_id`` no longer follows the viewer (NOT_FOLLOWING)."""
-    return await _write(info, _ctx(info).services.follows.remove_follower, user_id)
+    return await _write(info, context_of(info).services.follows.remove_follower, user_id)
 
 
 async def block(info: Info, user_id: str) -> UserRecord:
     """``block``: the blocked user (follows and requests both ways are gone)."""
-    return (await _write(info, _ctx(info).services.blocks.block_user, user_id)).user
+    return (await _write(info, context_of(info).services.blocks.block_user, user_id)).user
 
 
 async def unblock(info: Info, user_id: str) -> UserRecord:
     """``unblock``: the unblocked user."""
-    return (await _write(info, _ctx(info).services.blocks.unblock_user, user_id)).user
+    return (await _write(info, context_of(info).services.blocks.unblock_user, user_id)).user

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from resolvers.context import context_of
 from resolvers.loading import settle
 from services.errors import NotFound, Unauthenticated
 
@@ -23,19 +24,15 @@ if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
-    from resolvers.context import Context
     from services.accounts import AuthResult
     from services.records import UserRecord
 
 USERS_BY_ID = "UsersById"
 
 
-def _ctx(info: Info) -> Context:
-    return info.context
-
 
 def _loader(info: Info) -> DataLoader[str, UserRecord | None]:
-    ctx = _ctx(info)
+    ctx = context_of(info)
     return ctx.loader(USERS_BY_ID, ctx.services.profiles.users_by_ids)
 
 
@@ -70,19 +67,19 @@ async def users_by_ids(info: Info, user_ids: list[str]) -> list[UserRecord | Non
 
 async def viewer(info: Info) -> UserRecord | None:
     """The signed-in user, ``None`` when anonymous (``Unauthenticated`` for a bad token)."""
-    viewer_id = await _ctx(info).viewer_id()
+    viewer_id = await context_of(info).viewer_id()
     return None if viewer_id is None else await user_by_id(info, viewer_id)
 
 
 async def user(info: Info, username: str) -> UserRecord:
     """``user(username:)``; ``NotFound`` when absent or when that user blocks the viewer."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     return await ctx.services.profiles.user_for_viewer(username, await ctx.viewer_id())
 
 
 async def visible_user(info: Info, user_id: str) -> UserRecord:
     """``node(id:)`` for a User id, with the same rule as :func:`user`."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     return await ctx.services.profiles.user_by_id_for_viewer(user_id, await ctx.viewer_id())
 
 
@@ -90,7 +87,7 @@ async def register(
     info: Info, username: str, email: str, password: str, display_name: str | None
 ) -> AuthResult:
     """``register(input:)``: a new account and its first session."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     return await ctx.services.accounts.register_user(
         username=username, email=email, password=password, display_name=display_name, client_ip=ctx.client_ip
     )
@@ -98,18 +95,18 @@ async def register(
 
 async def login(info: Info, login: str, password: str) -> AuthResult:
     """``login(input:)``: a new session for a username or email and password."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     return await ctx.services.accounts.log_in(login=login, password=password, client_ip=ctx.client_ip)
 
 
 async def refresh_token(info: Info, token: str) -> AuthResult:
     """``refreshToken(input:)``: rotate a refresh token (no access token needed)."""
-    return await _ctx(info).services.accounts.refresh_session(refresh_token=token)
+    return await context_of(info).services.accounts.refresh_session(refresh_token=token)
 
 
 async def logout(info: Info, all_sessions: bool) -> bool:
     """``logout``: revoke the caller's session (all of them with ``all_sessions``); ``True`` when done."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     principal = await ctx.principal()
     if principal is None:
         raise Unauthenticated()
@@ -119,7 +116,7 @@ async def logout(info: Info, all_sessions: bool) -> bool:
 
 async def update_profile(info: Info, changes: Mapping[str, Any]) -> UserRecord:
     """``updateProfile(input:)``: ``changes`` holds only the input fields the client sent."""
-    ctx = _ctx(info)
+    ctx = context_of(info)
     viewer_id = await ctx.require_viewer()
     record = await ctx.services.profiles.update_profile(viewer_id, changes)
     ctx.clear_loaders()

@@ -6,7 +6,6 @@ Every step is idempotent.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from events.admin import ensure_topics
@@ -16,6 +15,7 @@ from graph.store import open_graph_store
 from media.store import open_object_store
 from server.resources import s3_config
 from server.settings import Settings
+from services.clock import now_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ async def prepare(settings: Settings) -> Prepared:
     """Migrate the graph, create every topic (with its DLQ) and the bucket."""
     store = open_graph_store(settings.graph_url)
     try:
-        applied = await migrate(store, now_ms=int(time.time() * 1000))
+        applied = await migrate(store, now_ms=now_ms())
     finally:
         await store.close()
     topics = await ensure_topics(settings.kafka_bootstrap, all_topics(settings.topic_suffix))

@@ -10,7 +10,6 @@ Every step is idempotent: a second run changes nothing. Home feeds are filled by
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from graph.migrations import migrate
 from server.container import build_services
 from server.resources import open_resources
+from services.clock import now_ms
 from services.passwords import Passwords
 from services.seed_engagement import seed_engagement
 from services.seed_graph import import_snap_graph
@@ -42,7 +42,7 @@ async def run_seed(settings: Settings, console: Console) -> None:
     Raises ``OSError`` when a dataset file is missing, ``GraphError`` / botocore errors when a backend fails.
     """
     async with open_resources(settings) as resources, build_services(resources) as services:
-        await migrate(resources.graph, now_ms=int(time.time() * 1000))
+        await migrate(resources.graph, now_ms=now_ms())
         password_hash = await Passwords().hash(settings.seed_password)
         with _progress(console) as progress:
             graph = await import_snap_graph(

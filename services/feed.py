@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,6 +40,7 @@ from prometheus_client import REGISTRY, Counter
 from cache.errors import CacheUnavailable
 from cache.feed import FeedItem, KeyPage
 from graph.statements import feed as stmts
+from services.clock import now_ms
 from services.errors import BadInput
 from services.pagination import Page, decode_cursor, encode_cursor
 from services.post_reads import record_from_row
@@ -180,7 +180,7 @@ class FeedService:
             stmts.POPULAR_POSTS,
             {
                 "viewer_id": viewer_id,
-                "since": int(time.time() * 1000) - self.cold_start_ms,
+                "since": now_ms() - self.cold_start_ms,
                 "before_likes": likes,
                 "before_ts": score,
                 "before_id": post_id,

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import uuid_utils
 
 from graph.statements import seed_graph as stmts
+from services.clock import now_ms
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -121,7 +122,7 @@ async def import_snap_graph(
         raise ValueError("password_hash must be an argon2 hash of the seed password")
     started = time.perf_counter()
     graph = read_snap_edges(path)
-    now = time.time_ns() // 1_000_000
+    now = now_ms()
     users_before, follows_before = (
         await _count(store, stmts.USER_TOTAL),
         await _count(store, stmts.FOLLOWS_TOTAL),
