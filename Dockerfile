@@ -17,13 +17,17 @@ COPY pyproject.toml README.md ./
 COPY schema ./schema
 COPY resolvers ./resolvers
 COPY services ./services
+COPY backends ./backends
 COPY graph ./graph
 COPY cache ./cache
 COPY search ./search
 COPY media ./media
 COPY events ./events
 COPY workers ./workers
+COPY runtime ./runtime
 COPY server ./server
+COPY devstack ./devstack
+COPY seed ./seed
 RUN pip install . && rm -rf build
 
 USER instagraph

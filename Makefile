@@ -46,7 +46,7 @@ ruff: install
 	$(VENV)/bin/ruff check .
 
 mypy: install
-	$(VENV)/bin/mypy schema resolvers services graph cache media events workers server
+	$(VENV)/bin/mypy schema resolvers services backends graph cache search media events workers runtime server devstack seed
 
 cypher-lint: install-lint
 	$(PY) tools/cypher_lint.py
@@ -58,9 +58,9 @@ schema-check: install
 schema: install
 	$(PY) tools/check_schema.py --write
 
-# Every field of server/settings.py must be listed in .env.example.
+# Every field of runtime/settings.py must be listed in .env.example.
 env-check: install
-	@$(PY) -c "import re, sys; from server.settings import Settings; \
+	@$(PY) -c "import re, sys; from runtime.settings import Settings; \
 	listed = set(re.findall(r'^(INSTAGRAPH_[A-Z0-9_]+)=', open('.env.example').read(), re.M)); \
 	missing = sorted('INSTAGRAPH_' + n.upper() for n in Settings.model_fields if 'INSTAGRAPH_' + n.upper() not in listed); \
 	sys.exit('.env.example lacks: ' + ', '.join(missing)) if missing else print('env-check: .env.example lists all', len(Settings.model_fields), 'settings')"

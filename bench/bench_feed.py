@@ -17,7 +17,7 @@ Everything is measured side by side in ONE run on one machine, and the ratios ar
 4. Peak RSS (``VmHWM`` of ``/proc/<pid>/status``) of the API process and of every worker process.
 
 Run: ``.venv/bin/python bench/bench_feed.py`` (starts its own embedded stack in a temp dir, bootstraps and
-seeds it with ``instagraph seed``'s ``server.seed.run_seed``, starts the workers and the API as children).
+seeds it with ``instagraph seed``'s ``seed.run.run_seed``, starts the workers and the API as children).
 ``--data-dir DIR`` keeps the stack's data in DIR and skips the seed when DIR was seeded before
 (``--reseed`` forces it). Results: ``bench/results/feed.json`` and ``bench/results/feed.md``.
 """
@@ -48,16 +48,16 @@ import redis.asyncio as aioredis  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from cache.feed import FeedCache  # noqa: E402
+from devstack.processes import ManagedProcess  # noqa: E402
+from devstack.supervisor import EmbeddedStack  # noqa: E402
 from events.envelope import Event  # noqa: E402
 from events.producer import EventProducer  # noqa: E402
 from graph.statements import feed as feed_stmts  # noqa: E402
 from graph.statements.outbox import OUTBOX_BACKLOG  # noqa: E402
-from server.bootstrap import prepare  # noqa: E402
-from server.container import build_services  # noqa: E402
-from server.processes import ManagedProcess  # noqa: E402
-from server.resources import open_resources  # noqa: E402
-from server.settings import Settings  # noqa: E402
-from server.supervisor import EmbeddedStack  # noqa: E402
+from runtime.bootstrap import prepare  # noqa: E402
+from runtime.container import build_services  # noqa: E402
+from runtime.resources import open_resources  # noqa: E402
+from runtime.settings import Settings  # noqa: E402
 from services.fanout import FanoutService  # noqa: E402
 from services.feed import FeedService  # noqa: E402
 
@@ -141,16 +141,16 @@ def child(name: str, args: list[str], env: dict[str, str], logs: Path) -> Manage
 
 
 async def seed(settings: Settings, data_dir: Path, reseed: bool) -> float | None:
-    """Seed once per data dir (``server.seed.run_seed``, i.e. ``instagraph seed``, when it exists; else its
+    """Seed once per data dir (``seed.run.run_seed``, i.e. ``instagraph seed``, when it exists; else its
     three parts: SNAP graph, posts through the upload flow, likes/comments); returns seconds or None."""
     mark = data_dir / SEEDED_MARK
     if mark.exists() and not reseed:
         return None
     started = time.perf_counter()
     try:
-        seeding = importlib.import_module("server.seed")
+        seeding = importlib.import_module("seed.run")
     except ModuleNotFoundError as exc:
-        if exc.name != "server.seed":
+        if exc.name != "seed.run":
             raise
         await _seed_parts(settings)
     else:
@@ -162,10 +162,10 @@ async def seed(settings: Settings, data_dir: Path, reseed: bool) -> float | None
 
 
 async def _seed_parts(settings: Settings) -> None:
-    from services.passwords import Passwords
-    from services.seed_engagement import seed_engagement
-    from services.seed_graph import import_snap_graph
-    from services.seed_posts import seed_posts
+    from seed.engagement import seed_engagement
+    from seed.posts import seed_posts
+    from seed.snap_graph import import_snap_graph
+    from services.core.passwords import Passwords
 
     async with open_resources(settings) as resources, build_services(resources) as services:
         password_hash = await Passwords().hash(settings.seed_password)
@@ -318,7 +318,7 @@ async def bench_api(
 async def bench_fanout(settings: Settings, rounds: int) -> dict[str, Any]:
     """Stage 2 (in-process part): fan-out of a hub post vs raw pipelined ZADD on the same Redis."""
     async with open_resources(settings) as resources, build_services(resources) as services:
-        hub = await services.profiles.user_for_viewer(HUB, None)
+        hub = await services.users.user_for_viewer(HUB, None)
         page = await services.posts.user_posts(hub.id, None, 100, None)
         post = page.items[0][1]
         cache = FeedCache(resources.redis, resources.keys, max_items=settings.feed_max_items)
@@ -420,7 +420,7 @@ async def bench_reads(settings: Settings, groups: dict[str, list[str]], rounds: 
         reads = {"hybrid": feed.home_feed, "pull": feed.pull_feed, "hybrid+celebs": hubs_as_celebrities.home_feed}
         results: dict[str, Any] = {}
         for group, usernames in groups.items():
-            ids = [(await services.profiles.user_for_viewer(v, None)).id for v in usernames]
+            ids = [(await services.users.user_for_viewer(v, None)).id for v in usernames]
             for viewer_id in ids:  # warm: every feed rebuilt, every plan cached
                 for read in reads.values():
                     await read(viewer_id, 10, None)

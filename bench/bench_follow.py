@@ -2,7 +2,7 @@
 
 Measured side by side in ONE run, on one machine, against the same FalkorDB graph:
 
-1. Seed: ``services.seed_graph.import_snap_graph`` of the whole SNAP ego-Facebook file (4,039 users,
+1. Seed: ``seed.snap_graph.import_snap_graph`` of the whole SNAP ego-Facebook file (4,039 users,
    176,468 FOLLOWS edges) into a fresh graph: wall seconds, and a second (no-op) run.
 2. ``follow`` through the API: the GraphQL mutation ``follow(input: {userId})`` posted in-process (httpx
    ``ASGITransport`` on ``create_app``: auth, rate limit in Redis, resolver, service, ONE Cypher statement,
@@ -44,18 +44,18 @@ from rich.console import Console  # noqa: E402
 from rich.progress import Progress  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from devstack.stackinfo import StackInfo  # noqa: E402
+from devstack.supervisor import EmbeddedStack  # noqa: E402
 from events.envelope import Event  # noqa: E402
 from graph.migrations import migrate  # noqa: E402
 from graph.statements import follows as follow_stmts  # noqa: E402
-from graph.statements.seed_graph import IDS_BY_USERNAME  # noqa: E402
 from graph.store import open_graph_store  # noqa: E402
+from runtime.settings import Settings  # noqa: E402
 from schema.base import to_global_id  # noqa: E402
+from seed.snap_graph import import_snap_graph, read_snap_edges  # noqa: E402
+from seed.statements import IDS_BY_USERNAME  # noqa: E402
 from server.app import create_app  # noqa: E402
-from server.settings import Settings  # noqa: E402
-from server.stackinfo import StackInfo  # noqa: E402
-from server.supervisor import EmbeddedStack  # noqa: E402
-from services.passwords import Passwords  # noqa: E402
-from services.seed_graph import import_snap_graph, read_snap_edges  # noqa: E402
+from services.core.passwords import Passwords  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 FOLLOW = "mutation($id: ID!) { follow(input: {userId: $id}) { status user { followerCount viewerFollows } } }"

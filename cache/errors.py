@@ -5,7 +5,7 @@
     └── CacheUnavailable   Redis refused the connection, dropped it, or timed out
 
 Services decide what an outage means for their use case (fall back to the graph, fail open, or raise
-``services.errors.Unavailable``).
+``services.core.errors.Unavailable``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeVar
 
 from redis import exceptions as redis_errors
+
+from backends.errors import BackendUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
@@ -24,7 +26,7 @@ class CacheError(Exception):
     """Base class of every cache-layer error."""
 
 
-class CacheUnavailable(CacheError):
+class CacheUnavailable(CacheError, BackendUnavailable):
     """Redis cannot be reached or did not answer in time (``socket_timeout``)."""
 
 

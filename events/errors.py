@@ -9,6 +9,8 @@ EventError
 
 from __future__ import annotations
 
+from backends.errors import BackendUnavailable
+
 
 class EventError(Exception):
     """Base class of every event-layer error."""
@@ -26,5 +28,5 @@ class BrokerError(EventError):
     """The broker answered with an error (e.g. a topic could not be created)."""
 
 
-class BrokerUnavailable(BrokerError):
+class BrokerUnavailable(BrokerError, BackendUnavailable):
     """The broker is unreachable or did not acknowledge before the request timeout."""

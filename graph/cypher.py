@@ -1,12 +1,15 @@
 """The registry of every Cypher statement the project runs.
 
-Statements are declared at module level with :func:`cypher`; ``tools/cypher-lint`` imports every module of
-``graph`` and lints each registered statement with Neo4j's own parser, so a statement that Neo4j would reject
-fails CI even though the embedded stack runs FalkorDB.
+Statements are declared at module level with :func:`cypher`, in ``graph/statements/`` and, for the dataset
+import, in ``seed/statements.py``. ``tools/cypher_lint.py`` loads them all (:func:`load_statement_modules`)
+and lints each registered statement with Neo4j's own parser, so a statement that Neo4j would reject fails CI
+even though the embedded stack runs FalkorDB.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass
 
 _REGISTRY: dict[str, Statement] = {}
@@ -36,3 +39,20 @@ def cypher(name: str, text: str, *, write: bool = False) -> Statement:
 def registered() -> list[Statement]:
     """Every statement registered so far, in declaration order."""
     return list(_REGISTRY.values())
+
+
+#: The packages whose modules declare statements: the graph layer's own and the dataset import's.
+STATEMENT_PACKAGES: tuple[str, ...] = ("graph", "seed")
+
+
+def load_statement_modules(packages: tuple[str, ...] = STATEMENT_PACKAGES) -> list[str]:
+    """Import every module of ``packages`` (by name, so that this layer depends on none of them) so that each
+    of their ``cypher(...)`` declarations registers; returns the module names. Import errors propagate."""
+    names: list[str] = []
+    for package_name in packages:
+        package = importlib.import_module(package_name)
+        names.append(package_name)
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
+            importlib.import_module(info.name)
+            names.append(info.name)
+    return names

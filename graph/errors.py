@@ -8,12 +8,14 @@
 
 from __future__ import annotations
 
+from backends.errors import BackendUnavailable
+
 
 class GraphError(Exception):
     """Base class of every graph-store error."""
 
 
-class GraphUnavailable(GraphError):
+class GraphUnavailable(GraphError, BackendUnavailable):
     """The graph server is unreachable, closed the connection, or timed out."""
 
 

@@ -5,12 +5,7 @@ and closed at the end; it holds one aiobotocore client for requests and, when ``
 ``endpoint``, a second one that only signs presigned POSTs for that public address (a POST policy's signature
 covers the policy document, not the host, so clients may reach S3 through another name than the API does).
 
-Errors (botocore/aiohttp errors are translated here, at the boundary)::
-
-    StoreError
-    ├── ObjectMissing      the key does not exist (HEAD/GET 404, NoSuchKey)
-    ├── ObjectTooLarge     a GET found more bytes than the caller allows
-    └── StoreUnavailable   S3 cannot be reached, timed out, or answered 5xx / access denied
+botocore/aiohttp errors are translated here, at the boundary, into ``media.errors``.
 """
 
 from __future__ import annotations
@@ -26,6 +21,8 @@ from aiohttp import ClientError as HttpClientError
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from media.errors import ObjectMissing, ObjectTooLarge, StoreError, StoreUnavailable
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
@@ -33,22 +30,6 @@ if TYPE_CHECKING:
 IMMUTABLE = "public, max-age=31536000, immutable"
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound"})
 _DELETE_BATCH = 1000  # S3 DeleteObjects accepts at most 1,000 keys per request
-
-
-class StoreError(Exception):
-    """Base of every object-store error."""
-
-
-class ObjectMissing(StoreError):
-    """The object does not exist."""
-
-
-class ObjectTooLarge(StoreError):
-    """The object is larger than the caller's ``max_bytes``."""
-
-
-class StoreUnavailable(StoreError):
-    """S3 is unreachable, timed out, or refused the request."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from services.errors import Unauthenticated
+from services.core.errors import Unauthenticated
 
 if TYPE_CHECKING:
-    from services.container import Services
-    from services.principal import Principal
+    from services.core.container import Services
+    from services.core.principal import Principal
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

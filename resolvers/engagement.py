@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
-    from services.pagination import Page
-    from services.records import CommentRecord, PostRecord, UserRecord
+    from services.core.pagination import Page
+    from services.core.records import CommentRecord, PostRecord, UserRecord
 
 LIKE_COUNTS_BY_POST_ID = "LikeCountsByPostId"
 VIEWER_LIKES_BY_POST_ID = "ViewerLikesByPostId"

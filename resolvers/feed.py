@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 from resolvers import engagement as engagement_resolvers
 from resolvers import posts as post_resolvers
 from resolvers import users as user_resolvers
-from services.pagination import Page, clamp_first
+from services.core.pagination import Page, clamp_first
 
 if TYPE_CHECKING:
     from strawberry.types import Info
 
-    from services.records import PostRecord
+    from services.core.records import PostRecord
 
 DEFAULT_FIRST = 10
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from resolvers.context import context_of
-from services.errors import NotFound
+from services.core.errors import NotFound
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
-    from services.pagination import Page
+    from services.core.pagination import Page
+    from services.core.records import MediaRecord, PostRecord
     from services.posts import CreatedPost, MediaSpec
-    from services.records import MediaRecord, PostRecord
 
 POSTS_BY_ID = "PostsById"
 

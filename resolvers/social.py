@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
+    from services.core.pagination import Page
+    from services.core.records import Relationship, UserRecord
     from services.follows import FollowResult
-    from services.pagination import Page
-    from services.records import Relationship, UserRecord
     from services.suggestions import Suggestion
 
 T = TypeVar("T")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from resolvers.context import context_of
 from resolvers.loading import settle
-from services.errors import NotFound, Unauthenticated
+from services.core.errors import NotFound, Unauthenticated
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Iterable, Mapping
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from strawberry.types import Info
 
     from services.accounts import AuthResult
-    from services.records import UserRecord
+    from services.core.records import UserRecord
 
 USERS_BY_ID = "UsersById"
 
@@ -33,7 +33,7 @@ USERS_BY_ID = "UsersById"
 
 def _loader(info: Info) -> DataLoader[str, UserRecord | None]:
     ctx = context_of(info)
-    return ctx.loader(USERS_BY_ID, ctx.services.profiles.users_by_ids)
+    return ctx.loader(USERS_BY_ID, ctx.services.users.users_by_ids)
 
 
 async def user_by_id(info: Info, user_id: str) -> UserRecord:
@@ -74,13 +74,13 @@ async def viewer(info: Info) -> UserRecord | None:
 async def user(info: Info, username: str) -> UserRecord:
     """``user(username:)``; ``NotFound`` when absent or when that user blocks the viewer."""
     ctx = context_of(info)
-    return await ctx.services.profiles.user_for_viewer(username, await ctx.viewer_id())
+    return await ctx.services.users.user_for_viewer(username, await ctx.viewer_id())
 
 
 async def visible_user(info: Info, user_id: str) -> UserRecord:
     """``node(id:)`` for a User id, with the same rule as :func:`user`."""
     ctx = context_of(info)
-    return await ctx.services.profiles.user_by_id_for_viewer(user_id, await ctx.viewer_id())
+    return await ctx.services.users.user_by_id_for_viewer(user_id, await ctx.viewer_id())
 
 
 async def register(
@@ -118,6 +118,6 @@ async def update_profile(info: Info, changes: Mapping[str, Any]) -> UserRecord:
     """``updateProfile(input:)``: ``changes`` holds only the input fields the client sent."""
     ctx = context_of(info)
     viewer_id = await ctx.require_viewer()
-    record = await ctx.services.profiles.update_profile(viewer_id, changes)
+    record = await ctx.services.users.update_profile(viewer_id, changes)
     ctx.clear_loaders()
     return record

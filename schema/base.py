@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
-from services.errors import BadInput
+from services.core.errors import BadInput
 
 if TYPE_CHECKING:
-    from services.pagination import Page
+    from services.core.pagination import Page
 
 
 @strawberry.interface(description="An object with a global ID; `node(id:)` fetches any of them.")

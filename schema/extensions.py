@@ -29,11 +29,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
-from cache.errors import CacheUnavailable
-from events.errors import BrokerUnavailable
-from graph.errors import GraphUnavailable
-from media.store import StoreUnavailable
-from services.errors import DomainError, Unavailable
+from services.core.errors import BackendUnavailable, DomainError, Unavailable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -53,7 +49,7 @@ OPERATION_ERRORS = Counter(
 
 
 # A store outage that a use case could not degrade around: the client may retry; nothing internal leaks.
-_OUTAGES = (GraphUnavailable, CacheUnavailable, StoreUnavailable, BrokerUnavailable)
+_OUTAGES = (BackendUnavailable,)
 _OUTAGE_MESSAGE = "A backing service is unavailable; try again shortly."
 
 

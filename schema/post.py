@@ -15,10 +15,10 @@ from resolvers import users as user_resolvers
 from resolvers.loading import settle
 from schema.base import Node, PageInfo, from_ms, to_global_id
 from schema.user import User, UserConnection
-from services.records import CommentRecord, MediaRecord, PostRecord
+from services.core.records import CommentRecord, MediaRecord, PostRecord
 
 if TYPE_CHECKING:
-    from services.pagination import Page
+    from services.core.pagination import Page
 
 
 @strawberry.enum

@@ -11,11 +11,11 @@ from strawberry.types import Info
 from resolvers import posts as post_resolvers
 from resolvers import social as social_resolvers
 from schema.base import Node, PageInfo, from_ms, to_global_id
-from services.records import UserRecord
+from services.core.records import UserRecord
 
 if TYPE_CHECKING:
     from schema.post import PostConnection
-    from services.pagination import Page
+    from services.core.pagination import Page
 
 
 @strawberry.type

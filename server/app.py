@@ -22,14 +22,14 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from resolvers.context import Context
+from runtime.container import build_services
+from runtime.resources import open_resources
+from runtime.settings import Settings
 from schema.root import build_schema
-from server.container import build_services
 from server.health import healthz, readyz
 from server.idempotency import IdempotencyMiddleware
 from server.limits import BodyLimit
-from server.resources import open_resources
-from server.settings import Settings
-from services.errors import Unauthenticated
+from services.core.errors import Unauthenticated
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.websockets import WebSocket
 
-    from services.container import Services
+    from services.core.container import Services
 
 log = structlog.get_logger(__name__)
 

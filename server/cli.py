@@ -1,7 +1,7 @@
 """The ``instagraph`` command: ``dev``, ``serve``, ``worker``, ``migrate``, ``seed``.
 
 Every command takes ``--data-dir`` (default ``INSTAGRAPH_DATA_DIR`` or ``.instagraph``); when that directory
-belongs to a running ``instagraph dev``, commands talk to its services (see ``server.config``).
+belongs to a running ``instagraph dev``, commands talk to its services (see ``devstack.config``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from server.config import load_settings
+from devstack.config import load_settings
+from devstack.errors import StackError
 from server.logs import configure_logging
-from server.stack_errors import StackError
 
 app = typer.Typer(
     name="instagraph", help="Instagraph: an Instagram-style GraphQL backend.", no_args_is_help=True
@@ -41,7 +41,7 @@ def dev(
     ] = False,
 ) -> None:
     """Run the API and every worker on the embedded stack (FalkorDB, Redis, Tansu, SeaweedFS)."""
-    from server.dev import run_dev
+    from devstack.dev import run_dev
 
     os.environ["INSTAGRAPH_ENV"] = "dev"
     settings = load_settings(data_dir)
@@ -91,7 +91,7 @@ def worker(
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
     """Prepare the backends: graph migrations (constraints, indexes), Kafka topics, the S3 bucket."""
-    from server.bootstrap import prepare
+    from runtime.bootstrap import prepare
 
     settings = load_settings(data_dir)
     done = asyncio.run(prepare(settings))
@@ -104,7 +104,7 @@ def migrate(data_dir: DataDir = None) -> None:
 def seed(data_dir: DataDir = None) -> None:
     """Import the real datasets (SNAP ego-Facebook graph, captions, photos) through the services."""
     settings = load_settings(data_dir)
-    seeding = importlib.import_module("server.seed")
+    seeding = importlib.import_module("seed.run")
     asyncio.run(seeding.run_seed(settings, console))
 
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from starlette.requests import Request
 
-    from server.resources import Resources
+    from runtime.resources import Resources
 
 CHECK_TIMEOUT = 2.0  # s per backend
 

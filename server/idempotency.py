@@ -36,14 +36,14 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 
 from graph.errors import GraphError
-from services.errors import DomainError, Unauthenticated, Unavailable
+from services.core.errors import DomainError, Unauthenticated, Unavailable
 from services.idempotency import Claim, StoredResponse, fingerprint
 
 if TYPE_CHECKING:
     from graphql import DocumentNode, OperationDefinitionNode
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from services.container import Services
+    from services.core.container import Services
 
 log = structlog.get_logger(__name__)
 

@@ -17,11 +17,10 @@ import uuid_utils
 from events.envelope import Event
 from graph.errors import ConstraintViolation
 from graph.statements import users as stmts
-from services import clock
-from services.errors import BadInput, Conflict, Unauthenticated
-from services.records import UserRecord
-from services.sessions import new_session
-from services.validation import (
+from services.core import clock
+from services.core.errors import BadInput, Conflict, Unauthenticated
+from services.core.records import UserRecord
+from services.core.validation import (
     EMAIL_MAX,
     PASSWORD_MAX,
     check_password,
@@ -29,13 +28,14 @@ from services.validation import (
     normalize_email,
     normalize_username,
 )
+from services.sessions import new_session
 
 if TYPE_CHECKING:
     from graph.store import GraphStore
-    from services.passwords import Passwords
-    from services.principal import Principal
-    from services.rate_limits import RateLimits
-    from services.sessions import Sessions, TokenPair
+    from services.core.passwords import Passwords
+    from services.core.principal import Principal
+    from services.rate_limits import RateLimitService
+    from services.sessions import SessionService, TokenPair
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +54,7 @@ class AccountService:
     """Registration, login, token refresh and logout."""
 
     def __init__(
-        self, graph: GraphStore, passwords: Passwords, sessions: Sessions, rate_limits: RateLimits
+        self, graph: GraphStore, passwords: Passwords, sessions: SessionService, rate_limits: RateLimitService
     ) -> None:
         self._graph = graph
         self._passwords = passwords

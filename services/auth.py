@@ -2,7 +2,7 @@
 
 Used by the GraphQL context for HTTP requests and by the WebSocket ``connection_init`` handler
 (``server/app.py``), so both paths apply the same checks: header shape, JWT verification
-(``services.tokens.AccessTokens.verify``), then the session's revocation state (``services.sessions``),
+(``services.core.tokens.AccessTokens.verify``), then the session's revocation state (``services.sessions``),
 which works from the graph alone when Redis is down.
 """
 
@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.errors import Unauthenticated
-from services.principal import Principal
+from services.core.errors import Unauthenticated
+from services.core.principal import Principal
 
 if TYPE_CHECKING:
-    from services.sessions import Sessions
-    from services.tokens import AccessTokens
+    from services.core.tokens import AccessTokens
+    from services.sessions import SessionService
 
 
 class AuthService:
     """Turns an ``Authorization`` header into the request's ``Principal``."""
 
-    def __init__(self, tokens: AccessTokens, sessions: Sessions) -> None:
+    def __init__(self, tokens: AccessTokens, sessions: SessionService) -> None:
         self._tokens = tokens
         self._sessions = sessions
 

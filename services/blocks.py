@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from events.envelope import Event
 from graph.statements import follows as stmts
-from services import clock
-from services.errors import BadInput, NotFound
-from services.records import UserRecord
+from services.core import clock
+from services.core.errors import BadInput, NotFound
+from services.core.records import UserRecord
 
 if TYPE_CHECKING:
     from graph.store import GraphStore

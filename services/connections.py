@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from graph.statements import social_reads as stmts
-from services.pagination import Page, clamp_first, decode_cursor, encode_cursor
-from services.records import Relationship, UserRecord
+from services.core.pagination import Page, clamp_first, decode_cursor, encode_cursor
+from services.core.records import Relationship, UserRecord
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

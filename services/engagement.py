@@ -6,7 +6,7 @@ event in the outbox, so a post deleted or hidden a moment earlier is never liked
 
 - ``like_post``: MERGE of ``(:User)-[:LIKED {created_at}]->(:Post)``; liking twice is one edge, one count,
   one ``like.created``. ``unlike_post`` deletes the edge (``like.removed`` when there was one). Redis counters
-  move only when the statement reports that the edge changed (``services.counters``).
+  move only when the statement reports that the edge changed (``services.like_counts``).
 - ``add_comment``: ``(:User)-[:WROTE]->(:Comment {id, text, created_at, deleted: false})-[:ON]->(:Post)``,
   ``comment_count + 1``, ``comment.created``. ``delete_comment`` (the comment's author or the post's
   author): soft delete, ``comment_count - 1`` and ``comment.deleted`` only when it was live. Both comment
@@ -38,14 +38,14 @@ from graph.statements.engagement import (
     UNLIKE_POST,
     VIEWER_LIKES,
 )
-from services import clock
-from services.errors import BadInput, Forbidden, NotFound
-from services.pagination import Page, clamp_first, decode_cursor, encode_cursor
-from services.records import CommentRecord, UserRecord
+from services.core import clock
+from services.core.errors import BadInput, Forbidden, NotFound
+from services.core.pagination import Page, clamp_first, decode_cursor, encode_cursor
+from services.core.records import CommentRecord, UserRecord
 
 if TYPE_CHECKING:
     from graph.store import GraphStore, Row
-    from services.counters import LikeCounters
+    from services.like_counts import LikeCountService
 
 COMMENT_MAX_CHARS = 2_200  # Instagram's limit for captions and comments (issue 4)
 COMMENTS_DEFAULT_FIRST = 20
@@ -75,10 +75,10 @@ def _comment(row: Row) -> CommentRecord:
     )
 
 
-class Engagement:
+class EngagementService:
     """Likes and comments over ``graph``; like counters through ``counters``."""
 
-    def __init__(self, graph: GraphStore, counters: LikeCounters) -> None:
+    def __init__(self, graph: GraphStore, counters: LikeCountService) -> None:
         self._graph = graph
         self.counters = counters
 
@@ -118,7 +118,7 @@ class Engagement:
         return removed
 
     async def like_counts(self, post_ids: list[str]) -> list[int | None]:
-        """Like counts in order; ``None`` where unknown (see ``LikeCounters.counts``)."""
+        """Like counts in order; ``None`` where unknown (see ``LikeCountService.counts``)."""
         return await self.counters.counts(post_ids)
 
     async def viewer_likes(self, viewer_id: str, post_ids: list[str]) -> list[bool]:

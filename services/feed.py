@@ -40,16 +40,16 @@ from prometheus_client import REGISTRY, Counter
 from cache.errors import CacheUnavailable
 from cache.feed import FeedItem, KeyPage
 from graph.statements import feed as stmts
-from services.clock import now_ms
-from services.errors import BadInput
-from services.pagination import Page, decode_cursor, encode_cursor
+from services.core.clock import now_ms
+from services.core.errors import BadInput
+from services.core.pagination import Page, decode_cursor, encode_cursor
+from services.core.records import UserRecord
 from services.post_reads import record_from_row
-from services.records import UserRecord
 
 if TYPE_CHECKING:
     from cache.feed import FeedCache
     from graph.store import GraphStore
-    from services.records import PostRecord
+    from services.core.records import PostRecord
 
 log = structlog.get_logger(__name__)
 

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from events.envelope import Event
 from graph.statements import follows as stmts
-from services import clock
-from services.errors import BadInput, Forbidden, NotFound
-from services.records import UserRecord
+from services.core import clock
+from services.core.errors import BadInput, Forbidden, NotFound
+from services.core.records import UserRecord
 
 if TYPE_CHECKING:
     from graph.store import GraphStore
-    from services.rate_limits import RateLimits
+    from services.rate_limits import RateLimitService
 
 FIELD = "userId"  # the input field every follow mutation names in BAD_USER_INPUT
 
@@ -63,7 +63,7 @@ def _other(viewer_id: str, other_id: str, verb: str) -> None:
 class FollowService:
     """The follow graph's write use cases. Every method is one graph statement (plus the rate limit)."""
 
-    def __init__(self, graph: GraphStore, rate_limits: RateLimits) -> None:
+    def __init__(self, graph: GraphStore, rate_limits: RateLimitService) -> None:
         self._graph = graph
         self._rate_limits = rate_limits
 

@@ -27,7 +27,7 @@ import orjson
 import structlog
 
 from cache.errors import CacheUnavailable
-from services.errors import BadInput, Conflict, Unavailable
+from services.core.errors import BadInput, Conflict, Unavailable
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

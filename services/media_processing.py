@@ -27,17 +27,17 @@ from prometheus_client import Histogram
 
 from events.envelope import Event
 from graph.statements import posts as stmts
-from media.store import ObjectMissing, ObjectTooLarge, StoreUnavailable
+from media.errors import ObjectMissing, ObjectTooLarge, StoreUnavailable
 from media.variants import FEED, FULL, THUMBNAIL, ImageRejected, make_variants
-from services import clock
+from services.core import clock
 from services.post_reads import DELETED, PENDING_UPLOAD, PROCESSING
 
 if TYPE_CHECKING:
     from graph.store import GraphStore
     from media.store import ObjectStore
     from media.variants import ProcessedImage
-    from services.posts import PostsService
-    from services.records import MediaRecord, PostRecord
+    from services.core.records import MediaRecord, PostRecord
+    from services.posts import PostService
 
 log = structlog.get_logger(__name__)
 
@@ -74,10 +74,10 @@ class SweepResult:
         return self.completed + self.failed + self.reprocessed
 
 
-class MediaProcessor:
+class MediaService:
     """Media use cases over ``graph`` and ``store``; ``posts`` provides the upload check of the sweeper."""
 
-    def __init__(self, graph: GraphStore, store: ObjectStore, posts: PostsService) -> None:
+    def __init__(self, graph: GraphStore, store: ObjectStore, posts: PostService) -> None:
         self._graph, self._store, self._posts = graph, store, posts
         self._reader = posts.reader
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from graph.statements import posts as stmts
-from services.pagination import Page, clamp_first, decode_cursor, encode_cursor
-from services.records import MediaRecord, PostRecord
+from services.core.pagination import Page, clamp_first, decode_cursor, encode_cursor
+from services.core.records import MediaRecord, PostRecord
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -23,11 +23,11 @@ import uuid_utils
 
 from events.envelope import Event
 from graph.statements import posts as stmts
-from media.store import ObjectMissing, StoreUnavailable
+from media.errors import ObjectMissing, StoreUnavailable
 from media.variants import ALLOWED_TYPES
-from services import clock
-from services.captions import parse_caption
-from services.errors import BadInput, Forbidden, NotFound, Unavailable
+from services.core import clock
+from services.core.captions import parse_caption
+from services.core.errors import BadInput, Forbidden, NotFound, Unavailable
 from services.post_reads import DELETED, FAILED, PENDING_UPLOAD, PROCESSING, PUBLISHED, PostReader
 
 if TYPE_CHECKING:
@@ -35,9 +35,9 @@ if TYPE_CHECKING:
 
     from graph.store import GraphStore
     from media.store import ObjectHead, ObjectStore
-    from services.pagination import Page
+    from services.core.pagination import Page
+    from services.core.records import MediaRecord, PostRecord
     from services.post_reads import PostView
-    from services.records import MediaRecord, PostRecord
     from services.visibility import VisibilityService
 
 CAPTION_MAX_CHARS = 2_200  # Instagram's caption limit
@@ -114,7 +114,7 @@ def _check_media(media: Sequence[MediaSpec]) -> list[MediaSpec]:
     return checked
 
 
-class PostsService:
+class PostService:
     """Posts over ``graph`` (writes and reads) with uploads to ``store``; ``visibility`` is the social graph's
     rule for whose posts a viewer may list."""
 

@@ -1,4 +1,4 @@
-"""Rate limits per (subject, action), enforced atomically in Redis (GCRA, ``cache.rate_limit``).
+"""Rate limits per (subject, action), enforced atomically in Redis (GCRA, ``cache.rate_limits``).
 
 | action     | subject            | limit        |
 |------------|--------------------|--------------|
@@ -27,11 +27,11 @@ import structlog
 from prometheus_client import Counter
 
 from cache.errors import CacheUnavailable
-from services.errors import RateLimited
+from services.core.errors import RateLimited
 
 if TYPE_CHECKING:
     from cache.keys import RedisKeys
-    from cache.rate_limit import GcraLimiter
+    from cache.rate_limits import GcraLimiter
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +61,7 @@ LIMITS: dict[str, Limit] = {
 }
 
 
-class RateLimits:
+class RateLimitService:
     """``await hit(action, subject)``; ``limits`` defaults to ``LIMITS``."""
 
     def __init__(self, limiter: GcraLimiter, keys: RedisKeys, limits: dict[str, Limit] | None = None) -> None:

@@ -31,15 +31,15 @@ from prometheus_client import Counter
 from cache.errors import CacheUnavailable
 from cache.sessions import Rotation
 from graph.statements import users as stmts
-from services import clock
-from services.errors import Unauthenticated, Unavailable
-from services.records import UserRecord
-from services.tokens import new_refresh_token, refresh_digest
+from services.core import clock
+from services.core.errors import Unauthenticated, Unavailable
+from services.core.records import UserRecord
+from services.core.tokens import new_refresh_token, refresh_digest
 
 if TYPE_CHECKING:
     from cache.sessions import SessionCache
     from graph.store import GraphStore
-    from services.tokens import AccessTokens
+    from services.core.tokens import AccessTokens
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +73,7 @@ def new_session(now_ms: int) -> dict[str, object]:
     return {"id": str(uuid_utils.uuid7()), "revoked": False, "created_at": now_ms}
 
 
-class Sessions:
+class SessionService:
     """Token pairs and revocation over the graph (truth) and ``SessionCache`` (Redis)."""
 
     def __init__(self, graph: GraphStore, cache: SessionCache, tokens: AccessTokens) -> None:

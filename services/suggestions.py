@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from graph.statements import social_reads as stmts
-from services.pagination import clamp_first
-from services.records import UserRecord
+from services.core.pagination import clamp_first
+from services.core.records import UserRecord
 
 if TYPE_CHECKING:
     from graph.store import GraphStore

@@ -2,7 +2,7 @@
 
 A public account's content is visible to everyone; a private account's only to itself and its approved
 followers. A block in either direction hides the content as well, and a user who blocks the viewer is
-``NOT_FOUND`` to them (``Access.blocks_viewer``; the user lookups of ``services.profiles`` apply the same rule
+``NOT_FOUND`` to them (``Access.blocks_viewer``; the user lookups of ``services.users`` apply the same rule
 in their own statement). Inside other Cypher statements, use
 ``graph.statements.visibility.can_view_predicate(owner_var)`` so that a page costs no extra round trip.
 """

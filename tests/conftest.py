@@ -19,18 +19,18 @@ from typing import TYPE_CHECKING
 import pytest
 import redis.asyncio as aioredis
 
+from devstack.supervisor import EmbeddedStack
 from graph.migrations import migrate
 from graph.store import open_graph_store
-from server.resources import open_redis
-from server.settings import Settings
-from server.supervisor import EmbeddedStack
+from runtime.resources import open_redis
+from runtime.settings import Settings
 from tests.support.app import api, app, gql  # noqa: F401  (shared API fixtures)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from devstack.stackinfo import StackInfo
     from graph.store import GraphStore
-    from server.stackinfo import StackInfo
 
 
 S3_ACCESS_KEY = "instagraph-test"

@@ -20,16 +20,16 @@ from graph.cypher import cypher
 from schema.base import from_global_id
 from services.posts import MediaSpec
 from tests.factories import graphql
+from tests.support.paths import IMAGES
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
     from starlette.applications import Starlette
 
+    from devstack.supervisor import EmbeddedStack
     from graph.store import GraphStore
-    from server.supervisor import EmbeddedStack
     from tests.factories import TestUser
 
-IMAGES = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "images"
 DEFAULT_IMAGE = IMAGES / "rocket.jpg"  # 640x427 JPEG, 112 KB: the cheapest real photo to process
 
 CREATE_POST = """

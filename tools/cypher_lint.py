@@ -1,9 +1,9 @@
 """Lint every Cypher statement the project runs with Neo4j's own parser (tools/cypher-lint, Node).
 
-Imports every module under ``graph/`` so that each ``cypher(name, text)`` declaration registers, adds the
-DDL that ``graph.migrations`` runs on Neo4j, pipes the lot as a JSON array of ``{name, text}`` to
-``node tools/cypher-lint/lint.mjs`` and relays its report: one line per diagnostic
-(``name:line:col: severity: message``) and a closing ``N statements, E errors, W warnings``.
+Loads every statement module (``graph.cypher.load_statement_modules``: ``graph/`` and ``seed/``) so that each
+``cypher(name, text)`` declaration registers, adds the DDL that ``graph.migrations`` runs on Neo4j, pipes the
+lot as a JSON array of ``{name, text}`` to ``node tools/cypher-lint/lint.mjs`` and relays its report: one line
+per diagnostic (``name:line:col: severity: message``) and a closing ``N statements, E errors, W warnings``.
 
 Exit status: 0 when no statement has an error (warnings such as deprecations are printed, not fatal),
 1 when one does, 2 when the linter cannot run (Node or ``tools/cypher-lint/node_modules`` missing: run
@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
-import pkgutil
 import shutil
 import subprocess
 import sys
@@ -29,17 +27,6 @@ LINTER_DIR = ROOT / "tools" / "cypher-lint"
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-
-
-def import_graph_modules() -> list[str]:
-    """Import ``graph`` and every module below it; returns the module names. Import errors propagate."""
-    import graph
-
-    names = [graph.__name__]
-    for info in pkgutil.walk_packages(graph.__path__, prefix=f"{graph.__name__}."):
-        importlib.import_module(info.name)
-        names.append(info.name)
-    return names
 
 
 class _DDLRecorder:
@@ -69,8 +56,9 @@ def migration_ddl() -> list[dict[str, str]]:
 
 def collect() -> list[dict[str, str]]:
     """Every registered statement plus the migrations' Neo4j DDL, as ``[{name, text}]``."""
-    import_graph_modules()
-    from graph.cypher import registered
+    from graph.cypher import load_statement_modules, registered
+
+    load_statement_modules()
 
     statements = [{"name": s.name, "text": s.text} for s in registered()]
     return statements + migration_ddl()

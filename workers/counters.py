@@ -1,7 +1,7 @@
 """The ``counters`` periodic job: writes changed like counters back to the graph's ``Post.like_count``.
 
 Every ``WRITE_BACK_INTERVAL_S`` seconds it pops the posts whose Redis counter changed (``like_dirty``) and
-copies their counters into the graph (``services.counters.LikeCounters.write_back``), so the graph copy,
+copies their counters into the graph (``services.like_counts.LikeCountService.write_back``), so the graph copy,
 which ``Post.likeCount`` serves when Redis is down, trails Redis by at most one interval. Run it with
 ``instagraph worker counters`` (``instagraph dev`` runs it with the other workers). Several replicas are
 safe: each dirty post id is popped by one of them.
@@ -19,7 +19,7 @@ from workers.periodic import PeriodicJob
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from services.container import Services
+    from services.core.container import Services
 
 WRITE_BACK_INTERVAL_S = 30.0
 

@@ -2,8 +2,8 @@
 
 Reads the ``media`` and ``posts`` topics. Dispatch, by event type:
 
-- ``media.uploaded`` -> ``MediaProcessor.process_post(post_id)`` (verify, variants, PUBLISHED or FAILED)
-- ``post.deleted`` -> ``MediaProcessor.delete_post_media(post_id)`` (originals and variants, from S3)
+- ``media.uploaded`` -> ``MediaService.process_post(post_id)`` (verify, variants, PUBLISHED or FAILED)
+- ``post.deleted`` -> ``MediaService.delete_post_media(post_id)`` (originals and variants, from S3)
 
 The post id comes from ``data.post_id`` when present, else the envelope's ``subject_id``. Other types are
 ignored. Both use cases reload the post by id and act only on the expected status, so a redelivered event
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from events.envelope import Event
-    from services.media_processing import MediaProcessor
+    from services.media_processing import MediaService
 
 log = structlog.get_logger(__name__)
 
@@ -34,10 +34,10 @@ TOPICS: tuple[str, ...] = ("media", "posts")
 class HasMedia(Protocol):
     """What the handler factory needs from the worker context: a ``media`` processor."""
 
-    media: MediaProcessor
+    media: MediaService
 
 
-def make_media_handler(processor: MediaProcessor) -> Callable[[Event], Awaitable[None]]:
+def make_media_handler(processor: MediaService) -> Callable[[Event], Awaitable[None]]:
     """The ``media`` handler over ``processor``: ``await handler(event)``."""
 
     async def handle(event: Event) -> None:

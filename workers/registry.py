@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 from events.outbox import OutboxRelay
 from events.producer import EventProducer
 from events.topics import Topics
-from server.container import build_services
-from server.resources import open_resources
+from runtime.container import build_services
+from runtime.resources import open_resources
 from workers.periodic import PeriodicJob, run_periodic
 from workers.runtime import RuntimeConfig, Worker, build_consumers, run_consumers
 
 if TYPE_CHECKING:
-    from server.settings import Settings
+    from runtime.settings import Settings
 
 CONSUMERS: tuple[str, ...] = ("fanout", "media")
 PERIODIC: tuple[str, ...] = ("counters", "sweeper")

@@ -41,7 +41,7 @@ class Worker(Generic[Ctx]):
 
 @dataclass(frozen=True, slots=True)
 class RuntimeConfig:
-    """Consumer settings, copied from ``server.settings.Settings`` by the entry point (ms units)."""
+    """Consumer settings, copied from ``runtime.settings.Settings`` by the entry point (ms units)."""
 
     bootstrap: str
     topic_suffix: str = ""

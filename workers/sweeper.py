@@ -1,4 +1,4 @@
-"""The ``sweeper`` periodic job: moves on posts stuck before publication (``MediaProcessor.sweep``).
+"""The ``sweeper`` periodic job: moves on posts stuck before publication (``MediaService.sweep``).
 
 Every ``SWEEP_INTERVAL_S`` seconds: PENDING_UPLOAD posts whose originals are all in S3 after 20 min (the
 client died between the upload and ``completePostUpload``) go to PROCESSING with their ``media.uploaded``
@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from media.store import StoreUnavailable
-from services.errors import Unavailable
+from media.errors import StoreUnavailable
+from services.core.errors import Unavailable
 from workers.periodic import PeriodicJob
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from services.container import Services
+    from services.core.container import Services
 
 log = structlog.get_logger(__name__)
 

@@ -9,7 +9,7 @@ A post can be liked or commented on only when it is PUBLISHED and visible to the
 block the viewer nor the reverse, and a private author is the viewer or followed by the viewer
 (``VISIBLE_TO_VIEWER``). Every write checks that in its own single statement, so a post deleted or hidden
 between a read and the write is never touched. ``Post.like_count`` is the graph copy of the Redis counter
-(``services.counters``), written back periodically; ``Post.comment_count`` is maintained here.
+(``services.like_counts``), written back periodically; ``Post.comment_count`` is maintained here.
 Times are epoch ms; ``$outbox`` is ``Event.outbox_props()``.
 Page filters are ``graph.keyset`` predicates (FalkorDB 4.16 mis-answers ``u.id < $x`` from the index).
 """

@@ -24,7 +24,7 @@ from __future__ import annotations
 from graph.cypher import cypher
 from graph.statements.outbox import WRITE_OUTBOX, write_outbox_if
 
-#: Public user projection, the shape of ``services.records.UserRecord.from_row``.
+#: Public user projection, the shape of ``services.core.records.UserRecord.from_row``.
 USER_FIELDS = (
     "{.id, .username, .display_name, .bio, .is_private, .is_verified, .created_at, "
     ".follower_count, .following_count, .post_count}"

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from starlette.applications import Starlette
 
-    from server.supervisor import EmbeddedStack
+    from devstack.supervisor import EmbeddedStack
 
 DEEP_QUERY = "{ viewer { " + "followers { edges { node { " * 5 + "username" + " } } }" * 5 + " } }"
 

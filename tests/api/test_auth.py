@@ -11,16 +11,16 @@ import jwt
 import pytest
 
 from graph.cypher import cypher
-from services.tokens import AccessTokens
+from services.core.tokens import AccessTokens
 from tests.factories import DEFAULT_PASSWORD, graphql, make_user, random_ip
 
 if TYPE_CHECKING:
     import httpx
     from starlette.applications import Starlette
 
+    from devstack.supervisor import EmbeddedStack
     from graph.store import GraphStore
-    from server.settings import Settings
-    from server.supervisor import EmbeddedStack
+    from runtime.settings import Settings
 
 VIEWER = "{ viewer { id username } }"
 REGISTER = """

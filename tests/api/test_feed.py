@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis
     from starlette.applications import Starlette
 
+    from devstack.supervisor import EmbeddedStack
     from graph.store import GraphStore
-    from server.settings import Settings
-    from server.supervisor import EmbeddedStack
+    from runtime.settings import Settings
     from tests.factories import TestUser
 
 FEED = """

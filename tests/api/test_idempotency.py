@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis
     from starlette.applications import Starlette
 
-    from server.settings import Settings
-    from server.supervisor import EmbeddedStack
+    from devstack.supervisor import EmbeddedStack
+    from runtime.settings import Settings
     from tests.factories import TestUser
     from tests.factories_posts import TestPost
 

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from graph.cypher import cypher
-from services.errors import BadInput, NotFound
+from services.core.errors import BadInput, NotFound
 from tests.factories import graphql, make_user
 from tests.media.posts_flow import (
     COMPLETE,

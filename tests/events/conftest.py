@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from aiokafka.structs import ConsumerRecord
 
     from events.envelope import Event
-    from server.settings import Settings
+    from runtime.settings import Settings
 
 # Tansu completes a group join in about max(1 s, session_timeout / 2); keep sessions short in tests.
 FAST_GROUP = {"session_timeout_ms": 1_000, "heartbeat_interval_ms": 200, "poll_timeout_ms": 200}

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from events.consumer import Consumer
     from events.producer import EventProducer
     from events.topics import Topics
-    from server.settings import Settings
+    from runtime.settings import Settings
 
 
 async def _publish(producer: EventProducer, topic: str, event: Event) -> None:

@@ -17,11 +17,11 @@ if TYPE_CHECKING:
 
     from aiokafka.structs import ConsumerRecord
 
+    from devstack.supervisor import EmbeddedStack
     from events.consumer import Consumer
     from events.topics import Topics
     from graph.store import GraphStore
-    from server.settings import Settings
-    from server.supervisor import EmbeddedStack
+    from runtime.settings import Settings
 
 
 async def _append(store: GraphStore, event: Event) -> None:

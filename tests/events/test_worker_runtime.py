@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from events.producer import EventProducer
     from graph.store import GraphStore
-    from server.settings import Settings
+    from runtime.settings import Settings
 
 
 async def test_run_consumers_delivers_outbox_events_to_workers(

@@ -14,13 +14,10 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 from typing import TYPE_CHECKING
 
-import graph
-from graph.cypher import cypher, registered
+from graph.cypher import cypher, load_statement_modules, registered
 from graph.keyset import keyset_before
 from graph.migrations import LABELS, RELATIONSHIP_TYPES, UNIQUE
 
@@ -94,9 +91,8 @@ async def test_a_keyset_page_over_tied_timestamps_and_indexed_ids_has_no_repeat_
 
 
 def _project_statements() -> list[tuple[str, str]]:
-    """``(name, text)`` of every statement the project's ``graph`` package registers (not the tests')."""
-    for info in pkgutil.walk_packages(graph.__path__, prefix=f"{graph.__name__}."):
-        importlib.import_module(info.name)
+    """``(name, text)`` of every statement the project registers (not the tests')."""
+    load_statement_modules()
     return [(s.name, s.text) for s in registered() if not s.name.startswith("tests.")]
 
 

@@ -23,9 +23,9 @@ from graph.store import open_graph_store
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from devstack.supervisor import EmbeddedStack
     from graph.store import GraphStore
-    from server.settings import Settings
-    from server.supervisor import EmbeddedStack
+    from runtime.settings import Settings
 
 NEO4J_URL = os.environ.get("INSTAGRAPH_TEST_NEO4J_URL", "")
 BIG = 1_700_000_000_000  # an epoch-ms timestamp: beyond 32 bits, still an int on both engines

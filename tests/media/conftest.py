@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from media.store import open_object_store
-from server.resources import s3_config
+from runtime.resources import s3_config
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from media.store import ObjectStore
-    from server.settings import Settings
+    from runtime.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ API tests, so Outbox nodes stay in the graph) and ``await publish(app, graph_sto
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -19,6 +18,7 @@ from events.envelope import Event
 from graph.cypher import cypher
 from schema.base import from_global_id
 from tests.factories import graphql
+from tests.support.paths import IMAGES
 from workers.media import make_media_handler
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from graph.store import GraphStore
     from tests.factories import TestUser
 
-IMAGES = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "images"
 
 POST_FIELDS = """
   id status caption hashtags failureReason createdAt

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-from media.store import IMMUTABLE, ObjectMissing, ObjectTooLarge, StoreUnavailable, open_object_store
-from server.resources import s3_config
+from media.errors import ObjectMissing, ObjectTooLarge, StoreUnavailable
+from media.store import IMMUTABLE, open_object_store
+from runtime.resources import s3_config
 from services.media_processing import VARIANTS_PREFIX, open_variants_to_public
+from tests.support.paths import IMAGES
 
 if TYPE_CHECKING:
+    from devstack.supervisor import EmbeddedStack
     from media.store import ObjectStore, PresignedPost
-    from server.settings import Settings
-    from server.supervisor import EmbeddedStack
+    from runtime.settings import Settings
 
-IMAGES = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "images"
 
 
 def unique_key(prefix: str = "originals/test") -> str:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from media.variants import FEED, FULL, MAX_PIXELS, THUMBNAIL, ImageRejected, make_variants, sniff_type
+from tests.support.paths import IMAGES
 
-IMAGES = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "images"
 GPS_IFD, ORIENTATION, MAKE = 0x8825, 0x0112, 0x010F
 
 

@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from server.config import running_stack
-from server.processes import pid_alive
-from server.stackinfo import SERVICES_FILE, StackInfo
+from devstack.config import running_stack
+from devstack.processes import pid_alive
+from devstack.stackinfo import SERVICES_FILE, StackInfo
+from tests.support.paths import PROJECT_ROOT
 from workers.registry import WORKER_NAMES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 READY_WITHIN = 60.0  # s from spawn to /readyz 200 (measured 2.7–6.6 s on a busy 2-core box)
 STOP_WITHIN = 15.0  # s from SIGTERM to no process of the tree left
 BACKENDS = ["graph", "kafka", "redis", "s3"]

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import redis.asyncio as aioredis
 
-from server import probes, services
-from server.processes import pid_alive
-from server.stack_errors import PortInUse
-from server.supervisor import EmbeddedStack
+from devstack import binaries, probes
+from devstack.errors import PortInUse
+from devstack.processes import pid_alive
+from devstack.supervisor import EmbeddedStack
+from tests.support.paths import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS: dict[str, Any] = {
     "s3_access_key": "sup-test",
     "s3_secret_key": "sup-test-secret-key",
@@ -114,7 +114,7 @@ KILLED_SUPERVISOR = textwrap.dedent(
     """
     import asyncio, json, sys
     from pathlib import Path
-    from server.supervisor import EmbeddedStack
+    from devstack.supervisor import EmbeddedStack
 
     async def main():
         stack = EmbeddedStack(Path(sys.argv[1]), s3_access_key="k1-test", s3_secret_key="k1-secret-key",
@@ -147,7 +147,7 @@ async def test_supervisor_killed_with_sigkill_leaves_no_child(tmp_path: Path) ->
         assert await _wait_gone(pids, seconds=5) == []
     finally:
         if started:
-            services.remove_weed_sockets(started["ports"])  # nobody was left to remove them
+            binaries.remove_weed_sockets(started["ports"])  # nobody was left to remove them
         if proc.returncode is None:
             proc.kill()
             await proc.wait()

@@ -10,23 +10,23 @@ import pytest
 from argon2 import PasswordHasher
 
 from cache.keys import RedisKeys
-from cache.rate_limit import GcraLimiter
+from cache.rate_limits import GcraLimiter
 from cache.sessions import SessionCache
 from graph.cypher import cypher
 from services.accounts import AccountService
 from services.auth import AuthService
-from services.errors import BadInput
-from services.passwords import Passwords
-from services.profiles import ProfileService
-from services.rate_limits import Limit, RateLimits
-from services.sessions import Sessions
-from services.tokens import AccessTokens
+from services.core.errors import BadInput
+from services.core.passwords import Passwords
+from services.core.tokens import AccessTokens
+from services.rate_limits import Limit, RateLimitService
+from services.sessions import SessionService
+from services.users import UserService
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
     from graph.store import GraphStore
-    from server.settings import Settings
+    from runtime.settings import Settings
 
 PASSWORD = "a long enough password"
 STORED_USER = cypher("tests.accounts.STORED_USER", "MATCH (u:User {username: $username}) RETURN u {.*} AS u")
@@ -53,8 +53,8 @@ def build_accounts(
     tokens = AccessTokens(
         settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=900
     )
-    sessions = Sessions(graph_store, SessionCache(redis, keys, refresh_ttl=3600), tokens)
-    limits = RateLimits(GcraLimiter(redis), keys, NO_LIMITS)
+    sessions = SessionService(graph_store, SessionCache(redis, keys, refresh_ttl=3600), tokens)
+    limits = RateLimitService(GcraLimiter(redis), keys, NO_LIMITS)
     return AccountService(graph_store, Passwords(hasher), sessions, limits), AuthService(tokens, sessions)
 
 
@@ -167,7 +167,7 @@ async def test_users_by_ids_keeps_order_and_marks_missing(
         for i in range(3)
     ]
     ids = [u.user.id for u in made]
-    profiles = ProfileService(graph_store)
+    profiles = UserService(graph_store)
     rounds = graph_store.round_trips
     found = await profiles.users_by_ids([ids[2], "missing", ids[0], ids[2], ids[1]])
     assert graph_store.round_trips == rounds + 1

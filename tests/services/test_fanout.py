@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from graph.store import GraphStore
-    from server.settings import Settings
+    from runtime.settings import Settings
     from tests.factories import TestUser
 
     Handler = Callable[[Event], Awaitable[None]]

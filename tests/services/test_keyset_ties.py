@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from graph.cypher import cypher
+from services.core.pagination import decode_cursor
 from services.follows import FollowStatus
-from services.pagination import decode_cursor
 from services.posts import MediaSpec
 from tests.factories import make_user
 from tests.factories_posts import publish_post
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from graph.store import GraphStore
-    from services.pagination import Page
+    from services.core.pagination import Page
     from tests.factories import TestUser
     from tests.factories_posts import TestPost
 

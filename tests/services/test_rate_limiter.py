@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cache.keys import RedisKeys
-from cache.rate_limit import GcraLimiter
-from services.errors import RateLimited
-from services.rate_limits import LIMITS, Limit, RateLimits
+from cache.rate_limits import GcraLimiter
+from services.core.errors import RateLimited
+from services.rate_limits import LIMITS, Limit, RateLimitService
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-    from server.settings import Settings
-    from server.supervisor import EmbeddedStack
+    from devstack.supervisor import EmbeddedStack
+    from runtime.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_the_limits_are_the_issue_s() -> None:
 
 
 async def test_follow_allows_30_per_minute_then_says_when(redis: aioredis.Redis, keys: RedisKeys) -> None:
-    limits = RateLimits(GcraLimiter(redis), keys)
+    limits = RateLimitService(GcraLimiter(redis), keys)
     for _ in range(30):
         await limits.hit("follow", "user-a")
     with pytest.raises(RateLimited) as denied:
@@ -47,7 +47,7 @@ async def test_follow_allows_30_per_minute_then_says_when(redis: aioredis.Redis,
 
 
 async def test_concurrent_hits_are_counted_atomically(redis: aioredis.Redis, keys: RedisKeys) -> None:
-    limits = RateLimits(GcraLimiter(redis), keys)
+    limits = RateLimitService(GcraLimiter(redis), keys)
     results = await asyncio.gather(
         *(limits.hit("follow", "user-c") for _ in range(50)), return_exceptions=True
     )
@@ -56,7 +56,7 @@ async def test_concurrent_hits_are_counted_atomically(redis: aioredis.Redis, key
 
 
 async def test_the_bucket_refills_at_the_emission_interval(redis: aioredis.Redis, keys: RedisKeys) -> None:
-    limits = RateLimits(GcraLimiter(redis), keys, {"burst": Limit(2, 1)})  # one every 500 ms, burst 2
+    limits = RateLimitService(GcraLimiter(redis), keys, {"burst": Limit(2, 1)})  # one every 500 ms, burst 2
     await limits.hit("burst", "s")
     await limits.hit("burst", "s")
     with pytest.raises(RateLimited) as denied:
@@ -71,7 +71,7 @@ async def test_the_bucket_refills_at_the_emission_interval(redis: aioredis.Redis
 async def test_subjects_with_odd_characters_are_hashed_into_the_key(
     redis: aioredis.Redis, keys: RedisKeys
 ) -> None:
-    limits = RateLimits(GcraLimiter(redis), keys, {"login": Limit(1, 60)})
+    limits = RateLimitService(GcraLimiter(redis), keys, {"login": Limit(1, 60)})
     await limits.hit("login", "{evil}|2001:db8::1")
     with pytest.raises(RateLimited):
         await limits.hit("login", "{evil}|2001:db8::1")
@@ -81,13 +81,13 @@ async def test_subjects_with_odd_characters_are_hashed_into_the_key(
 
 async def test_unknown_action_is_a_programming_error(redis: aioredis.Redis, keys: RedisKeys) -> None:
     with pytest.raises(KeyError):
-        await RateLimits(GcraLimiter(redis), keys).hit("no-such-action", "x")
+        await RateLimitService(GcraLimiter(redis), keys).hit("no-such-action", "x")
 
 
 async def test_limits_fail_open_while_redis_is_down(
     stack: EmbeddedStack, redis: aioredis.Redis, keys: RedisKeys
 ) -> None:
-    limits = RateLimits(GcraLimiter(redis), keys, {"follow": Limit(1, 60)})
+    limits = RateLimitService(GcraLimiter(redis), keys, {"follow": Limit(1, 60)})
     await limits.hit("follow", "user-d")
     await stack.stop_service("redis")
     try:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from graph.store import GraphStore
-    from server.settings import Settings
+    from runtime.settings import Settings
 
 
 @pytest.fixture(scope="module")

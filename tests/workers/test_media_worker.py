@@ -19,7 +19,8 @@ from events.outbox import OutboxRelay
 from events.producer import EventProducer
 from events.topics import Topics
 from graph.cypher import cypher
-from media.store import IMMUTABLE, ObjectMissing
+from media.errors import ObjectMissing
+from media.store import IMMUTABLE
 from schema.base import from_global_id
 from services.media_processing import PENDING_GRACE_MS, PROCESSING_STALE_MS, UPLOAD_DEADLINE_MS, variant_key
 from tests.factories import graphql, make_user
@@ -41,8 +42,8 @@ if TYPE_CHECKING:
 
     from graph.store import GraphStore
     from media.store import ObjectStore
-    from server.settings import Settings
-    from services.media_processing import MediaProcessor
+    from runtime.settings import Settings
+    from services.media_processing import MediaService
     from tests.factories import TestUser
 
 GPS_IFD, ORIENTATION = 0x8825, 0x0112
@@ -61,7 +62,7 @@ def raw(gid: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def processor(app: Starlette) -> MediaProcessor:
+def processor(app: Starlette) -> MediaService:
     return app.state.services.media  # type: ignore[no-any-return]
 
 
@@ -75,7 +76,7 @@ async def author(api: httpx.AsyncClient) -> TestUser:
     return await make_user(api, f"m_{secrets.token_hex(4)}")
 
 
-async def handle_uploaded(processor: MediaProcessor, graph_store: GraphStore, post_gid: str) -> None:
+async def handle_uploaded(processor: MediaService, graph_store: GraphStore, post_gid: str) -> None:
     """Hand the ``media.uploaded`` event that ``completePostUpload`` recorded to the worker's handler."""
     (event,) = await outbox_events(graph_store, raw(post_gid), "media.uploaded")
     await make_media_handler(processor)(event)
@@ -115,7 +116,7 @@ def bomb_png() -> bytes:
 
 
 async def test_variants_have_the_right_sizes_and_cache_control(
-    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaProcessor, store: ObjectStore,
+    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaService, store: ObjectStore,
     author: TestUser,
 ) -> None:  # fmt: skip
     # given: a carousel of the 1000-px Hubble photo and the 512-px astronaut, uploaded and completed
@@ -152,7 +153,7 @@ async def test_variants_have_the_right_sizes_and_cache_control(
 
 
 async def test_exif_orientation_applied_and_gps_stripped(
-    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaProcessor, store: ObjectStore,
+    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaService, store: ObjectStore,
     author: TestUser,
 ) -> None:  # fmt: skip
     data = exif_jpeg()
@@ -184,7 +185,7 @@ async def test_exif_orientation_applied_and_gps_stripped(
     ids=["decompression-bomb", "html-as-jpeg"],
 )
 async def test_bad_files_end_failed_with_a_reason(
-    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaProcessor, store: ObjectStore,
+    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaService, store: ObjectStore,
     author: TestUser, make_file: Any, content_type: str, reason: str,
 ) -> None:  # fmt: skip
     # given: S3 accepts the bytes (the policy checks the declared type and size, not the content)
@@ -210,7 +211,7 @@ async def test_bad_files_end_failed_with_a_reason(
 
 
 async def test_one_bad_item_fails_the_whole_carousel_and_removes_written_variants(
-    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaProcessor, store: ObjectStore,
+    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaService, store: ObjectStore,
     author: TestUser,
 ) -> None:  # fmt: skip
     post = await create_uploaded_post(
@@ -228,7 +229,7 @@ async def test_one_bad_item_fails_the_whole_carousel_and_removes_written_variant
 
 
 async def test_redelivered_event_changes_nothing(
-    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaProcessor, author: TestUser
+    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaService, author: TestUser
 ) -> None:
     post = await create_uploaded_post(api, author, [(image("rocket.jpg"), "image/jpeg")])
     (event,) = await outbox_events(graph_store, raw(post["id"]), "media.uploaded")
@@ -244,7 +245,7 @@ async def test_redelivered_event_changes_nothing(
 
 
 async def test_post_deleted_while_processing_is_never_published(
-    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaProcessor, store: ObjectStore,
+    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaService, store: ObjectStore,
     author: TestUser,
 ) -> None:  # fmt: skip
     post = await create_uploaded_post(api, author, [(image("chelsea.png"), "image/png")])
@@ -265,7 +266,7 @@ async def test_post_deleted_while_processing_is_never_published(
 
 
 async def test_sweeper_completes_abandoned_uploads_and_fails_missing_ones(
-    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaProcessor, author: TestUser
+    api: httpx.AsyncClient, graph_store: GraphStore, processor: MediaService, author: TestUser
 ) -> None:
     # given: one post uploaded but never completed (the client died), one never uploaded
     data = image("rocket.jpg")
@@ -294,7 +295,7 @@ async def test_sweeper_completes_abandoned_uploads_and_fails_missing_ones(
 
 async def test_end_to_end_through_the_outbox_relay_and_a_consumer(
     settings: Settings, api: httpx.AsyncClient, graph_store: GraphStore, redis: aioredis.Redis,
-    processor: MediaProcessor, author: TestUser,
+    processor: MediaService, author: TestUser,
 ) -> None:  # fmt: skip
     # given: a completed upload whose media.uploaded sits in the outbox
     post = await create_uploaded_post(api, author, [(image("coffee.png"), "image/png")])

@@ -1,0 +1,135 @@
+"""Bulk-import statements for the SNAP ego-Facebook graph (``seed.snap_graph``).
+
+Every statement is idempotent: users and edges are ``MERGE``d (users by their unique ``username``), and the
+counters are set from the real degrees only where they differ, so a second import writes nothing. Batches
+are ``UNWIND $rows`` lists of up to 5,000 maps (verified on FalkorDB over RESP).
+"""
+
+from __future__ import annotations
+
+from graph.cypher import cypher
+
+MERGE_USERS = cypher(
+    "seed.MERGE_USERS",
+    """
+    UNWIND $rows AS row
+    MERGE (u:User {username: row.username})
+      ON CREATE SET u.id = row.id, u.email = row.email, u.password_hash = $password_hash,
+                    u.is_private = false, u.is_verified = false, u.created_at = row.created_at,
+                    u.follower_count = 0, u.following_count = 0, u.post_count = 0
+    RETURN count(u) AS users
+    """,
+    write=True,
+)
+"""``$rows``: ``[{username, id, email, created_at}]``; ``$password_hash``: one argon2id hash for all."""
+
+MERGE_FOLLOWS = cypher(
+    "seed.MERGE_FOLLOWS",
+    """
+    UNWIND $rows AS row
+    MATCH (a:User {username: row.follower})
+    MATCH (b:User {username: row.followee})
+    MERGE (a)-[f:FOLLOWS]->(b)
+      ON CREATE SET f.created_at = row.created_at
+    RETURN count(f) AS follows
+    """,
+    write=True,
+)
+"""``$rows``: ``[{follower, followee, created_at}]`` (usernames, epoch ms). Counters are NOT touched."""
+
+SYNC_COUNTERS = cypher(
+    "seed.SYNC_COUNTERS",
+    """
+    UNWIND $usernames AS username
+    MATCH (u:User {username: username})
+    OPTIONAL MATCH (:User)-[incoming:FOLLOWS]->(u)
+    WITH u, count(incoming) AS followers
+    OPTIONAL MATCH (u)-[outgoing:FOLLOWS]->(:User)
+    WITH u, followers, count(outgoing) AS following
+    WHERE coalesce(u.follower_count, -1) <> followers OR coalesce(u.following_count, -1) <> following
+    SET u.follower_count = followers, u.following_count = following
+    RETURN count(u) AS updated
+    """,
+    write=True,
+)
+"""Set ``follower_count`` / ``following_count`` of ``$usernames`` from their FOLLOWS degrees, only where
+they differ. Returns ``{updated}``."""
+
+USER_TOTAL = cypher("seed.USER_TOTAL", "MATCH (u:User) RETURN count(u) AS n")
+FOLLOWS_TOTAL = cypher("seed.FOLLOWS_TOTAL", "MATCH (:User)-[f:FOLLOWS]->(:User) RETURN count(f) AS n")
+
+IDS_BY_USERNAME = cypher(
+    "seed.IDS_BY_USERNAME",
+    "UNWIND $usernames AS name MATCH (u:User {username: name}) RETURN u.username AS username, u.id AS id",
+)
+"""``{username, id}`` for each of ``$usernames`` that exists (seeders and benchmarks map ``fb_n`` to ids)."""
+
+# -- engagement --------------------------------------------------------------------------------------
+
+#: Seeded, published posts with their author: rows ``{post_id, seed_key, caption, created_at, author_id}``
+#: in ``seed_key`` order.
+SEEDED_POSTS = cypher(
+    "seed.SEEDED_POSTS",
+    """
+    MATCH (a:User)-[:POSTED]->(p:Post)
+    WHERE p.seed_key IS NOT NULL AND p.status = 'PUBLISHED'
+    RETURN p.id AS post_id, p.seed_key AS seed_key, p.caption AS caption, p.created_at AS created_at,
+           a.id AS author_id
+    ORDER BY seed_key
+    """,
+)
+
+#: Followers of each author of ``$author_ids``: rows ``{author_id, followers: [{id, username}, ...]}``
+#: (unordered: the caller sorts).
+AUTHOR_FOLLOWERS = cypher(
+    "seed.AUTHOR_FOLLOWERS",
+    """
+    UNWIND $author_ids AS author_id
+    MATCH (f:User)-[:FOLLOWS]->(a:User {id: author_id})
+    RETURN author_id, collect({id: f.id, username: f.username}) AS followers
+    """,
+)
+
+#: MERGE likes ``$rows`` = ``[{user_id, post_id, at}]``; ``created_at`` is set only on a new edge.
+SEED_LIKES = cypher(
+    "seed.SEED_LIKES",
+    """
+    UNWIND $rows AS row
+    MATCH (u:User {id: row.user_id})
+    MATCH (p:Post {id: row.post_id})
+    MERGE (u)-[l:LIKED]->(p)
+    ON CREATE SET l.created_at = row.at
+    RETURN count(l) AS likes
+    """,
+    write=True,
+)
+
+#: MERGE comments ``$rows`` = ``[{id, user_id, post_id, text, at}]`` by id, with their edges.
+SEED_COMMENTS = cypher(
+    "seed.SEED_COMMENTS",
+    """
+    UNWIND $rows AS row
+    MATCH (u:User {id: row.user_id})
+    MATCH (p:Post {id: row.post_id})
+    MERGE (c:Comment {id: row.id})
+    ON CREATE SET c.text = row.text, c.created_at = row.at, c.deleted = false
+    MERGE (u)-[:WROTE]->(c)
+    MERGE (c)-[:ON]->(p)
+    RETURN count(c) AS comments
+    """,
+    write=True,
+)
+
+#: Recompute ``like_count`` and ``comment_count`` of ``$ids`` from the edges and live comments.
+RECOUNT_ENGAGEMENT = cypher(
+    "seed.RECOUNT_ENGAGEMENT",
+    """
+    UNWIND $ids AS post_id
+    MATCH (p:Post {id: post_id})
+    WITH p, size([(u:User)-[:LIKED]->(p) | 1]) AS likes,
+         size([(c:Comment)-[:ON]->(p) WHERE NOT coalesce(c.deleted, false) | 1]) AS comments
+    SET p.like_count = likes, p.comment_count = comments
+    RETURN count(p) AS posts
+    """,
+    write=True,
+)
