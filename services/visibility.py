@@ -20,6 +20,15 @@ if TYPE_CHECKING:
     from graph.store import GraphStore
 
 
+def may_view(*, is_owner: bool, owner_private: bool, viewer_follows: bool, blocked: bool) -> bool:
+    """The visibility rule on the flags of ``graph.statements.visibility.viewer_relation``: the owner sees
+    their own content; anyone else only without a block either way, and a private owner's only as an approved
+    follower. (Whether the content itself is live, e.g. a PUBLISHED post, is the caller's check.)"""
+    if is_owner:
+        return True
+    return not blocked and (not owner_private or viewer_follows)
+
+
 @dataclass(frozen=True, slots=True)
 class Access:
     """What ``viewer`` may do with ``owner``'s content: ``visible`` (followers, following, posts) and
