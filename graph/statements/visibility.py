@@ -19,8 +19,9 @@ The fragments are ``WHERE`` pattern predicates and ``OPTIONAL MATCH`` + ``count`
 FalkorDB 4.16, which re-resolves them correctly (pattern comprehensions over a relationship type are cached
 stale on FalkorDB, and FalkorDB rejects them inside ``WHERE``). Use the ``WHERE`` fragments in a ``WHERE``
 only: FalkorDB evaluates a pattern predicate inside a projection (``RETURN {can_view(...)} AS visible``) to a
-list and fails; for a flag, gate an ``OPTIONAL MATCH`` with it (``ACCESS`` below) or use ``viewer_relation``. A pattern predicate between two BOUND nodes is an
-expand-into: it costs the smaller adjacency, never a scan of the author's followers.
+list and fails; for a flag, gate an ``OPTIONAL MATCH`` with it (``ACCESS`` below) or use ``viewer_relation``.
+A pattern predicate between two BOUND nodes is an expand-into: it costs the smaller adjacency, never a scan of
+the author's followers.
 
 Each fragment this module renders is recorded (:func:`rendered_fragments`), so that a test can check that
 every statement reading user-owned content on a viewer's behalf composes one of them.
