@@ -17,21 +17,28 @@ _REGISTRY: dict[str, Statement] = {}
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """One parameterised Cypher statement: ``name`` (module.CONSTANT style), ``text``, ``write`` flag."""
+    """One parameterised Cypher statement: ``name`` (module.CONSTANT style), ``text``, ``write`` flag, and
+    ``system``: True when it runs on behalf of the system (workers, the dataset import, maintenance), not of a
+    viewer, so that it needs no visibility fragment (``graph.statements.visibility``)."""
 
     name: str
     text: str
     write: bool
+    system: bool = False
 
     def __str__(self) -> str:
         return self.text
 
 
-def cypher(name: str, text: str, *, write: bool = False) -> Statement:
-    """Register and return a statement. ``name`` must be unique; raises ``ValueError`` on a duplicate."""
-    if name in _REGISTRY and _REGISTRY[name].text != text:
+def cypher(name: str, text: str, *, write: bool = False, system: bool = False) -> Statement:
+    """Register and return a statement. ``name`` must be unique; raises ``ValueError`` on a duplicate.
+
+    ``system=True`` marks a statement that reads or writes for the system (a worker reloading by id, the
+    dataset import), exempt from the rule that viewer-facing reads of user-owned content compose a visibility
+    fragment (a test checks that rule over every registered statement)."""
+    if name in _REGISTRY and _REGISTRY[name].text != text.strip():
         raise ValueError(f"duplicate Cypher statement name {name!r}")
-    stmt = Statement(name=name, text=text.strip(), write=write)
+    stmt = Statement(name=name, text=text.strip(), write=write, system=system)
     _REGISTRY[name] = stmt
     return stmt
 
