@@ -8,7 +8,7 @@ from strawberry.types import Info
 
 from resolvers import users as user_resolvers
 from schema.node import register_node
-from schema.user import User
+from schema.users import User
 from services.accounts import AuthResult
 
 

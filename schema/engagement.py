@@ -10,7 +10,7 @@ from strawberry.types import Info
 from resolvers import engagement as engagement_resolvers
 from schema.base import from_global_id
 from schema.node import register_node
-from schema.post import Comment, Post
+from schema.posts import Comment, Post
 
 
 @strawberry.input

@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import feed as feed_resolvers
-from schema.post import PostConnection
+from schema.posts import PostConnection
 
 
 @strawberry.type

@@ -16,7 +16,7 @@ from resolvers import posts as post_resolvers
 from schema.base import from_global_id, from_ms, to_global_id
 from schema.engagement import PostIdInput
 from schema.node import register_node
-from schema.post import Post
+from schema.posts import Post
 from services.posts import CreatedPost, MediaSpec, UploadTicket
 
 

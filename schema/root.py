@@ -17,9 +17,9 @@ from schema.accounts import AccountsMutation, AccountsQuery
 from schema.engagement import EngagementMutation
 from schema.extensions import ErrorCodes, OperationMetrics, document_cache, protection_extensions
 from schema.feed import FeedQuery
+from schema.follows import SocialMutation, SocialQuery
 from schema.node import NodeQuery
 from schema.posts_api import PostsMutation, PostsQuery
-from schema.social import SocialMutation, SocialQuery
 
 if TYPE_CHECKING:
     from graphql import GraphQLError

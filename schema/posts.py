@@ -14,7 +14,7 @@ from resolvers import posts as post_resolvers
 from resolvers import users as user_resolvers
 from resolvers.loading import settle
 from schema.base import Node, PageInfo, from_ms, to_global_id
-from schema.user import User, UserConnection
+from schema.users import User, UserConnection
 from services.core.records import CommentRecord, MediaRecord, PostRecord
 
 if TYPE_CHECKING:

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from resolvers import follows as follow_resolvers
 from resolvers import posts as post_resolvers
-from resolvers import social as social_resolvers
 from schema.base import Node, PageInfo, from_ms, to_global_id
 from services.core.records import UserRecord
 
 if TYPE_CHECKING:
-    from schema.post import PostConnection
+    from schema.posts import PostConnection
     from services.core.pagination import Page
 
 
@@ -51,37 +51,37 @@ class User(Node):
 
     @strawberry.field(description="The viewer follows this user.")
     async def viewer_follows(self, info: Info) -> bool:
-        return (await social_resolvers.relationship(info, self.raw_id)).viewer_follows
+        return (await follow_resolvers.relationship(info, self.raw_id)).viewer_follows
 
     @strawberry.field(description="This user follows the viewer.")
     async def follows_viewer(self, info: Info) -> bool:
-        return (await social_resolvers.relationship(info, self.raw_id)).follows_viewer
+        return (await follow_resolvers.relationship(info, self.raw_id)).follows_viewer
 
     @strawberry.field(description="The viewer's follow request to this user is pending.")
     async def viewer_has_requested(self, info: Info) -> bool:
-        return (await social_resolvers.relationship(info, self.raw_id)).viewer_has_requested
+        return (await follow_resolvers.relationship(info, self.raw_id)).viewer_has_requested
 
     @strawberry.field(description="The viewer blocks this user.")
     async def viewer_blocks(self, info: Info) -> bool:
-        return (await social_resolvers.relationship(info, self.raw_id)).viewer_blocks
+        return (await follow_resolvers.relationship(info, self.raw_id)).viewer_blocks
 
     @strawberry.field(description="Followers, newest first; empty when the account is private and not visible.")
     async def followers(self, info: Info, first: int | None = 20, after: str | None = None) -> UserConnection:
-        return UserConnection.of(await social_resolvers.followers(info, self.raw_id, first, after))
+        return UserConnection.of(await follow_resolvers.followers(info, self.raw_id, first, after))
 
     @strawberry.field(description="Followees, newest first; empty when the account is private and not visible.")
     async def following(self, info: Info, first: int | None = 20, after: str | None = None) -> UserConnection:
-        return UserConnection.of(await social_resolvers.following(info, self.raw_id, first, after))
+        return UserConnection.of(await follow_resolvers.following(info, self.raw_id, first, after))
 
     @strawberry.field(description="People the viewer follows who follow this user.")
     async def mutual_followers(self, info: Info, first: int | None = 3) -> UserConnection:
-        return UserConnection.of(await social_resolvers.mutual_followers(info, self.raw_id, first))
+        return UserConnection.of(await follow_resolvers.mutual_followers(info, self.raw_id, first))
 
     @strawberry.field(description="Published posts, newest first; empty when private and not visible.")
     async def posts(
         self, info: Info, first: int | None = 12, after: str | None = None
-    ) -> Annotated[PostConnection, strawberry.lazy("schema.post")]:
-        from schema.post import PostConnection
+    ) -> Annotated[PostConnection, strawberry.lazy("schema.posts")]:
+        from schema.posts import PostConnection
 
         return PostConnection.of(await post_resolvers.user_posts(info, self.raw_id, first, after))
 

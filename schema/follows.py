@@ -9,9 +9,9 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
-from resolvers import social as social_resolvers
+from resolvers import follows as follow_resolvers
 from schema.base import from_global_id
-from schema.user import User, UserConnection
+from schema.users import User, UserConnection
 from services.follows import FollowResult
 
 
@@ -58,7 +58,7 @@ class SocialQuery:
     async def follow_requests(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> UserConnection:
-        return UserConnection.of(await social_resolvers.follow_requests(info, first, after))
+        return UserConnection.of(await follow_resolvers.follow_requests(info, first, after))
 
     @strawberry.field(
         description="Friends of friends, ranked by how many people the viewer follows follow them."
@@ -66,7 +66,7 @@ class SocialQuery:
     async def suggested_users(self, info: Info, first: int | None = 10) -> list[UserSuggestion]:
         return [
             UserSuggestion(user=User.from_record(s.user), mutual_count=s.mutual_count, reason=s.reason)
-            for s in await social_resolvers.suggested_users(info, first)
+            for s in await follow_resolvers.suggested_users(info, first)
         ]
 
 
@@ -74,28 +74,28 @@ class SocialQuery:
 class SocialMutation:
     @strawberry.mutation(description="Follow a user (a request when the account is private); idempotent.")
     async def follow(self, info: Info, input: UserIdInput) -> FollowPayload:
-        return FollowPayload.of(await social_resolvers.follow(info, _user_id(input)))
+        return FollowPayload.of(await follow_resolvers.follow(info, _user_id(input)))
 
     @strawberry.mutation(description="Stop following a user, or withdraw a pending request.")
     async def unfollow(self, info: Info, input: UserIdInput) -> FollowPayload:
-        return FollowPayload.of(await social_resolvers.unfollow(info, _user_id(input)))
+        return FollowPayload.of(await follow_resolvers.unfollow(info, _user_id(input)))
 
     @strawberry.mutation(description="Accept a pending request to the viewer's private account.")
     async def approve_follow_request(self, info: Info, input: UserIdInput) -> FollowPayload:
-        return FollowPayload.of(await social_resolvers.approve_follow_request(info, _user_id(input)))
+        return FollowPayload.of(await follow_resolvers.approve_follow_request(info, _user_id(input)))
 
     @strawberry.mutation(description="Decline a pending request to the viewer's private account.")
     async def reject_follow_request(self, info: Info, input: UserIdInput) -> FollowPayload:
-        return FollowPayload.of(await social_resolvers.reject_follow_request(info, _user_id(input)))
+        return FollowPayload.of(await follow_resolvers.reject_follow_request(info, _user_id(input)))
 
     @strawberry.mutation(description="Make a follower stop following the viewer.")
     async def remove_follower(self, info: Info, input: UserIdInput) -> FollowPayload:
-        return FollowPayload.of(await social_resolvers.remove_follower(info, _user_id(input)))
+        return FollowPayload.of(await follow_resolvers.remove_follower(info, _user_id(input)))
 
     @strawberry.mutation(description="Block a user: follows and requests both ways are removed.")
     async def block(self, info: Info, input: UserIdInput) -> User:
-        return User.from_record(await social_resolvers.block(info, _user_id(input)))
+        return User.from_record(await follow_resolvers.block(info, _user_id(input)))
 
     @strawberry.mutation(description="Lift a block (follows are not restored).")
     async def unblock(self, info: Info, input: UserIdInput) -> User:
-        return User.from_record(await social_resolvers.unblock(info, _user_id(input)))
+        return User.from_record(await follow_resolvers.unblock(info, _user_id(input)))

@@ -1,6 +1,6 @@
 """Follow-graph resolvers (owner: social graph).
 
-Contract used by the schema layer (``schema/user.py``, ``schema/social.py``):
+Contract used by the schema layer (``schema/users.py``, ``schema/social.py``):
 - ``await relationship(info, user_id) -> Relationship`` via the ``RelationshipsByUserId`` DataLoader (one
   round trip per page of users, whatever the number of flag fields asked).
 - ``await followers(info, user_id, first, after) -> Page[UserRecord]`` (newest first, keyset cursor; empty
