@@ -12,7 +12,7 @@ import pytest
 
 from graph.cypher import cypher
 from services.core.tokens import AccessTokens
-from tests.factories import DEFAULT_PASSWORD, graphql, make_user, random_ip
+from tests.support.factories import DEFAULT_PASSWORD, graphql, make_user, random_ip
 
 if TYPE_CHECKING:
     import httpx

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 from schema.base import from_global_id
-from tests.factories import graphql, make_user
-from tests.factories_posts import block, delete_post, outbox_events, post_counts, publish_post
+from tests.support.factories import graphql, make_user
+from tests.support.posts import block, delete_post, outbox_events, post_counts, publish_post
 
 if TYPE_CHECKING:
     import httpx
     from starlette.applications import Starlette
 
-    from tests.factories import TestUser
-    from tests.factories_posts import TestPost
+    from tests.support.factories import TestUser
+    from tests.support.posts import TestPost
 
 ADD = """
 mutation($input: AddCommentInput!) {

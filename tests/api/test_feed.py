@@ -18,8 +18,8 @@ from cache.feed import BUILT
 from cache.keys import RedisKeys
 from schema.base import from_global_id, to_global_id
 from services.feed import DEGRADED, REBUILDS
-from tests.factories import graphql, make_user
 from tests.services.test_fanout import created_at, follow, publish_and_fan_out, publish_post
+from tests.support.factories import graphql, make_user
 from workers.fanout import make_handler
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from devstack.supervisor import EmbeddedStack
     from graph.store import GraphStore
     from runtime.settings import Settings
-    from tests.factories import TestUser
+    from tests.support.factories import TestUser
 
 FEED = """
 query($first: Int, $after: String) {

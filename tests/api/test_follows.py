@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from schema.base import to_global_id
-from tests.api.social import act, edges, error_of, events, ok, profile
-from tests.factories import graphql, make_user
+from tests.support.factories import graphql, make_user
+from tests.support.social import act, edges, error_of, events, ok, profile
 
 if TYPE_CHECKING:
     import httpx

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pytest
 
-from tests.factories import graphql, make_user, random_ip
-from tests.factories_posts import like_edges, outbox_events, post_counts, publish_post, restart_redis
+from tests.support.factories import graphql, make_user, random_ip
+from tests.support.posts import like_edges, outbox_events, post_counts, publish_post, restart_redis
 
 if TYPE_CHECKING:
     import httpx
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
     from devstack.supervisor import EmbeddedStack
     from runtime.settings import Settings
-    from tests.factories import TestUser
-    from tests.factories_posts import TestPost
+    from tests.support.factories import TestUser
+    from tests.support.posts import TestPost
 
 LIKE = "mutation Like($input: PostIdInput!) { likePost(input: $input) { id likeCount viewerHasLiked } }"
 UNLIKE = "mutation Unlike($input: PostIdInput!) { unlikePost(input: $input) { id likeCount } }"

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.factories import graphql, make_user
-from tests.factories_posts import (
+from tests.support.factories import graphql, make_user
+from tests.support.posts import (
     approve,
     block,
     delete_post,
@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
     from devstack.supervisor import EmbeddedStack
     from runtime.settings import Settings
-    from tests.factories import TestUser
-    from tests.factories_posts import TestPost
+    from tests.support.factories import TestUser
+    from tests.support.posts import TestPost
 
 LIKE = "mutation($input: PostIdInput!) { likePost(input: $input) { id likeCount viewerHasLiked } }"
 UNLIKE = "mutation($input: PostIdInput!) { unlikePost(input: $input) { id likeCount viewerHasLiked } }"

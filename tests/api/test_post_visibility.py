@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.factories import graphql, make_user
-from tests.media.posts_flow import (
+from tests.support.factories import graphql, make_user
+from tests.support.uploads import (
     DELETE,
     POST,
     USER_POSTS,
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from graph.store import GraphStore
-    from tests.factories import TestUser
+    from tests.support.factories import TestUser
 
 
 @pytest.fixture(scope="module")

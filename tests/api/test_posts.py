@@ -14,8 +14,8 @@ from PIL import Image
 
 from graph.cypher import cypher
 from services.core.errors import BadInput, NotFound
-from tests.factories import graphql, make_user
-from tests.media.posts_flow import (
+from tests.support.factories import graphql, make_user
+from tests.support.uploads import (
     COMPLETE,
     CREATE_POST,
     DELETE,
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from graph.store import GraphStore
-    from tests.factories import TestUser
+    from tests.support.factories import TestUser
 
 MB = 1024 * 1024
 COUNT_POSTS = cypher(

@@ -9,8 +9,8 @@ import pytest
 
 from graph.cypher import cypher
 from schema.base import to_global_id
-from tests.api.social import events
-from tests.factories import graphql, make_user
+from tests.support.factories import graphql, make_user
+from tests.support.social import events
 
 if TYPE_CHECKING:
     import httpx

@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from graph.cypher import cypher
-from tests.factories import DEFAULT_PASSWORD, graphql, make_user, random_ip
+from tests.support.factories import DEFAULT_PASSWORD, graphql, make_user, random_ip
 
 if TYPE_CHECKING:
     import httpx

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from services.suggestions import follow_reason
-from tests.api.social import error_of, ok
-from tests.factories import graphql, make_user
+from tests.support.factories import graphql, make_user
+from tests.support.social import error_of, ok
 
 if TYPE_CHECKING:
     import httpx
 
-    from tests.factories import TestUser
+    from tests.support.factories import TestUser
 
 SUGGESTED = "query($first: Int) { suggestedUsers(first: $first) { mutualCount reason user { username } } }"
 MUTUALS = """

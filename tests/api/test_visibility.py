@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.api.social import error_of, ok
-from tests.factories import graphql, make_user
-from tests.factories_posts import publish_post
+from tests.support.factories import graphql, make_user
+from tests.support.posts import publish_post
+from tests.support.social import error_of, ok
 
 if TYPE_CHECKING:
     import httpx
     from starlette.applications import Starlette
 
-    from tests.factories import TestUser
+    from tests.support.factories import TestUser
 
 READS = {
     "followers": "followers { totalCount edges { node { username } } }",

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from schema.base import to_global_id
 from seed.engagement import comment_text, plan_engagement, seed_comment_id, seed_engagement
 from seed.statements import SEEDED_POSTS
-from tests.factories import graphql, make_user
-from tests.factories_posts import follow, like_edges, post_counts, publish_seeded_post
+from tests.support.factories import graphql, make_user
+from tests.support.posts import follow, like_edges, post_counts, publish_seeded_post
 
 if TYPE_CHECKING:
     import httpx

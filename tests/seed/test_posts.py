@@ -11,7 +11,7 @@ import pytest
 
 from graph.cypher import cypher
 from seed.posts import CSV_FILES, HUBS, SEED_AUTHORS, read_rows, seed_posts
-from tests.factories import graphql, make_user
+from tests.support.factories import graphql, make_user
 from tests.support.paths import DATASETS
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ import pytest
 from graph.cypher import cypher
 from seed.snap_graph import import_snap_graph
 from services.core.passwords import Passwords
-from tests.factories import graphql
+from tests.support.factories import graphql
 
 if TYPE_CHECKING:
     import httpx

@@ -22,7 +22,7 @@ from graph.statements.outbox import OUTBOX_PENDING
 from schema.base import to_global_id
 from services.fanout import FanoutService
 from services.posts import MediaSpec
-from tests.factories import graphql, make_user
+from tests.support.factories import graphql, make_user
 from workers.fanout import make_handler
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from graph.store import GraphStore
     from runtime.settings import Settings
-    from tests.factories import TestUser
+    from tests.support.factories import TestUser
 
     Handler = Callable[[Event], Awaitable[None]]
 

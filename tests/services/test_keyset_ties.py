@@ -19,8 +19,8 @@ from graph.cypher import cypher
 from services.core.pagination import decode_cursor
 from services.follows import FollowStatus
 from services.posts import MediaSpec
-from tests.factories import make_user
-from tests.factories_posts import publish_post
+from tests.support.factories import make_user
+from tests.support.posts import publish_post
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
     from graph.store import GraphStore
     from services.core.pagination import Page
-    from tests.factories import TestUser
-    from tests.factories_posts import TestPost
+    from tests.support.factories import TestUser
+    from tests.support.posts import TestPost
 
 AT = int(time.time() * 1000) - 60_000  # the tied created_at (ms): a minute ago, inside the cold-start window
 

@@ -23,8 +23,8 @@ from media.errors import ObjectMissing
 from media.store import IMMUTABLE
 from schema.base import from_global_id
 from services.media_processing import PENDING_GRACE_MS, PROCESSING_STALE_MS, UPLOAD_DEADLINE_MS, variant_key
-from tests.factories import graphql, make_user
-from tests.media.posts_flow import (
+from tests.support.factories import graphql, make_user
+from tests.support.uploads import (
     COMPLETE,
     POST,
     create_post,
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from media.store import ObjectStore
     from runtime.settings import Settings
     from services.media_processing import MediaService
-    from tests.factories import TestUser
+    from tests.support.factories import TestUser
 
 GPS_IFD, ORIENTATION = 0x8825, 0x0112
 POST_STATE = cypher(

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from graph.cypher import cypher
-from tests.factories import graphql
+from tests.support.factories import graphql
 
 if TYPE_CHECKING:
     import httpx
 
     from graph.store import GraphStore
-    from tests.factories import TestUser
+    from tests.support.factories import TestUser
 
 USER_FIELDS = (
     "id username followerCount followingCount viewerFollows followsViewer viewerHasRequested viewerBlocks"

@@ -17,7 +17,7 @@ import httpx
 from events.envelope import Event
 from graph.cypher import cypher
 from schema.base import from_global_id
-from tests.factories import graphql
+from tests.support.factories import graphql
 from tests.support.paths import IMAGES
 from workers.media import make_media_handler
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from graph.store import GraphStore
-    from tests.factories import TestUser
+    from tests.support.factories import TestUser
 
 
 POST_FIELDS = """

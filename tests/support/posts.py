@@ -19,7 +19,7 @@ import httpx
 from graph.cypher import cypher
 from schema.base import from_global_id
 from services.posts import MediaSpec
-from tests.factories import graphql
+from tests.support.factories import graphql
 from tests.support.paths import IMAGES
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from devstack.supervisor import EmbeddedStack
     from graph.store import GraphStore
-    from tests.factories import TestUser
+    from tests.support.factories import TestUser
 
 DEFAULT_IMAGE = IMAGES / "rocket.jpg"  # 640x427 JPEG, 112 KB: the cheapest real photo to process
 
