@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -75,6 +76,15 @@ class Context:
         """Forget cached loads (after a mutation changes what they hold)."""
         for loader in self._loaders.values():
             loader.clear_all()
+
+
+async def viewer_write(info: Any, use_case: Callable[[str, str], Awaitable[T]], target_id: str) -> T:
+    """A mutation on another user or object: ``await use_case(viewer_id, target_id)`` (``Unauthenticated``
+    when anonymous), then forget the request's loads, which the write may have changed."""
+    ctx = context_of(info)
+    result = await use_case(await ctx.require_viewer(), target_id)
+    ctx.clear_loaders()
+    return result
 
 
 def context_of(info: Any) -> Context:

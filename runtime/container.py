@@ -13,7 +13,6 @@ from cache.sessions import SessionCache
 from services.accounts import AccountService
 from services.auth import AuthService
 from services.blocks import BlockService
-from services.connections import ConnectionService
 from services.core.container import Services
 from services.core.passwords import Passwords
 from services.core.tokens import AccessTokens
@@ -56,7 +55,6 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     services.accounts = AccountService(resources.graph, Passwords(), sessions, services.rate_limits)
     services.follows = FollowService(resources.graph, services.rate_limits)
     services.blocks = BlockService(resources.graph)
-    services.connections = ConnectionService(resources.graph)
     services.visibility = VisibilityService(resources.graph)
     services.suggestions = SuggestionService(resources.graph)
     feed_cache = FeedCache(resources.redis, resources.keys, max_items=settings.feed_max_items)

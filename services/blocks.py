@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from events.envelope import Event
-from graph.statements import follows as stmts
+from graph.statements import blocks as stmts
 from services.core import clock
 from services.core.errors import BadInput, NotFound
 from services.core.records import UserRecord

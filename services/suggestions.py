@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from graph.statements import social_reads as stmts
+from graph.statements import suggestions as stmts
 from services.core.pagination import clamp_first
 from services.core.records import UserRecord
 

@@ -21,46 +21,6 @@ from graph.statements.users import USER_FIELDS
 
 FIRST_PAGE_TS = 2**62  # larger than any epoch-ms timestamp: "before" the newest post
 
-#: Followers of ``$author_id`` with ids greater than ``$after`` (keyset), ascending, at most ``$limit``.
-#: Rows: ``{id}``. The ``WITH`` before the id filter keeps FalkorDB from planning a range scan of the
-#: ``User.id`` index over every user (40 ms instead of 4 ms for fb_107's 1,045 followers); likewise the
-#: ``WITH p`` below keeps it from scanning the ``Post.status`` index over every post.
-FOLLOWERS_PAGE = cypher(
-    "feed.FOLLOWERS_PAGE",
-    """
-    MATCH (a:User {id: $author_id})<-[:FOLLOWS]-(f:User)
-    WITH f.id AS id
-    WHERE id > $after
-    RETURN id
-    ORDER BY id
-    LIMIT $limit
-    """,
-)
-
-#: The post ``$post_id`` as the fan-out needs it. Rows (0 or 1):
-#: ``{id, author_id, status, created_at, follower_count}``.
-POST_FOR_FANOUT = cypher(
-    "feed.POST_FOR_FANOUT",
-    """
-    MATCH (a:User)-[:POSTED]->(p:Post {id: $post_id})
-    RETURN p.id AS id, a.id AS author_id, p.status AS status, p.created_at AS created_at,
-           coalesce(a.follower_count, 0) AS follower_count
-    """,
-)
-
-#: Whether ``$follower_id`` follows ``$followee_id`` now, and the followee's follower count.
-#: Rows (0 when either user is gone): ``{follows, follower_count}``.
-FOLLOW_STATE = cypher(
-    "feed.FOLLOW_STATE",
-    """
-    MATCH (f:User {id: $follower_id})
-    MATCH (e:User {id: $followee_id})
-    OPTIONAL MATCH (f)-[r:FOLLOWS]->(e)
-    WITH e, count(r) AS edges
-    RETURN edges > 0 AS follows, coalesce(e.follower_count, 0) AS follower_count
-    """,
-)
-
 #: The newest ``$limit`` PUBLISHED posts of each author in ``$author_ids``.
 #: Rows: ``{author_id, id, score}``, per author newest first.
 AUTHORS_RECENT_POSTS = cypher(
@@ -77,16 +37,6 @@ AUTHORS_RECENT_POSTS = cypher(
         LIMIT $limit
     }
     RETURN aid AS author_id, id, score
-    """,
-)
-
-#: Ids of every post (any status) of ``$author_id`` created at or after ``$since`` ms. Rows: ``{id}``.
-AUTHOR_POST_IDS_SINCE = cypher(
-    "feed.AUTHOR_POST_IDS_SINCE",
-    """
-    MATCH (a:User {id: $author_id})-[:POSTED]->(p:Post)
-    WHERE p.created_at >= $since
-    RETURN p.id AS id
     """,
 )
 

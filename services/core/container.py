@@ -20,7 +20,6 @@ class Services:
     users: Any = None
     follows: Any = None
     blocks: Any = None
-    connections: Any = None
     visibility: Any = None
     suggestions: Any = None
     rate_limits: Any = None
