@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 
@@ -89,4 +89,4 @@ async def viewer_write(info: Any, use_case: Callable[[str, str], Awaitable[T]], 
 
 def context_of(info: Any) -> Context:
     """The typed :class:`Context` of a resolver's ``info`` (Strawberry types it loosely)."""
-    return info.context
+    return cast("Context", info.context)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from resolvers import engagement as engagement_resolvers
 from resolvers import posts as post_resolvers
 from resolvers import users as user_resolvers
+from resolvers.context import context_of
 from services.core.pagination import Page, clamp_first
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def _selects(info: Info, field_name: str) -> bool:
 
 async def home_feed(info: Info, first: int | None, after: str | None) -> Page[PostRecord]:
     """The viewer's home feed page, newest first (see the module docstring for errors)."""
-    ctx = info.context
+    ctx = context_of(info)
     viewer_id = await ctx.require_viewer()
     size = clamp_first(first, DEFAULT_FIRST)
     skeleton = await ctx.services.feed.home_feed(viewer_id, size, after, hydrate=True)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import REGISTRY, Counter
@@ -97,7 +97,7 @@ async def load_recent_posts(graph: GraphStore, author_ids: list[str], limit: int
     return result
 
 
-def _parse_cursor(after: str | None) -> tuple | None:
+def _parse_cursor(after: str | None) -> tuple[Any, ...] | None:
     """``(score, id)`` for a home cursor, ``("popular", likes, score, id)`` for a cold-start one."""
     if after is None:
         return None
@@ -173,7 +173,7 @@ class FeedService:
         entries = [FeedEntry(r["id"], r["author_id"], int(r["score"])) for r in rows]
         return self._page(entries, first, has_more=len(entries) > first, after=cursor)
 
-    async def popular_feed(self, viewer_id: str, first: int, cursor: tuple | None) -> Page[FeedEntry]:
+    async def popular_feed(self, viewer_id: str, first: int, cursor: tuple[Any, ...] | None) -> Page[FeedEntry]:
         """Cold start: recent popular posts (``cursor`` = ``(likes, score, id)`` or None), graph only."""
         likes, score, post_id = cursor if cursor is not None else (stmts.FIRST_PAGE_TS, stmts.FIRST_PAGE_TS, "")
         rows = await self.graph.read(

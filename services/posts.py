@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uuid_utils
 
@@ -184,7 +184,7 @@ class PostService:
             raise NotFound("Post not found.")
         return CreatedPost(post=created[0].record, uploads=tuple(uploads))
 
-    async def _sign(self, media_rows: list[dict], now: int) -> list[UploadTicket]:
+    async def _sign(self, media_rows: list[dict[str, Any]], now: int) -> list[UploadTicket]:
         tickets = []
         for m in media_rows:
             try:
