@@ -414,6 +414,7 @@ async def bench_reads(settings: Settings, groups: dict[str, list[str]], rounds: 
         hubs_as_celebrities = FeedService(  # the SNAP graph has no 10,000-follower account: make the hubs one
             resources.graph,
             FeedCache(resources.redis, resources.keys, max_items=settings.feed_max_items),
+            services.engagement.counters,
             celebrity_threshold=CELEBRITY_BENCH_THRESHOLD,
             max_items=settings.feed_max_items,
         )

@@ -52,7 +52,8 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     visibility = VisibilityService(graph)
     feed_cache = FeedCache(redis, keys, max_items=settings.feed_max_items)
     await open_variants_to_public(resources.objects)
-    posts = PostService(graph, resources.objects, visibility)
+    posts = PostService(graph, resources.objects)
+    like_counts = LikeCountService(graph, LikeCountCache(redis, keys))
     services = Services(
         auth=AuthService(tokens, sessions),
         accounts=AccountService(graph, Passwords(), sessions, rate_limits),
@@ -66,9 +67,10 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         posts=posts,
         media=MediaService(graph, resources.objects, posts),
         feed=FeedService(
-            graph, feed_cache, celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items
+            graph, feed_cache, like_counts,
+            celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
         ),
         fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),
-        engagement=EngagementService(graph, LikeCountService(graph, LikeCountCache(redis, keys))),
+        engagement=EngagementService(graph, like_counts),
     )
     yield services

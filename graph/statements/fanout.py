@@ -23,6 +23,7 @@ FOLLOWER_IDS_PAGE = cypher(
     ORDER BY id
     LIMIT $limit
     """,
+    system=True,
 )
 
 #: The post ``$post_id`` as the fan-out needs it. Rows (0 or 1):
@@ -34,6 +35,7 @@ POST_FOR_FANOUT = cypher(
     RETURN p.id AS id, a.id AS author_id, p.status AS status, p.created_at AS created_at,
            coalesce(a.follower_count, 0) AS follower_count
     """,
+    system=True,
 )
 
 #: Whether ``$follower_id`` follows ``$followee_id`` now, and the followee's follower count.
@@ -47,6 +49,7 @@ FOLLOW_STATE = cypher(
     WITH e, count(r) AS edges
     RETURN edges > 0 AS follows, coalesce(e.follower_count, 0) AS follower_count
     """,
+    system=True,
 )
 
 #: Ids of every post (any status) of ``$author_id`` created at or after ``$since`` ms. Rows: ``{id}``.
@@ -57,4 +60,5 @@ AUTHOR_POST_IDS_SINCE = cypher(
     WHERE p.created_at >= $since
     RETURN p.id AS id
     """,
+    system=True,
 )

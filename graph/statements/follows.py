@@ -42,7 +42,7 @@ from graph.cypher import cypher
 from graph.keyset import keyset_before
 from graph.statements.outbox import WRITE_OUTBOX, write_outbox_if
 from graph.statements.users import USER_FIELDS
-from graph.statements.visibility import can_view_predicate
+from graph.statements.visibility import can_view, user_visible
 
 FOLLOW = cypher(
     "follows.FOLLOW",
@@ -179,7 +179,6 @@ follow was deleted. ``{hidden, follows_deleted, requests_deleted, user}`` (``use
 # -- reads: followers, following, requests, viewer flags, mutual followers ----------------------------
 
 _KEYSET = keyset_before("edge.created_at", "other.id", "after_at", "after_id")
-_NOT_HIDDEN = "NOT (other)-[:BLOCKS]->(:User {id: $viewer_id})"
 #: ``CASE`` because FalkorDB projects a null node to a map of nulls (Neo4j: null, which ``collect`` skips).
 _PAGE_ITEM = (
     "CASE WHEN other IS NULL THEN null"
@@ -189,11 +188,13 @@ _PAGE_ITEM = (
 
 def _page(pattern: str, counter: str) -> str:
     return f"""
+    OPTIONAL MATCH (v:User {{id: $viewer_id}})
+    WITH v
     MATCH (owner:User {{id: $user_id}})
-    OPTIONAL MATCH (gate:User {{id: $user_id}}) WHERE {can_view_predicate("gate")}
-    WITH owner, gate IS NOT NULL AS visible
+    OPTIONAL MATCH (gate:User {{id: $user_id}}) WHERE {can_view("gate", "v")}
+    WITH v, owner, gate IS NOT NULL AS visible
     OPTIONAL MATCH {pattern}
-    WHERE visible AND {_KEYSET} AND {_NOT_HIDDEN}
+    WHERE visible AND {_KEYSET} AND {user_visible("other", "v")}
     WITH owner, visible, other, edge
     ORDER BY edge.created_at DESC, other.id DESC
     LIMIT $limit
@@ -257,7 +258,7 @@ MUTUAL_FOLLOWERS = cypher(
     UNWIND $ids AS user_id
     MATCH (u:User {{id: user_id}})
     OPTIONAL MATCH (viewer)-[:FOLLOWS]->(other:User)-[:FOLLOWS]->(u)
-    WHERE other.id <> u.id
+    WHERE other.id <> u.id AND {user_visible("other", "viewer")}
     WITH u, other
     ORDER BY other.follower_count DESC, other.username
     WITH u, collect(CASE WHEN other IS NULL THEN null ELSE other {USER_FIELDS} END) AS mutuals

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from graph.cypher import cypher
 from graph.statements.users import USER_FIELDS
+from graph.statements.visibility import viewer_relation
 
 SUGGESTIONS = cypher(
     "suggestions.SUGGESTIONS",
@@ -18,12 +19,11 @@ SUGGESTIONS = cypher(
     MATCH (viewer:User {{id: $viewer_id}})-[:FOLLOWS]->(mutual_via:User)-[:FOLLOWS]->(candidate:User)
     WHERE candidate.id <> $viewer_id
     WITH viewer, candidate, count(mutual_via) AS mutual
-    OPTIONAL MATCH (viewer)-[known:FOLLOWS|REQUESTED]->(candidate)
-    WITH viewer, candidate, mutual, count(known) AS known_edges
-    WHERE known_edges = 0
-    OPTIONAL MATCH (viewer)-[blocked:BLOCKS]-(candidate)
-    WITH viewer, candidate, mutual, count(blocked) AS block_edges
-    WHERE block_edges = 0
+    {viewer_relation("viewer", "candidate", "viewer, candidate, mutual")}
+    WHERE NOT viewer_follows AND NOT blocked
+    OPTIONAL MATCH (viewer)-[pending:REQUESTED]->(candidate)
+    WITH viewer, candidate, mutual, count(pending) AS requested
+    WHERE requested = 0
     WITH viewer, candidate, mutual
     ORDER BY mutual DESC, candidate.follower_count DESC, candidate.id
     LIMIT $limit
