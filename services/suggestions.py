@@ -1,4 +1,4 @@
-"""Suggested users: friends of friends (issue 3, item 5).
+"""Suggested users: friends of friends.
 
 Candidates are the people followed by the people the viewer follows, ranked by ``mutual_count`` — how many
 of the viewer's followees follow them (the "mutual friends" signal of people-you-may-know systems) —
