@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
+from cache.cold_feed import ColdFeedCache
 from cache.feed import FeedCache
 from cache.idempotency import IdempotencyRecords
 from cache.like_counts import LikeCountCache
@@ -50,10 +51,10 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     sessions = SessionService(graph, SessionCache(redis, keys, refresh_ttl=settings.refresh_token_ttl), tokens)
     rate_limits = RateLimitService(GcraLimiter(redis), keys)
     visibility = VisibilityService(graph)
-    feed_cache = FeedCache(redis, keys, max_items=settings.feed_max_items)
+    feed_cache = FeedCache(resources.cache, keys, max_items=settings.feed_max_items, ttl_s=settings.feed_ttl)
     await open_variants_to_public(resources.objects)
     posts = PostService(graph, resources.objects)
-    like_counts = LikeCountService(graph, LikeCountCache(redis, keys))
+    like_counts = LikeCountService(graph, LikeCountCache(resources.cache, keys, state=redis))
     services = Services(
         auth=AuthService(tokens, sessions),
         accounts=AccountService(graph, Passwords(), sessions, rate_limits),
@@ -67,7 +68,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         posts=posts,
         media=MediaService(graph, resources.objects, posts),
         feed=FeedService(
-            graph, feed_cache, like_counts,
+            graph, feed_cache, like_counts, ColdFeedCache(resources.cache, keys),
             celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
         ),
         fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),

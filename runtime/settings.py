@@ -22,8 +22,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".instagraph")
 
     graph_url: str = "falkordb://127.0.0.1:6379/instagraph"
-    redis_url: str = "redis://127.0.0.1:6380/0"
+    redis_url: str = "redis://127.0.0.1:6380/0"  # state: sessions, idempotency, rate limits (noeviction)
+    cache_redis_url: str = "redis://127.0.0.1:6381/0"  # cache: feeds, counters (allkeys-lru, maxmemory)
     redis_prefix: str = ""
+    redis_breaker_threshold: int = 3
+    redis_breaker_cooldown: float = 1.0
+    redis_probe_timeout: float = 0.5
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_idempotence: bool = True
     topic_suffix: str = ""
@@ -46,6 +50,7 @@ class Settings(BaseSettings):
 
     celebrity_threshold: int = 10_000
     feed_max_items: int = 500
+    feed_ttl: int = 3 * 24 * 3600  # s a home feed key lives without reads (inactive users get a rebuild)
     request_timeout: float = 10.0
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For gives the client IP (uvicorn's)
 
@@ -55,8 +60,12 @@ class Settings(BaseSettings):
     max_request_bytes: int = 1024 * 1024  # POST /graphql bodies above this get 413 (server.limits)
 
     outbox_poll_interval: float = 0.2
+    outbox_batch_size: int = 500
+    outbox_lease: float = 30.0  # s a relay owns the rows it claimed (another relay takes them over after)
+    outbox_max_attempts: int = 5  # publish attempts of an unpublishable row before its dead-letter record
     consumer_max_retries: int = 3
     consumer_retry_backoff_ms: int = 200
+    consumer_outage_backoff_max_ms: int = 10_000  # cap of the pause between retries while a store is down
 
     seed_password: str = "instagraph-seed-pw"
     seed_graph_path: Path = Path("../shared/datasets/snap-ego-facebook/facebook_combined.txt")

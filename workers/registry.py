@@ -80,7 +80,7 @@ async def run_worker(name: str, settings: Settings) -> None:
             elif name in CONSUMERS:
                 consumers = build_consumers(
                     [consumer_worker(name)], services, config=config,
-                    redis=resources.redis, keys=resources.keys, producer=producer,
+                    redis=resources.cache, keys=resources.keys, producer=producer,
                 )
                 runner = run_consumers(consumers, config=config)
             else:
