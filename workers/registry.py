@@ -37,6 +37,7 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
         group_prefix=settings.consumer_group_prefix,
         max_retries=settings.consumer_max_retries,
         backoff_ms=settings.consumer_retry_backoff_ms,
+        outage_backoff_max_ms=settings.consumer_outage_backoff_max_ms,
     )
 
 
