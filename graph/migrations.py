@@ -43,6 +43,7 @@ INDEXED: tuple[tuple[str, str], ...] = (
 #: fresh graphs). Registering them before any statement runs avoids both; on Neo4j it is harmless.
 LABELS: tuple[str, ...] = (
     "User", "Session", "Post", "Media", "Hashtag", "Comment", "Story", "Notification", "Outbox",
+    "OutboxDeadLetter",
 )
 RELATIONSHIP_TYPES: tuple[str, ...] = (
     "FOLLOWS", "REQUESTED", "BLOCKS", "HAS_SESSION", "POSTED", "HAS_MEDIA", "TAGGED", "MENTIONS", "LIKED",
@@ -79,6 +80,13 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", uniques=UNIQUE, indexes=INDEXED),
     Migration("0002_register_types", register_types=True),
+    # The relay's claim looks up older rows of a subject (Outbox.key) and expired leases; dead letters are
+    # a new label. (Named, not numbered, so that parallel branches adding migrations do not clash.)
+    Migration(
+        "outbox_leases",
+        indexes=(("Outbox", "key"), ("Outbox", "lease_until"), ("OutboxDeadLetter", "dead_at")),
+        register_types=True,
+    ),
 )
 
 

@@ -75,7 +75,8 @@ async def run_worker(name: str, settings: Settings) -> None:
             if name == "outbox-relay":
                 relay = OutboxRelay(
                     resources.graph, producer, Topics(settings.topic_suffix),
-                    poll_interval=settings.outbox_poll_interval,
+                    poll_interval=settings.outbox_poll_interval, batch_size=settings.outbox_batch_size,
+                    lease=settings.outbox_lease, max_attempts=settings.outbox_max_attempts,
                 )
                 runner = run_consumers([], config=config, relay=relay)
             elif name in CONSUMERS:
