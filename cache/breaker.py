@@ -1,8 +1,8 @@
 """A circuit breaker around one Redis client: after the first outage failures, calls fail at once.
 
 Without it, a blackholed Redis (a stopped process, a partition: the TCP connection opens but nothing
-answers) costs every call its full socket timeout (1 s), and a feed request, which makes three or four
-Redis calls (session check, feed page, like counts), took 4-7 s although the graph answers in ms.
+answers) costs every call its full socket timeout, and a feed request, which makes three or four Redis
+calls (session check, feed page, like counts), took 4-7 s although the graph answers in ms.
 
 States and transitions are purgatory's (``purgatory.AsyncCircuitBreakerFactory``, in-memory, one circuit
 per client; Nygard, *Release It!*, "Circuit Breaker"):
@@ -73,7 +73,7 @@ class RedisBreaker:
     """
 
     def __init__(
-        self, role: str, *, threshold: int = 3, cooldown: float = 1.0, probe_timeout: float = 0.5
+        self, role: str, *, threshold: int = 2, cooldown: float = 1.0, probe_timeout: float = 0.5
     ) -> None:
         self.role, self.threshold, self.cooldown, self.probe_timeout = role, threshold, cooldown, probe_timeout
         self.probe: Callable[[], Awaitable[object]] | None = None

@@ -26,7 +26,7 @@ Bounded memory (keys live ``ttl_s``, ``INSTAGRAPH_FEED_TTL``, after their last r
 A key that was (re)built from the graph carries the marker member ``BUILT`` with score ``+inf``; a key
 without it (still being rebuilt, or written before the marker existed) must be rebuilt before it is
 trusted. Members starting with ``~`` are markers, never posts. Redis being unreachable
-(``ConnectionError``/``TimeoutError``, 1 s client timeouts, or the client's open circuit) is raised as
+(``ConnectionError``/``TimeoutError``, 0.5 s client timeouts, or the client's open circuit) is raised as
 :class:`CacheUnavailable` so that the feed can fall back to the graph.
 """
 

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6380/0"  # state: sessions, idempotency, rate limits (noeviction)
     cache_redis_url: str = "redis://127.0.0.1:6381/0"  # cache: feeds, counters (allkeys-lru, maxmemory)
     redis_prefix: str = ""
-    redis_breaker_threshold: int = 3
+    redis_breaker_threshold: int = 2
     redis_breaker_cooldown: float = 1.0
     redis_probe_timeout: float = 0.5
     kafka_bootstrap: str = "127.0.0.1:9092"
