@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     consumer_max_retries: int = 3
     consumer_retry_backoff_ms: int = 200
     consumer_outage_backoff_max_ms: int = 10_000  # cap of the pause between retries while a store is down
+    consumer_session_timeout_ms: int = 10_000  # a consumer silent this long leaves its group (partitions move)
+    consumer_heartbeat_interval_ms: int = 3_000
 
     seed_password: str = "instagraph-seed-pw"
     seed_graph_path: Path = Path("../shared/datasets/snap-ego-facebook/facebook_combined.txt")

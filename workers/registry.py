@@ -38,6 +38,8 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
         max_retries=settings.consumer_max_retries,
         backoff_ms=settings.consumer_retry_backoff_ms,
         outage_backoff_max_ms=settings.consumer_outage_backoff_max_ms,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
     )
 
 
