@@ -83,6 +83,8 @@ class RedisBreaker:
         self._factory.add_listener(self._on_event)
         self._breaker: AsyncCircuitBreaker | None = None
         self._prober: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()  # set while closed
+        self._closed.set()
         CIRCUIT_OPEN.labels(role).set(0)
 
     @property
@@ -102,12 +104,14 @@ class RedisBreaker:
         async with breaker:
             yield
 
-    async def wait_closed(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for the circuit to be closed (the probe's next success); returns
+    async def wait_closed(self, within: float) -> bool:
+        """Wait up to ``within`` seconds for the circuit to be closed (the probe's next success); returns
         whether it is. For operators' tools and tests that restart Redis."""
-        deadline = time.monotonic() + timeout
-        while self.state != CLOSED and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        try:
+            async with asyncio.timeout(within):
+                await self._closed.wait()
+        except TimeoutError:
+            pass
         return self.state == CLOSED
 
     async def close(self) -> None:
@@ -128,6 +132,10 @@ class RedisBreaker:
             return
         state = str(event.state)
         CIRCUIT_OPEN.labels(self.role).set(0 if state == CLOSED else 1)
+        if state == CLOSED:
+            self._closed.set()
+        else:
+            self._closed.clear()
         if state == OPENED:
             if self._prober is None or self._prober.done():
                 OPENED_TOTAL.labels(self.role).inc()

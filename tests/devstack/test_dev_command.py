@@ -3,9 +3,10 @@
 ``python -m server.cli dev`` runs in its own session on a fresh data dir. Once ``/readyz`` reports the four
 backends healthy: ``{ __typename }`` answers, GraphiQL is served, the URL was printed, a second command
 (``migrate``) finds the stack through ``services.json``, and every worker of ``workers.registry.WORKER_NAMES``
-runs as a child; a worker killed with -9 is started again, with a line on the console. Then SIGTERM: the whole tree (collected beforehand) is gone within ``STOP_WITHIN`` s and
-``services.json`` is removed. The same holds for SIGTERM in the middle of start-up (the API spawned, not
-ready yet) and for kill -9 of ``dev`` (its children die by PDEATHSIG; ``services.json`` stays, ignored).
+runs as a child; a worker killed with -9 is started again, with a line on the console. Then SIGTERM: the
+whole tree (collected beforehand) is gone within ``STOP_WITHIN`` s and ``services.json`` is removed. The
+same holds for SIGTERM in the middle of start-up (the API spawned, not ready yet) and for kill -9 of
+``dev`` (its children die by PDEATHSIG; ``services.json`` stays, ignored).
 """
 
 from __future__ import annotations

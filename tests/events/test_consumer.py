@@ -23,13 +23,12 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from devstack.supervisor import EmbeddedStack
-    from graph.store import GraphStore
-    from tests.support.factories import TestUser
-
     from events.consumer import Consumer
     from events.producer import EventProducer
     from events.topics import Topics
+    from graph.store import GraphStore
     from runtime.settings import Settings
+    from tests.support.factories import TestUser
 
 
 async def _publish(producer: EventProducer, topic: str, event: Event) -> None:
@@ -201,15 +200,15 @@ async def test_a_store_outage_pauses_the_consumer_instead_of_dead_lettering(
     assert metric_value("instagraph_consumer_paused", **labels) == 0.0
 
 
-async def _until(check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _until(check: Callable[[], bool], within: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not check():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.05)
 
 
-async def _until_async(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _until_async(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not await check():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.05)

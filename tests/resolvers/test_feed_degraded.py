@@ -9,8 +9,9 @@ with (1 s, 5 s); what the code does is far inside them. An open circuit answers 
 network, so a degraded request costs its graph statements (tens of ms here); the only slow requests are the
 first ones, whose Redis calls wait out the 0.5 s socket timeout until two failures open each circuit (one
 request makes one state and two cache calls, so both circuits are open about 2 x 0.5 s + 2 x 0.5 s = 2 s
-after the SIGSTOP in the worst case of strictly sequential requests: the measurement starts there). The probe re-closes a circuit about ``cooldown`` (1 s) +
-``probe_timeout`` (0.5 s) after Redis answers again: 1.5 s against the 5 s allowed.
+after the SIGSTOP in the worst case of strictly sequential requests: the measurement starts there; seen here:
+1.5 s, then p99 9-16 ms). The probe re-closes a circuit about ``cooldown`` (1 s) + ``probe_timeout``
+(0.5 s) after Redis answers again: 1.5 s at most against the 5 s allowed (seen: 0.06-0.15 s).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def _ids(body: dict[str, Any]) -> list[str]:
 
 def _p99(values: list[float]) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
 async def test_feed_answers_fast_from_the_graph_while_redis_is_blackholed_and_recovers(

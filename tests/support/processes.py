@@ -74,13 +74,13 @@ class CliProcess:
         return self.proc.returncode
 
 
-async def run_cli(settings: Settings, *args: str, timeout: float = 120.0) -> tuple[int, str]:
+async def run_cli(settings: Settings, *args: str, within: float = 120.0) -> tuple[int, str]:
     """Run ``instagraph <args>`` on ``settings`` to completion; returns ``(exit status, stdout+stderr)``."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "server.cli", *args, cwd=PROJECT_ROOT, env=settings_env(settings),
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    out, _ = await asyncio.wait_for(proc.communicate(), within)
     return proc.returncode or 0, out.decode(errors="replace")
 
 
