@@ -17,7 +17,7 @@ NODE_STAMP := $(LINTER)/node_modules/.installed
 COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || \
              (docker compose version >/dev/null 2>&1 && echo "docker compose"))
 
-.PHONY: dev test lint install install-lint ruff mypy import-contracts cypher-lint schema-check env-check compose-check schema
+.PHONY: dev test lint install install-lint ruff mypy import-contracts cypher-lint schema-check env-check compose-check schema bench-tools
 
 dev: install
 	$(VENV)/bin/instagraph dev --seed
@@ -57,6 +57,10 @@ cypher-lint: install-lint
 
 schema-check: install
 	$(PY) tools/check_schema.py
+
+# The load generator of the HTTP benchmarks (bench/): Debian's wrk, never a Python client on the server's cores.
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q wrk; }
 
 # Rewrite schema.graphql from the code (commit the result).
 schema: install
