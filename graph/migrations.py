@@ -42,11 +42,11 @@ INDEXED: tuple[tuple[str, str], ...] = (
 #: create duplicate edges and a pattern comprehension stays empty after the type appears (reproduced on
 #: fresh graphs). Registering them before any statement runs avoids both; on Neo4j it is harmless.
 LABELS: tuple[str, ...] = (
-    "User", "Session", "Post", "Media", "Hashtag", "Comment", "Story", "Notification", "Outbox",
+    "User", "Session", "Post", "Media", "Hashtag", "Comment", "Story", "Notification", "Outbox", "Highlight",
 )
 RELATIONSHIP_TYPES: tuple[str, ...] = (
     "FOLLOWS", "REQUESTED", "BLOCKS", "HAS_SESSION", "POSTED", "HAS_MEDIA", "TAGGED", "MENTIONS", "LIKED",
-    "SAVED", "WROTE", "ON", "POSTED_STORY", "VIEWED",
+    "SAVED", "WROTE", "ON", "POSTED_STORY", "VIEWED", "CLOSE_FRIEND", "HAS_HIGHLIGHT", "HIGHLIGHTS",
 )
 REGISTER_TYPES = cypher(
     "migrations.register_types",
@@ -77,6 +77,14 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", uniques=UNIQUE, indexes=INDEXED),
     Migration("0002_register_types", register_types=True),
+    # Stories: highlights (unique id), the status and media-state indexes the expiry sweep reads, and the
+    # close-friends and highlight relationship types registered before any statement names them.
+    Migration(
+        "0003_stories",
+        uniques=(("Highlight", "id"),),
+        indexes=(("Story", "status"), ("Story", "media_state")),
+        register_types=True,
+    ),
 )
 
 

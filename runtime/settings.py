@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     max_tokens: int = 2_000
     max_request_bytes: int = 1024 * 1024  # POST /graphql bodies above this get 413 (server.limits)
 
+    story_ttl: int = Field(default=86_400, ge=1)  # s a story stays live after it is created
+    story_sweep_interval: float = Field(default=300.0, gt=0)  # s between reconciliation sweeps of the graph
+    story_expiry_poll_interval: float = Field(default=5.0, gt=0)  # s between reads of the expiry schedule
+
     outbox_poll_interval: float = 0.2
     consumer_max_retries: int = 3
     consumer_retry_backoff_ms: int = 200

@@ -59,7 +59,7 @@ def _code_of(error: GraphQLError) -> str:
         return original.code
     if isinstance(original, _OUTAGES):
         return Unavailable.code
-    if original is None:
+    if original is None or isinstance(original, GraphQLError):  # the latter: a variable's coercion failed
         message = error.message.lower()
         if any(marker in message for marker in _LIMIT_MARKERS):
             return "QUERY_TOO_COMPLEX"

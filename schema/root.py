@@ -14,12 +14,15 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.accounts import AccountsMutation, AccountsQuery
+from schema.close_friends import CloseFriendsMutation, CloseFriendsQuery
 from schema.engagement import EngagementMutation
 from schema.extensions import ErrorCodes, OperationMetrics, document_cache, protection_extensions
 from schema.feed import FeedQuery
 from schema.follows import SocialMutation, SocialQuery
+from schema.highlights import HighlightsMutation
 from schema.node import NodeQuery
 from schema.posts_api import PostsMutation, PostsQuery
+from schema.stories import StoriesMutation, StoriesQuery
 
 if TYPE_CHECKING:
     from graphql import GraphQLError
@@ -36,8 +39,13 @@ class InstagraphSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-QUERY_PARTS: tuple[type, ...] = (NodeQuery, AccountsQuery, FeedQuery, PostsQuery, SocialQuery)
-MUTATION_PARTS: tuple[type, ...] = (AccountsMutation, EngagementMutation, PostsMutation, SocialMutation)
+QUERY_PARTS: tuple[type, ...] = (
+    NodeQuery, AccountsQuery, FeedQuery, PostsQuery, SocialQuery, StoriesQuery, CloseFriendsQuery,
+)
+MUTATION_PARTS: tuple[type, ...] = (
+    AccountsMutation, EngagementMutation, PostsMutation, SocialMutation, StoriesMutation, CloseFriendsMutation,
+    HighlightsMutation,
+)
 SUBSCRIPTION_PARTS: tuple[type, ...] = ()
 
 

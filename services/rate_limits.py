@@ -6,6 +6,8 @@
 | ``login``    | (login, client IP) | 5 / minute   |
 | ``login_ip`` | client IP          | 20 / minute  |
 | ``register`` | client IP          | 5 / hour     |
+| ``createStory`` | user id         | 5 / minute   |
+| ``viewStory``   | user id         | 600 / minute |
 
 (issue 3, item 7). Every call to ``hit`` counts, so ten aliased ``login`` fields in one operation are ten
 attempts. Subjects that are not plain ids (logins, IPv6, anything with braces) are hashed (SHA-256) into the
@@ -58,6 +60,8 @@ LIMITS: dict[str, Limit] = {
     "login": Limit(5, 60),
     "login_ip": Limit(20, 60),
     "register": Limit(5, 3600),
+    "createStory": Limit(5, 60),
+    "viewStory": Limit(600, 60),  # ten a second: far above a person tapping through stories
 }
 
 

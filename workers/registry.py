@@ -1,9 +1,11 @@
 """Every worker process by name: ``instagraph worker NAME`` runs one; ``instagraph dev`` runs them all.
 
 - ``outbox-relay``: publishes Outbox nodes to Kafka (events/outbox.py).
-- consumers (``workers/<name>.py`` exports ``WORKER``): ``fanout``, ``media``.
+- consumers (``workers/<name>.py`` exports ``WORKER``; a ``-`` in the name is a ``_`` in the module's):
+  ``fanout``, ``media``, ``stories-expiry`` (expired and deleted stories' media).
 - periodic jobs (``workers/<name>.py`` exports ``JOB``): ``counters`` (like-count write-back),
-  ``sweeper`` (posts stuck in PENDING_UPLOAD or PROCESSING).
+  ``sweeper`` (posts stuck in PENDING_UPLOAD or PROCESSING), ``stories-sweeper`` (the story expiry schedule,
+  view-count write-back and the reconciliation sweep).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from workers.runtime import RuntimeConfig, Worker, build_consumers, run_consumer
 if TYPE_CHECKING:
     from runtime.settings import Settings
 
-CONSUMERS: tuple[str, ...] = ("fanout", "media")
-PERIODIC: tuple[str, ...] = ("counters", "sweeper")
+CONSUMERS: tuple[str, ...] = ("fanout", "media", "stories-expiry")
+PERIODIC: tuple[str, ...] = ("counters", "sweeper", "stories-sweeper")
 WORKER_NAMES: tuple[str, ...] = ("outbox-relay", *CONSUMERS, *PERIODIC)
 
 
@@ -42,12 +44,12 @@ def runtime_config(settings: Settings) -> RuntimeConfig:
 
 def consumer_worker(name: str) -> Worker:
     """The ``WORKER`` exported by ``workers/<name>.py``."""
-    return importlib.import_module(f"workers.{name}").WORKER
+    return importlib.import_module(f"workers.{name.replace('-', '_')}").WORKER
 
 
 def periodic_job(name: str) -> PeriodicJob:
     """The ``JOB`` exported by ``workers/<name>.py``."""
-    return importlib.import_module(f"workers.{name}").JOB
+    return importlib.import_module(f"workers.{name.replace('-', '_')}").JOB
 
 
 def _stop_on_signals(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:

@@ -30,4 +30,11 @@ class Services:
     feed: Any = None
     fanout: Any = None
     engagement: Any = None
+    stories: Any = None
+    story_views: Any = None
+    story_ring: Any = None
+    story_media: Any = None
+    story_expiry: Any = None
+    close_friends: Any = None
+    highlights: Any = None
     health: Any = None
