@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from cache.keys import RedisKeys
 
 DUE_SHARDS = 16
-VIEW_COUNT_TTL_S = 2 * 86_400  # s: a view counter outlives its story; the graph keeps the written-back copy
+VIEW_COUNT_TTL_S = 3_600  # s: bounds how long a drifted counter lives before it is recounted from the edges
 
 
 def due_shard(story_id: str) -> int:
@@ -164,6 +164,20 @@ class StoryCache:
             story_id: views if old is None else int(old)
             for (story_id, views), old in zip(counts.items(), previous, strict=True)
         }
+
+    async def repair_views(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """After an outage: put each ``(viewer_id, story_id)`` into the viewer's seen set and drop the counters
+        of their stories (recounted from the edges on the next read) and mark them dirty (one pipeline)."""
+        if not pairs:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for viewer_id, story_id in pairs:
+            pipe.sadd(self._keys.story_seen(viewer_id), story_id)
+            pipe.expire(self._keys.story_seen(viewer_id), self.seen_ttl_s)
+        stories = sorted({story_id for _, story_id in pairs})
+        pipe.unlink(*[self._keys.story_views(s) for s in stories])
+        pipe.sadd(self._keys.story_views_dirty(), *stories)
+        await self._run(pipe)
 
     async def pop_dirty_views(self, batch: int) -> list[str]:
         """Remove and return up to ``batch`` story ids whose counters changed since the last write-back."""

@@ -6,7 +6,9 @@ view of a story that is no longer live record nothing), plus the story id in the
 asynchronous, after the seed's "increment view count async (avoid hot write on every view)": a view that
 made a new edge adds one to the Redis counter ``story_views:{story}`` (only while it exists; a missing
 counter is recounted from the edges on the next read and installed with ``SET NX``) and marks the story
-dirty; ``write_back`` (the stories sweeper, every few seconds) recounts the dirty stories' edges into
+dirty. A view made while Redis is down is remembered in the process (up to ``LOST_MAX``) and replayed by the
+next Redis call that succeeds: into the seen set, and the story's counter dropped to be recounted.
+``write_back`` (the stories sweeper, every few seconds) recounts the dirty stories' edges into
 ``Story.view_count`` and re-installs the counters, so the count is each viewer once even if two concurrent
 first views raced. Only the author reads ``viewCount`` and ``viewers`` (``None`` for everyone else).
 
@@ -44,6 +46,7 @@ log = structlog.get_logger(__name__)
 VIEWERS_DEFAULT_FIRST = 20
 WRITE_BACK_BATCH = 1_000
 WRITE_BACK_MAX_BATCHES = 20
+LOST_MAX = 10_000  # views remembered in the process while Redis is down, replayed once it is back
 _FIRST_PAGE = 2**62
 
 
@@ -54,6 +57,7 @@ class StoryViewService:
         self, graph: GraphStore, cache: StoryCache, reader: StoryReader, rate_limits: RateLimitService
     ) -> None:
         self._graph, self._cache, self._reader, self._rate_limits = graph, cache, reader, rate_limits
+        self._lost: dict[tuple[str, str], None] = {}  # (viewer, story) views Redis missed, replayed later
 
     async def view_story(self, viewer_id: str, story_id: str) -> StoryRecord:
         """Record that ``viewer_id`` saw ``story_id``; idempotent (one edge, one count per viewer). Returns the
@@ -73,19 +77,22 @@ class StoryViewService:
         if not rows:  # hidden or expired between the read and the write
             raise NotFound("Story not found.")
         try:
+            await self._repair_lost()
             await self._cache.record_view(viewer_id, story_id, fresh=bool(rows[0]["fresh"]))
         except CacheUnavailable as exc:
             log.warning("story_views.record_failed", story_id=story_id, error=str(exc))
-            if rows[0]["fresh"]:
-                await self._forget_counter_later(story_id)
+            if len(self._lost) < LOST_MAX:
+                self._lost[(viewer_id, story_id)] = None
         return present(view, now)
 
-    async def _forget_counter_later(self, story_id: str) -> None:
-        # The edge exists but the counter missed it: the write-back recounts it once Redis is back.
-        try:
-            await self._cache.mark_dirty_views([story_id])
-        except CacheUnavailable:
-            log.warning("story_views.count_lost", story_id=story_id)
+    async def _repair_lost(self) -> None:
+        """Replay the views whose Redis side an outage lost (raises ``CacheUnavailable`` while it lasts)."""
+        if not self._lost:
+            return
+        lost = list(self._lost)
+        await self._cache.repair_views(lost)
+        for pair in lost:
+            self._lost.pop(pair, None)
 
     async def seen(self, viewer_id: str, story_ids: Sequence[str]) -> list[bool]:
         """Whether ``viewer_id`` has seen each story: the Redis seen set, or the VIEWED edges when Redis is
@@ -114,6 +121,7 @@ class StoryViewService:
         if not story_ids:
             return []
         try:
+            await self._repair_lost()
             cached = await self._cache.view_counts(story_ids)
         except CacheUnavailable:
             rows = await self._graph.read(stmts.VIEW_COUNTS, {"ids": story_ids})
@@ -159,6 +167,7 @@ class StoryViewService:
         written = 0
         for _ in range(WRITE_BACK_MAX_BATCHES):
             try:
+                await self._repair_lost()
                 story_ids = await self._cache.pop_dirty_views(WRITE_BACK_BATCH)
             except CacheUnavailable:
                 log.warning("story_views.write_back_redis_unavailable")
