@@ -192,6 +192,7 @@ class StoryExpiryService:
             await self._unlist([(r["author_id"], r["id"]) for r in expired])
             if not expired:
                 break
+        await self._move_stuck(now, result)
         try:
             for _ in range(MAX_ROUNDS):
                 pending = [r["id"] for r in await self._graph.read(stmts.PURGE_PENDING, {"limit": BATCH})]
@@ -201,7 +202,6 @@ class StoryExpiryService:
                     break
         except StoreUnavailable as exc:
             log.warning("story_expiry.purge_unavailable", error=str(exc))
-        await self._move_stuck(now, result)
         return result
 
     async def _move_stuck(self, now: int, result: SweepResult) -> None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from tests.support.factories import TestUser
 
 DEFAULT_IMAGE = IMAGES / "rocket.jpg"  # 640x427 JPEG, 112 KB
+JPEG_BYTES = DEFAULT_IMAGE.read_bytes()
 HOUR_MS = 3_600_000
 
 STORY_FIELDS = """
