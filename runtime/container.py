@@ -15,7 +15,6 @@ from services.accounts import AccountService
 from services.auth import AuthService
 from services.blocks import BlockService
 from services.close_friends import CloseFriendService
-from services.connections import ConnectionService
 from services.core.clock import Clock
 from services.core.container import Services
 from services.core.passwords import Passwords
@@ -49,52 +48,52 @@ if TYPE_CHECKING:
 @contextlib.asynccontextmanager
 async def build_services(resources: Resources) -> AsyncIterator[Services]:
     """Yield the process's :class:`Services`; anything started here is stopped on exit."""
-    services = Services()
     settings = resources.settings
+    graph, redis, keys = resources.graph, resources.redis, resources.keys
     tokens = AccessTokens(
         settings.jwt_secret,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl=settings.access_token_ttl,
     )
-    session_cache = SessionCache(resources.redis, resources.keys, refresh_ttl=settings.refresh_token_ttl)
-    sessions = SessionService(resources.graph, session_cache, tokens)
-    services.rate_limits = RateLimitService(GcraLimiter(resources.redis), resources.keys)
-    services.auth = AuthService(tokens, sessions)
-    services.users = UserService(resources.graph)
-    services.accounts = AccountService(resources.graph, Passwords(), sessions, services.rate_limits)
-    services.follows = FollowService(resources.graph, services.rate_limits)
-    services.blocks = BlockService(resources.graph)
-    services.connections = ConnectionService(resources.graph)
-    services.visibility = VisibilityService(resources.graph)
-    services.suggestions = SuggestionService(resources.graph)
-    feed_cache = FeedCache(resources.redis, resources.keys, max_items=settings.feed_max_items)
-    services.feed = FeedService(
-        resources.graph, feed_cache,
-        celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
-    )
-    services.fanout = FanoutService(resources.graph, feed_cache, celebrity_threshold=settings.celebrity_threshold)
-    services.idempotency = IdempotencyService(IdempotencyRecords(resources.redis, resources.keys))
-    like_counters = LikeCountService(resources.graph, LikeCountCache(resources.redis, resources.keys))
-    services.engagement = EngagementService(resources.graph, like_counters)
+    sessions = SessionService(graph, SessionCache(redis, keys, refresh_ttl=settings.refresh_token_ttl), tokens)
+    rate_limits = RateLimitService(GcraLimiter(redis), keys)
+    visibility = VisibilityService(graph)
+    feed_cache = FeedCache(redis, keys, max_items=settings.feed_max_items)
     await open_variants_to_public(resources.objects)
-    services.posts = PostService(resources.graph, resources.objects, services.visibility)
-    services.media = MediaService(resources.graph, resources.objects, services.posts)
-    _build_stories(services, resources)
+    posts = PostService(graph, resources.objects)
+    like_counts = LikeCountService(graph, LikeCountCache(redis, keys))
+    story_clock = Clock()  # one clock for every story rule, so that a test can move their time together
+    story_cache = StoryCache(redis, keys, seen_ttl_s=settings.story_ttl)
+    stories = StoryService(graph, resources.objects, story_cache, rate_limits, story_clock, ttl_s=settings.story_ttl)
+    story_media = StoryMediaService(graph, resources.objects, story_cache, story_clock)
+    services = Services(
+        auth=AuthService(tokens, sessions),
+        accounts=AccountService(graph, Passwords(), sessions, rate_limits),
+        users=UserService(graph),
+        follows=FollowService(graph, rate_limits),
+        blocks=BlockService(graph),
+        visibility=visibility,
+        suggestions=SuggestionService(graph),
+        rate_limits=rate_limits,
+        idempotency=IdempotencyService(IdempotencyRecords(redis, keys)),
+        posts=posts,
+        media=MediaService(graph, resources.objects, posts),
+        feed=FeedService(
+            graph, feed_cache, like_counts,
+            celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
+        ),
+        fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),
+        engagement=EngagementService(graph, like_counts),
+        stories=stories,
+        story_views=StoryViewService(graph, story_cache, stories.reader, rate_limits),
+        story_ring=StoryRingService(graph, story_cache, stories.reader),
+        story_media=story_media,
+        story_expiry=StoryExpiryService(
+            graph, resources.objects, story_cache, story_clock, story_media,
+            poll_interval_s=settings.story_expiry_poll_interval, sweep_interval_s=settings.story_sweep_interval,
+        ),
+        close_friends=CloseFriendService(graph),
+        highlights=HighlightService(graph, stories.reader),
+    )
     yield services
-
-
-def _build_stories(services: Services, resources: Resources) -> None:
-    settings, graph, objects = resources.settings, resources.graph, resources.objects
-    clock = Clock()  # one clock for every story rule, so that a test can move their time together
-    cache = StoryCache(resources.redis, resources.keys, seen_ttl_s=settings.story_ttl)
-    services.stories = StoryService(graph, objects, cache, services.rate_limits, clock, ttl_s=settings.story_ttl)
-    services.story_views = StoryViewService(graph, cache, services.stories.reader, services.rate_limits)
-    services.story_ring = StoryRingService(graph, cache, services.stories.reader)
-    services.story_media = StoryMediaService(graph, objects, cache, clock)
-    services.story_expiry = StoryExpiryService(
-        graph, objects, cache, clock, services.story_media,
-        poll_interval_s=settings.story_expiry_poll_interval, sweep_interval_s=settings.story_sweep_interval,
-    )  # fmt: skip
-    services.close_friends = CloseFriendService(graph)
-    services.highlights = HighlightService(graph, services.stories.reader)

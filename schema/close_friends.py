@@ -6,13 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import close_friends as close_friend_resolvers
-from schema.base import from_global_id
-from schema.follows import UserIdInput
-from schema.users import User, UserConnection
-
-
-def _user_id(value: UserIdInput) -> str:
-    return from_global_id(value.user_id, field="userId", expected="User")[1]
+from schema.users import User, UserConnection, UserIdInput, user_id_of
 
 
 @strawberry.type
@@ -28,8 +22,8 @@ class CloseFriendsQuery:
 class CloseFriendsMutation:
     @strawberry.mutation(description="Put a user on the viewer's close-friends list; idempotent.")
     async def add_close_friend(self, info: Info, input: UserIdInput) -> User:
-        return User.from_record(await close_friend_resolvers.add_close_friend(info, _user_id(input)))
+        return User.from_record(await close_friend_resolvers.add_close_friend(info, user_id_of(input)))
 
     @strawberry.mutation(description="Take a user off the viewer's close-friends list; idempotent.")
     async def remove_close_friend(self, info: Info, input: UserIdInput) -> User:
-        return User.from_record(await close_friend_resolvers.remove_close_friend(info, _user_id(input)))
+        return User.from_record(await close_friend_resolvers.remove_close_friend(info, user_id_of(input)))

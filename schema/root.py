@@ -13,16 +13,19 @@ from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema.accounts import AccountsMutation, AccountsQuery
+from schema.accounts import AccountsMutation
+from schema.blocks import BlocksMutation
 from schema.close_friends import CloseFriendsMutation, CloseFriendsQuery
 from schema.engagement import EngagementMutation
 from schema.extensions import ErrorCodes, OperationMetrics, document_cache, protection_extensions
 from schema.feed import FeedQuery
-from schema.follows import SocialMutation, SocialQuery
+from schema.follows import FollowsMutation, FollowsQuery
 from schema.highlights import HighlightsMutation
 from schema.node import NodeQuery
-from schema.posts_api import PostsMutation, PostsQuery
+from schema.posts import PostsMutation, PostsQuery
 from schema.stories import StoriesMutation, StoriesQuery
+from schema.suggestions import SuggestionsQuery
+from schema.users import UsersMutation, UsersQuery
 
 if TYPE_CHECKING:
     from graphql import GraphQLError
@@ -40,11 +43,11 @@ class InstagraphSchema(strawberry.Schema):
 
 
 QUERY_PARTS: tuple[type, ...] = (
-    NodeQuery, AccountsQuery, FeedQuery, PostsQuery, SocialQuery, StoriesQuery, CloseFriendsQuery,
+    NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery, StoriesQuery, CloseFriendsQuery,
 )
 MUTATION_PARTS: tuple[type, ...] = (
-    AccountsMutation, EngagementMutation, PostsMutation, SocialMutation, StoriesMutation, CloseFriendsMutation,
-    HighlightsMutation,
+    AccountsMutation, UsersMutation, EngagementMutation, PostsMutation, FollowsMutation, BlocksMutation,
+    StoriesMutation, CloseFriendsMutation, HighlightsMutation,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = ()
 

@@ -17,8 +17,7 @@ from resolvers import users as user_resolvers
 from resolvers.loading import settle
 from schema.base import Node, PageInfo, from_global_id, from_ms, to_global_id
 from schema.node import register_node
-from schema.posts import Media
-from schema.posts_api import MediaInput, MediaUpload
+from schema.posts import Media, MediaInput, MediaUpload
 from schema.users import User, UserConnection
 from services.core.records import StoryRecord
 from services.posts import MediaSpec

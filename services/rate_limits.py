@@ -9,7 +9,7 @@
 | ``createStory`` | user id         | 5 / minute   |
 | ``viewStory``   | user id         | 600 / minute |
 
-(issue 3, item 7). Every call to ``hit`` counts, so ten aliased ``login`` fields in one operation are ten
+Every call to ``hit`` counts, so ten aliased ``login`` fields in one operation are ten
 attempts. Subjects that are not plain ids (logins, IPv6, anything with braces) are hashed (SHA-256) into the
 key, so user input never shapes a Redis key or its Cluster hash tag.
 
