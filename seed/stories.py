@@ -95,23 +95,25 @@ async def seed_stories(
     graph: GraphStore,
     *,
     images_dir: Path,
+    authors: int = AUTHORS,
     concurrency: int = 4,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> SeedStoriesResult:
-    """Seed live stories around ``fb_107`` (see the module docstring). ``on_progress(done, total)`` after each
-    story. Raises ``NotFound`` (``fb_107`` missing), ``SeedUploadFailed``."""
+    """Seed live stories around ``fb_107`` (see the module docstring; ``authors``: how many of its followees
+    get stories). ``on_progress(done, total)`` after each story. Raises ``NotFound`` (``fb_107`` missing),
+    ``SeedUploadFailed``."""
     started = time.perf_counter()
     viewer = await graph.read(IDS_BY_USERNAME, {"usernames": [SEED_VIEWER]})
     if not viewer:
         raise NotFound(f"Seed viewer {SEED_VIEWER} not found (run the graph seed first).")
     viewer_id = viewer[0]["id"]
-    followees = await graph.read(FOLLOWEES_OF, {"username": SEED_VIEWER, "limit": AUTHORS})
-    authors = [(viewer_id, SEED_VIEWER), *((r["id"], r["username"]) for r in followees)]
+    followees = await graph.read(FOLLOWEES_OF, {"username": SEED_VIEWER, "limit": authors})
+    chosen = [(viewer_id, SEED_VIEWER), *((r["id"], r["username"]) for r in followees)]
     photos = await asyncio.to_thread(_load_photos, images_dir)
     names = sorted(photos)
-    plan = plan_stories(authors, names)
+    plan = plan_stories(chosen, names)
     result = SeedStoriesResult(planned=len(plan))
-    for i, (author_id, _) in enumerate(authors):
+    for i, (author_id, _) in enumerate(chosen):
         if i % CLOSE_FRIENDS_EVERY == CLOSE_FRIENDS_EVERY - 1 and author_id != viewer_id:
             await close_friends.add_close_friend(author_id, viewer_id)
     live = {
@@ -135,7 +137,7 @@ async def seed_stories(
                 on_progress(done, len(plan))
 
         await asyncio.gather(*(one(item) for item in plan))
-    result.views = await _seed_views(plan, story_ids, authors, viewer_id, views, graph)
+    result.views = await _seed_views(plan, story_ids, chosen, viewer_id, views, graph)
     result.seconds = time.perf_counter() - started
     return result
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from cache.errors import CacheUnavailable
+from cache.stories import DUE_SHARDS
 from events.envelope import Event
 from graph.statements import stories as story_stmts
 from graph.statements import story_expiry as stmts
@@ -111,7 +112,7 @@ class StoryExpiryService:
         announced = 0
         for _ in range(MAX_ROUNDS):
             try:
-                due = await self._cache.due(now, BATCH)
+                due = await self._cache.due(now, BATCH // DUE_SHARDS)
             except CacheUnavailable as exc:
                 log.warning("story_expiry.schedule_unavailable", error=str(exc))
                 break
