@@ -39,6 +39,8 @@ def make_step(services: Services) -> Callable[[], Awaitable[int]]:
     """The job's step: ``await step()``; returns how many stories it announced, wrote back or changed."""
     expiry, views = services.story_expiry, services.story_views
     last_sweep: float | None = None
+    log.info("stories_sweeper.configured", poll_interval_s=expiry.poll_interval_s,
+             sweep_interval_s=expiry.sweep_interval_s)  # fmt: skip
 
     async def step() -> int:
         nonlocal last_sweep
@@ -51,9 +53,9 @@ def make_step(services: Services) -> Callable[[], Awaitable[int]]:
             except StoreUnavailable as exc:
                 log.warning("stories_sweeper.s3_unavailable", error=repr(exc))
                 return done
-            log.info("stories_sweeper.swept", expired=result.expired, purged=result.purged,
-                     completed=result.completed, failed=result.failed, reprocessed=result.reprocessed,
-                     sweep_interval_s=expiry.sweep_interval_s)  # fmt: skip
+            if result.total:
+                log.info("stories_sweeper.swept", expired=result.expired, purged=result.purged,
+                         completed=result.completed, failed=result.failed, reprocessed=result.reprocessed)  # fmt: skip
             done += result.total
         return done
 

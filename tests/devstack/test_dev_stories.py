@@ -1,8 +1,8 @@
-"""``instagraph dev`` honours the story settings end to end: with ``INSTAGRAPH_STORY_TTL=8``,
+"""``instagraph dev`` honours the story settings end to end: with ``INSTAGRAPH_STORY_TTL=15``,
 ``INSTAGRAPH_STORY_SWEEP_INTERVAL=2`` and ``INSTAGRAPH_STORY_EXPIRY_POLL_INTERVAL=1`` in its environment, a
-story created through the API lives 8 s, the running workers (media, outbox relay, stories-expiry,
-stories-sweeper) make it ACTIVE, then expire it and delete its objects from S3, and the stories sweeper runs at
-the configured intervals (its log says so)."""
+story created through the API (once the workers have joined their groups) lives 15 s; the running workers
+(media, outbox relay, stories-expiry, stories-sweeper) make it ACTIVE, then expire it and delete its objects
+from S3; and the stories sweeper runs with the configured intervals (its log says so)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 READY_WITHIN = 90.0  # s
-TTL_S = 8
+TTL_S = 15
 REGISTER = """
 mutation { register(input: {username: "dev_story", email: "dev_story@example.com",
   password: "correct horse battery staple"}) { accessToken } }
@@ -106,9 +106,23 @@ async def _head(info: StackInfo, key: str) -> bool:
         return True
 
 
+def _workers_ready(logs: Path) -> bool | None:
+    try:
+        media = (logs / "worker-media.log").read_text()
+        expiry = (logs / "worker-stories-expiry.log").read_text()
+        sweeper = (logs / "worker-stories-sweeper.log").read_text()
+    except OSError:
+        return None
+    joined = "Successfully synced group instagraph.media" in media and (
+        "Successfully synced group instagraph.stories-expiry" in expiry
+    )
+    return True if joined and "periodic.started" in sweeper else None
+
+
 @pytest.mark.timeout(400)
 def test_dev_runs_stories_with_the_configured_lifetime_and_sweep_interval(dev: tuple[int, Path]) -> None:
     port, data_dir = dev
+    _wait(lambda: _workers_ready(data_dir / "logs"), 120, "the media and stories workers to start")
     photo = (IMAGES / "rocket.jpg").read_bytes()
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as api:
 
@@ -147,7 +161,6 @@ def test_dev_runs_stories_with_the_configured_lifetime_and_sweep_interval(dev: t
 
         assert _wait(expired, TTL_S + 60, "the story to expire and its media to go")["media"] is None
 
-    log = (data_dir / "logs" / "worker-stories-sweeper.log").read_text()
-    started = [line for line in log.splitlines() if "periodic.started" in line and "stories-sweeper" in line]
-    assert started and re.search(r"interval_s\W+1\.0", started[0]), log
-    assert re.search(r"stories_sweeper\.swept.*sweep_interval_s\W+2\.0", log), log
+    log = re.sub(r"\x1b\[[0-9;]*m", "", (data_dir / "logs" / "worker-stories-sweeper.log").read_text())
+    assert re.search(r"periodic\.started .*interval_s=1\.0 job=stories-sweeper", log), log
+    assert re.search(r"stories_sweeper\.configured .*poll_interval_s=1\.0 sweep_interval_s=2\.0", log), log
