@@ -39,6 +39,11 @@ class RedisKeys:
         """SET of story ids whose view counter changed since the last write-back to the graph."""
         return f"{self.prefix}story_views_dirty"
 
+    def story_authors(self, shard: int) -> str:
+        """ZSET user_id -> the latest expires_at ms of their live stories: one shard of the index of users with
+        stories (the stories ring asks it which followees to read)."""
+        return f"{self.prefix}story_authors:{{{shard}}}"
+
     def story_due(self, shard: int) -> str:
         """ZSET story_id -> expires_at ms: one shard of the expiry schedule (stories by when they expire)."""
         return f"{self.prefix}story_due:{{{shard}}}"

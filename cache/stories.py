@@ -4,9 +4,14 @@
   Read with ``ZRANGEBYSCORE (now +inf``, so a member past its time is never returned even before it is
   removed; every add also trims the members already past (``ZREMRANGEBYSCORE -inf now``), and the key
   expires with its last story (``PEXPIREAT`` NX, then GT).
-- ``story_due:{n}`` ZSET story_id -> expires_at (ms), ``n`` in 0..``DUE_SHARDS``-1 by a hash of the story id:
-  the expiry schedule that the scheduled step reads with ``ZRANGEBYSCORE -inf now`` (sharded so that Redis
-  Cluster spreads it over slots; one pipeline reads every shard).
+- ``story_authors:{n}`` ZSET user_id -> the latest ``expires_at`` of the user's live stories (``ZADD GT``),
+  ``n`` in 0..``SHARDS``-1 by a hash of the user id: which users have live stories at all, so that the ring
+  asks it for all followees with one ``ZMSCORE`` per shard and reads ``stories:{uid}`` of the few that do,
+  instead of one ``ZRANGEBYSCORE`` per followee (1,046 commands for fb_107: 24 ms of redis-py work per page).
+  Entries past their score are trimmed by the scheduled step; a stale one costs one empty read.
+- ``story_due:{n}`` ZSET story_id -> expires_at (ms), ``n`` by a hash of the story id: the expiry schedule
+  that the scheduled step reads with ``ZRANGEBYSCORE -inf now``. Both indexes are sharded so that Redis
+  Cluster spreads them over slots; one pipeline reads every shard.
 - ``story_seen:{viewer}`` SET of story ids the viewer has seen; its TTL is the story lifetime, refreshed on
   every add, so it outlives every story it names.
 - ``story_views:{story}`` counter of distinct viewers (a cache of the story's VIEWED edges, changed only while
@@ -31,13 +36,14 @@ if TYPE_CHECKING:
 
     from cache.keys import RedisKeys
 
-DUE_SHARDS = 16
+SHARDS = 16
 VIEW_COUNT_TTL_S = 3_600  # s: bounds how long a drifted counter lives before it is recounted from the edges
 
 
-def due_shard(story_id: str) -> int:
-    """The schedule shard of ``story_id`` (CRC-32 of its id modulo ``DUE_SHARDS``)."""
-    return zlib.crc32(story_id.encode()) % DUE_SHARDS
+def shard_of(entity_id: str) -> int:
+    """The index shard of a story or user id: CRC-32 of the id modulo ``SHARDS``."""
+    return zlib.crc32(entity_id.encode()) % SHARDS
+
 
 
 def _text(value: bytes | str) -> str:
@@ -66,7 +72,8 @@ class StoryCache:
         pipe.zremrangebyscore(key, "-inf", now_ms)
         pipe.pexpireat(key, expires_at, nx=True)
         pipe.pexpireat(key, expires_at, gt=True)
-        pipe.zadd(self._keys.story_due(due_shard(story_id)), {story_id: expires_at})
+        pipe.zadd(self._keys.story_authors(shard_of(author_id)), {author_id: expires_at}, gt=True)
+        pipe.zadd(self._keys.story_due(shard_of(story_id)), {story_id: expires_at})
         await self._run(pipe)
 
     async def remove(self, pairs: Iterable[tuple[str, str]]) -> None:
@@ -75,7 +82,7 @@ class StoryCache:
         pipe = self._redis.pipeline(transaction=False)
         for author_id, story_id in pairs:
             pipe.zrem(self._keys.stories(author_id), story_id)
-            pipe.zrem(self._keys.story_due(due_shard(story_id)), story_id)
+            pipe.zrem(self._keys.story_due(shard_of(story_id)), story_id)
         if len(pipe):
             await self._run(pipe)
 
@@ -83,7 +90,7 @@ class StoryCache:
         """Up to ``limit`` story ids per shard whose ``expires_at`` is at or before ``now_ms``, soonest first
         within a shard (one pipeline over every shard)."""
         pipe = self._redis.pipeline(transaction=False)
-        for shard in range(DUE_SHARDS):
+        for shard in range(SHARDS):
             pipe.zrangebyscore(self._keys.story_due(shard), "-inf", now_ms, start=0, num=limit)
         replies = await self._run(pipe)
         return [_text(member) for reply in replies for member in reply]
@@ -94,24 +101,50 @@ class StoryCache:
             return
         pipe = self._redis.pipeline(transaction=False)
         for story_id in story_ids:
-            pipe.zrem(self._keys.story_due(due_shard(story_id)), story_id)
+            pipe.zrem(self._keys.story_due(shard_of(story_id)), story_id)
         await self._run(pipe)
 
     async def live_stories(
         self, user_ids: Sequence[str], viewer_id: str, now_ms: int
     ) -> tuple[dict[str, list[tuple[str, int]]], set[str]]:
-        """The live ``(story_id, expires_at)`` of each user (``stories:{uid}`` after ``now_ms``) and the
-        viewer's seen set, in ONE pipeline whatever the number of users: ``({uid: [...]}, seen ids)``."""
+        """The live ``(story_id, expires_at)`` of each user with any (``stories:{uid}`` after ``now_ms``) and
+        the viewer's seen set: ``({uid: [...]}, seen ids)``. Two pipelines whatever the number of users: one
+        ``ZMSCORE`` per author-index shard with the seen set, then ``stories:{uid}`` of the users whose
+        index score is after ``now_ms``."""
+        by_shard: dict[int, list[str]] = {}
+        for user_id in dict.fromkeys(user_ids):
+            by_shard.setdefault(shard_of(user_id), []).append(user_id)
         pipe = self._redis.pipeline(transaction=False)
-        for user_id in user_ids:
-            pipe.zrangebyscore(self._keys.stories(user_id), f"({now_ms}", "+inf", withscores=True)
+        for shard, members in by_shard.items():
+            pipe.zmscore(self._keys.story_authors(shard), members)
         pipe.smembers(self._keys.story_seen(viewer_id))
         replies = await self._run(pipe)
+        authors = [
+            user_id
+            for members, scores in zip(by_shard.values(), replies[:-1], strict=True)
+            for user_id, score in zip(members, scores, strict=True)
+            if score is not None and score > now_ms
+        ]
+        seen = {_text(m) for m in replies[-1]}
+        if not authors:
+            return {}, seen
+        pipe = self._redis.pipeline(transaction=False)
+        for user_id in authors:
+            pipe.zrangebyscore(self._keys.stories(user_id), f"({now_ms}", "+inf", withscores=True)
+        stories = await self._run(pipe)
         live = {
             user_id: [(_text(member), int(score)) for member, score in reply]
-            for user_id, reply in zip(user_ids, replies[:-1], strict=True)
+            for user_id, reply in zip(authors, stories, strict=True)
+            if reply
         }
-        return live, {_text(m) for m in replies[-1]}
+        return live, seen
+
+    async def trim_authors(self, now_ms: int) -> None:
+        """Drop the author-index entries whose latest story expired by ``now_ms`` (one pipeline)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for shard in range(SHARDS):
+            pipe.zremrangebyscore(self._keys.story_authors(shard), "-inf", now_ms)
+        await self._run(pipe)
 
     # -- seen sets ---------------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from cache.errors import CacheUnavailable
-from cache.stories import DUE_SHARDS
+from cache.stories import SHARDS
 from events.envelope import Event
 from graph.statements import stories as story_stmts
 from graph.statements import story_expiry as stmts
@@ -110,9 +110,14 @@ class StoryExpiryService:
         returns how many were announced. Returns what it did so far when Redis goes down (logged)."""
         now = self.clock.now_ms() if now_ms is None else now_ms
         announced = 0
+        try:
+            await self._cache.trim_authors(now)
+        except CacheUnavailable as exc:
+            log.warning("story_expiry.schedule_unavailable", error=str(exc))
+            return 0
         for _ in range(MAX_ROUNDS):
             try:
-                due = await self._cache.due(now, BATCH // DUE_SHARDS)
+                due = await self._cache.due(now, BATCH // SHARDS)
             except CacheUnavailable as exc:
                 log.warning("story_expiry.schedule_unavailable", error=str(exc))
                 break

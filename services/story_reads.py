@@ -11,13 +11,17 @@ story is never served live one millisecond after its time even when no expiry wo
 Media of a story are private objects (under ``stories/``, never public): a URL is a presigned GET
 (``ObjectStore.presigned_get``) whose lifetime ends no later than the story (``expires_at``) and at most
 ``URL_MAX_S`` from now; a highlighted story past its time gets ``URL_MAX_S`` windows. An expired story that is
-not highlighted shows no media (its objects are being deleted), nor does one whose objects are gone.
+not highlighted shows no media (its objects are being deleted), nor does one whose objects are gone. Signing
+costs ~1 ms (botocore), so a process keeps the URLs it signed (``URL_CACHE_SIZE``, LRU) and hands one out
+again only when it still ends no later than the deadline allowed now and has enough of its life left; the
+viewer's right to see the story is decided before, on every read, and repeated URLs let browsers cache.
 
 Errors: graph errors propagate; ``StoreUnavailable`` when signing fails.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +44,8 @@ PENDING_UPLOAD, PROCESSING, ACTIVE, EXPIRED, DELETED, FAILED = (
 FOLLOWERS, CLOSE_FRIENDS = "FOLLOWERS", "CLOSE_FRIENDS"
 LIVE, KEPT, PURGING, PURGED = "LIVE", "KEPT", "PURGING", "PURGED"  # media_state
 URL_MAX_S = 3_600  # s: the longest a story media URL is valid (shorter when the story expires sooner)
+URL_CACHE_SIZE = 20_000  # signed URLs kept per process
+URL_REUSE_MIN_MS = 300_000  # a cached URL is handed out again while it has this long left (or half the span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,7 @@ class StoryReader:
 
     def __init__(self, graph: GraphStore, store: ObjectStore, clock: Clock) -> None:
         self._graph, self._store, self.clock = graph, store, clock
+        self._urls: OrderedDict[str, tuple[str, int]] = OrderedDict()  # S3 key -> (URL, its deadline at most)
 
     async def views(self, story_ids: Sequence[str], viewer_id: str | None) -> list[StoryView | None]:
         """Every story of ``story_ids`` whatever its status, in order, with the viewer's flags (``None``:
@@ -163,15 +170,26 @@ class StoryReader:
         return result
 
     async def media_url(self, media: MediaRecord, size: str) -> str | None:
-        """A presigned GET of ``media``'s ``size`` variant valid until ``media.signed_until`` (whole seconds,
-        rounded down, at least 1 s); ``None`` when the variant is missing or the deadline has passed."""
+        """A presigned GET of ``media``'s ``size`` variant valid until ``media.signed_until`` at the latest (whole
+        seconds, rounded down, at least 1 s; see the module docstring for the reuse of a signed URL); ``None``
+        when the variant is missing or the deadline has passed. Raises ``StoreUnavailable``."""
         key = media.variants.get(size)
         if key is None or media.signed_until is None:
             return None
-        seconds = (media.signed_until - self.clock.now_ms()) // 1000
+        now, deadline = self.clock.now_ms(), media.signed_until
+        cached = self._urls.get(key)
+        if cached is not None and now + min(URL_REUSE_MIN_MS, (deadline - now) // 2) <= cached[1] <= deadline:
+            self._urls.move_to_end(key)
+            return cached[0]
+        seconds = (deadline - now) // 1000
         if seconds < 1:
             return None
-        return await self._store.presigned_get(key, expires_s=int(min(seconds, 604_800)))
+        seconds = min(seconds, 604_800)
+        url = await self._store.presigned_get(key, expires_s=int(seconds))
+        self._urls[key] = (url, now + seconds * 1000)  # S3 dates the signature at or before now
+        if len(self._urls) > URL_CACHE_SIZE:
+            self._urls.popitem(last=False)
+        return url
 
 
 def rows_by_id(rows: list[dict[str, Any]]) -> dict[str, StoryView]:

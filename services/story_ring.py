@@ -111,13 +111,14 @@ class StoryRingService:
         )
 
     async def _from_redis(self, viewer_id: str, now: int) -> list[RingItem]:
-        followees = [r["id"] for r in await self._graph.read(stmts.FOLLOWEE_IDS, {"viewer_id": viewer_id})]
+        rows = await self._graph.read(stmts.FOLLOWEE_IDS, {"viewer_id": viewer_id})
+        followees: list[str] = list(rows[0]["ids"] or []) if rows else []
         live, seen = await self._cache.live_stories([viewer_id, *followees], viewer_id, now)
         candidates = [story_id for entries in live.values() for story_id, _ in entries]
         if not candidates:
             return []
-        rows = await self._graph.read(stmts.RING_STORIES, {"viewer_id": viewer_id, "ids": candidates, "now": now})
-        return _items(rows, now, viewer_id, lambda row: row["story"]["id"] in seen)
+        found = await self._graph.read(stmts.RING_STORIES, {"viewer_id": viewer_id, "ids": candidates, "now": now})
+        return _items(found, now, viewer_id, lambda row: row["story"]["id"] in seen)
 
     async def _from_graph(self, viewer_id: str, now: int) -> list[RingItem]:
         rows = await self._graph.read(stmts.RING_FROM_GRAPH, {"viewer_id": viewer_id, "now": now})

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cache.keys import RedisKeys
-from cache.stories import DUE_SHARDS, StoryCache, due_shard
+from cache.stories import SHARDS, StoryCache, shard_of
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -39,10 +39,32 @@ async def test_live_sets_are_read_after_now_trimmed_and_expire_with_their_last_s
 
     live, seen = await cache.live_stories([author, uid()], viewer, now + 60_000)
 
-    assert live == {author: [("b", now + 120_000)], **{k: [] for k in live if k != author}}
+    assert live == {author: [("b", now + 120_000)]}
     assert seen == set()
     assert await redis.zcard(key) == 2
     assert now + 110_000 <= await redis.pexpiretime(key) <= now + 120_000  # the last story's expiry
+
+
+async def test_the_author_index_reads_only_users_with_live_stories(
+    cache: StoryCache, redis: aioredis.Redis, settings: Settings
+) -> None:
+    now = int(time.time() * 1000)
+    live, gone, silent, viewer = uid(), uid(), uid(), uid()
+    await cache.add_live(live, "l1", now + 60_000, now_ms=now)
+    await cache.add_live(live, "l0", now + 30_000, now_ms=now)  # GT: the index keeps the later expiry
+    await cache.add_live(gone, "g1", now + 1_000, now_ms=now)
+    keys = RedisKeys(settings.redis_prefix)
+    trips = cache.round_trips
+
+    found, _ = await cache.live_stories([live, gone, silent, live], viewer, now + 2_000)
+
+    assert found == {live: [("l0", now + 30_000), ("l1", now + 60_000)]}
+    assert cache.round_trips == trips + 2  # the index with the seen set, then the one live user's stories
+    assert await redis.zscore(keys.story_authors(shard_of(live)), live) == now + 60_000
+    await cache.trim_authors(now + 2_000)
+    assert await redis.zscore(keys.story_authors(shard_of(gone)), gone) is None
+    assert await redis.zscore(keys.story_authors(shard_of(live)), live) == now + 60_000
+    assert await cache.live_stories([silent], viewer, now) == ({}, set())
 
 
 async def test_the_schedule_is_sharded_and_read_up_to_now(cache: StoryCache) -> None:
@@ -50,7 +72,7 @@ async def test_the_schedule_is_sharded_and_read_up_to_now(cache: StoryCache) -> 
     ids = [f"s{i}-{uid()}" for i in range(40)]
     for i, story_id in enumerate(ids):
         await cache.add_live(uid(), story_id, now + (i - 20) * 1000, now_ms=now - 30_000)
-    assert len({due_shard(s) for s in ids}) > 1 and all(0 <= due_shard(s) < DUE_SHARDS for s in ids)
+    assert len({shard_of(s) for s in ids}) > 1 and all(0 <= shard_of(s) < SHARDS for s in ids)
     trips = cache.round_trips
 
     due = await cache.due(now, 100)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from cache.keys import RedisKeys
-from cache.stories import due_shard
+from cache.stories import shard_of
 from events.admin import ensure_topics
 from events.consumer import Consumer
 from events.outbox import OutboxRelay
@@ -162,9 +162,9 @@ async def test_the_scheduled_step_announces_each_due_story_once(
     author, _ = pair
     due, later = await publish_story(api, app, author), await publish_story(api, app, author)
     keys = RedisKeys(settings.redis_prefix)
-    assert await redis.zscore(keys.story_due(due_shard(due.id)), due.id) is not None
+    assert await redis.zscore(keys.story_due(shard_of(due.id)), due.id) is not None
     story_clock.advance(await expires_in_ms(api, author, due, story_clock) + 10)
-    later_score = await redis.zscore(keys.story_due(due_shard(later.id)), later.id)
+    later_score = await redis.zscore(keys.story_due(shard_of(later.id)), later.id)
     assert later_score is not None and later_score > story_clock.now_ms()  # published after: not due yet
 
     first = await expiry.announce_due()
@@ -173,7 +173,7 @@ async def test_the_scheduled_step_announces_each_due_story_once(
     assert first >= 1 and second == 0
     assert len(await outbox_events(graph_store, due.id, "story.expired")) == 1
     assert await outbox_events(graph_store, later.id, "story.expired") == []
-    assert await redis.zscore(keys.story_due(due_shard(due.id)), due.id) is None
+    assert await redis.zscore(keys.story_due(shard_of(due.id)), due.id) is None
     state = await story_state(graph_store, due.id)
     assert (state["status"], state["announced"]) == ("ACTIVE", True)  # the consumer marks it EXPIRED
 
