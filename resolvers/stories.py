@@ -121,8 +121,9 @@ async def viewers(info: Info, story: StoryRecord, first: int | None, after: str 
     return await ctx.services.story_views.viewers(await ctx.viewer_id(), story, first, after)
 
 
-def media_url(info: Info, media: MediaRecord, size: str) -> Awaitable[str | None]:
-    """A presigned GET URL of a story variant that expires no later than the story (awaitable)."""
+def media_url(info: Info, media: MediaRecord, size: str) -> str | Awaitable[str | None] | None:
+    """A presigned GET URL of a story variant that expires no later than the story: at once when signed
+    before in this process, else an awaitable (``resolvers.loading``: no coroutine per field when not needed)."""
     return context_of(info).services.stories.media_url(media, size)
 
 

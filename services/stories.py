@@ -49,7 +49,7 @@ from services.story_reads import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Sequence
 
     from cache.stories import StoryCache
     from graph.store import GraphStore
@@ -72,6 +72,13 @@ class CreatedStory:
 
     story: StoryRecord
     upload: UploadTicket
+
+
+async def _unavailable_on_outage(signing: Awaitable[str | None]) -> str | None:
+    try:
+        return await signing
+    except StoreUnavailable as exc:
+        raise Unavailable("Media storage is unavailable; try again.") from exc
 
 
 def _check_media(media: MediaSpec) -> MediaSpec:
@@ -243,13 +250,13 @@ class StoryService:
             has_previous=after is not None,
         )
 
-    async def media_url(self, media: MediaRecord, size: str) -> str | None:
-        """A presigned GET URL of a story media variant (see ``StoryReader.media_url``); raises
-        ``Unavailable`` when it cannot be signed."""
-        try:
-            return await self.reader.media_url(media, size)
-        except StoreUnavailable as exc:
-            raise Unavailable("Media storage is unavailable; try again.") from exc
+    def media_url(self, media: MediaRecord, size: str) -> str | Awaitable[str | None] | None:
+        """A presigned GET URL of a story media variant (see ``StoryReader.media_url``): at once when no
+        signing is needed, else an awaitable that raises ``Unavailable`` when it cannot be signed."""
+        found = self.reader.media_url(media, size)
+        if found is None or isinstance(found, str):
+            return found
+        return _unavailable_on_outage(found)
 
     async def _own(self, viewer_id: str, story_id: str) -> StoryView:
         view = (await self.reader.views([story_id], viewer_id))[0]

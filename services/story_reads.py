@@ -31,7 +31,7 @@ from services.post_reads import media_from_row
 from services.visibility import may_view
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Awaitable, Sequence
 
     from graph.store import GraphStore, Row
     from media.store import ObjectStore
@@ -169,10 +169,11 @@ class StoryReader:
             result[row["author_id"]].append(present(view_from_row(row), now))
         return result
 
-    async def media_url(self, media: MediaRecord, size: str) -> str | None:
+    def media_url(self, media: MediaRecord, size: str) -> str | Awaitable[str | None] | None:
         """A presigned GET of ``media``'s ``size`` variant valid until ``media.signed_until`` at the latest (whole
         seconds, rounded down, at least 1 s; see the module docstring for the reuse of a signed URL); ``None``
-        when the variant is missing or the deadline has passed. Raises ``StoreUnavailable``."""
+        when the variant is missing or the deadline has passed. The answer at once when it needs no signing
+        (``None``, or a URL signed before), else an awaitable of it that raises ``StoreUnavailable``."""
         key = media.variants.get(size)
         if key is None or media.signed_until is None:
             return None
@@ -181,11 +182,13 @@ class StoryReader:
         if cached is not None and now + min(URL_REUSE_MIN_MS, (deadline - now) // 2) <= cached[1] <= deadline:
             self._urls.move_to_end(key)
             return cached[0]
-        seconds = (deadline - now) // 1000
+        seconds = min((deadline - now) // 1000, 604_800)
         if seconds < 1:
             return None
-        seconds = min(seconds, 604_800)
-        url = await self._store.presigned_get(key, expires_s=int(seconds))
+        return self._sign(key, int(seconds), now)
+
+    async def _sign(self, key: str, seconds: int, now: int) -> str:
+        url = await self._store.presigned_get(key, expires_s=seconds)
         self._urls[key] = (url, now + seconds * 1000)  # S3 dates the signature at or before now
         if len(self._urls) > URL_CACHE_SIZE:
             self._urls.popitem(last=False)

@@ -8,9 +8,10 @@ item (group 0: own, 1: unseen, 2: seen), so a page continues after it even when 
 A page costs a fixed number of round trips whatever the number of followees (after the seed's "Story Feed":
 followees from the graph, then "check if story:{user_id} key exists in Redis"):
 
-1. graph ``FOLLOWEE_IDS``: whom the viewer follows;
-2. Redis, ONE pipeline: ``ZRANGEBYSCORE stories:{uid} (now +inf`` for the viewer and every followee, and the
-   viewer's seen set (``cache.stories.StoryCache.live_stories``);
+1. graph ``FOLLOWEE_IDS``: whom the viewer follows (one list);
+2. Redis, two pipelines (``cache.stories.StoryCache.live_stories``): the author index of the viewer and every
+   followee (one ``ZMSCORE`` per shard) with the viewer's seen set, then ``ZRANGEBYSCORE stories:{uid}
+   (now +inf`` of those who have live stories;
 3. graph ``RING_STORIES`` on the candidate ids only: which are still live and visible to the viewer (blocks,
    privacy, close-friends audience, the read-time expiry check), with their authors.
 
