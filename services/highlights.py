@@ -5,7 +5,8 @@ EXPIRED with their media still there; a highlighted story's media outlive its ex
 and it stays readable, past its time, to whoever may see the highlight and is in the story's audience
 (``services.story_reads``). Highlights are visible like posts (private accounts: approved followers only).
 Deleting one is soft; its stories that expired and are in no other highlight then have their media deleted
-by the stories consumer (``story.highlight_deleted``) or, failing that, the sweep.
+by the stories consumer (``story.highlight_deleted``) or, failing that, the sweep. A highlight whose stories
+were all deleted is no longer listed (nor counted against ``MAX_HIGHLIGHTS``); its owner may still delete it.
 
 Errors: ``BadInput("title"|"storyIds"|"storyIds[i]")`` with nothing written; ``Forbidden`` with
 ``MAX_HIGHLIGHTS`` highlights already, or for someone else's highlight the viewer may see; ``NotFound``.

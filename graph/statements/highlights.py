@@ -21,7 +21,8 @@ _HIGHLIGHT_CONTENT = """h {.id, .title, .created_at} AS highlight, a.id AS owner
            [(h)-[p:HIGHLIGHTS]->(s:Story) | {id: s.id, position: p.position}] AS stories"""
 
 #: A highlight of ``$viewer_id``'s own stories ``$story_ids`` (in that order), each ACTIVE or EXPIRED with
-#: its media still there (LIVE or KEPT), when the viewer has fewer than ``$max_highlights`` highlights.
+#: its media still there (LIVE or KEPT), when the viewer has fewer than ``$max_highlights`` highlights (a
+#: highlight whose stories were all deleted does not count).
 #: ``$highlight``: the node's properties. Rows: ``{id, stories}``; none when a condition fails. Each story is
 #: locked (``SET s.lock_at``) before its status is read, as in ``graph.statements.story_expiry``.
 CREATE_HIGHLIGHT = cypher(
@@ -29,7 +30,7 @@ CREATE_HIGHLIGHT = cypher(
     """
     MATCH (v:User {id: $viewer_id})
     OPTIONAL MATCH (v)-[:HAS_HIGHLIGHT]->(old:Highlight)
-    WHERE NOT coalesce(old.deleted, false)
+    WHERE NOT coalesce(old.deleted, false) AND (old)-[:HIGHLIGHTS]->(:Story)
     WITH v, count(old) AS existing
     WHERE existing < $max_highlights
     UNWIND range(0, size($story_ids) - 1) AS position
@@ -75,7 +76,8 @@ DELETE_HIGHLIGHT = cypher(
     write=True,
 )
 
-#: The live highlights of each of ``$owner_ids`` that ``$viewer_id`` may see, newest first. Rows:
+#: The live highlights (not deleted, with at least one story) of each of ``$owner_ids`` that ``$viewer_id``
+#: may see, newest first. Rows:
 #: ``{highlight, owner_id, stories: [{id, position}]}``.
 HIGHLIGHTS_OF_USERS = cypher(
     "highlights.HIGHLIGHTS_OF_USERS",
@@ -84,7 +86,7 @@ HIGHLIGHTS_OF_USERS = cypher(
     WITH v
     UNWIND $owner_ids AS owner_id
     MATCH (a:User {{id: owner_id}})-[:HAS_HIGHLIGHT]->(h:Highlight)
-    WHERE NOT coalesce(h.deleted, false) AND {can_view("a", "v")}
+    WHERE NOT coalesce(h.deleted, false) AND (h)-[:HIGHLIGHTS]->(:Story) AND {can_view("a", "v")}
     WITH a, h
     ORDER BY h.created_at DESC, h.id DESC
     RETURN {_HIGHLIGHT_CONTENT}

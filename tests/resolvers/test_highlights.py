@@ -14,6 +14,7 @@ from tests.support.posts import approve, block, follow
 from tests.support.stories import (
     ADD_CLOSE_FRIEND,
     CREATE_HIGHLIGHT,
+    DELETE_STORY,
     HOUR_MS,
     STORY,
     create_story,
@@ -163,3 +164,20 @@ async def test_bad_input_names_the_field_and_writes_nothing(
     assert error_of(body)["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
     after = await graphql(api, HIGHLIGHTS, {"u": owner.username}, token=owner.token)
     assert after["data"]["user"]["highlights"] == []
+
+
+async def test_a_highlight_whose_stories_were_all_deleted_is_no_longer_listed(
+    app: Starlette, api: httpx.AsyncClient
+) -> None:
+    owner = await make_user(api, name())
+    story = await publish_story(api, app, owner)
+    made = await highlight(api, owner, "Gone", [story.gid])
+
+    deleted = await graphql(api, DELETE_STORY, {"id": story.gid}, token=owner.token)
+
+    assert deleted["data"]["deleteStory"]["status"] == "DELETED"
+    listed = await graphql(api, HIGHLIGHTS, {"u": owner.username}, token=owner.token)
+    assert listed["data"]["user"]["highlights"] == []
+    assert (await graphql(api, NODE, {"id": made["id"]}, token=owner.token))["data"]["node"]["title"] == "Gone"
+    removed = await graphql(api, DELETE, {"id": made["id"]}, token=owner.token)
+    assert removed["data"]["deleteHighlight"]["stories"] == []
