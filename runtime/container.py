@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING
 from cache.feed import FeedCache
 from cache.idempotency import IdempotencyRecords
 from cache.like_counts import LikeCountCache
+from cache.notification_relay import NotificationRelay
+from cache.notification_schedule import DeliverySchedule
+from cache.notifications import NotificationStreams
+from cache.push_queue import PushQueue
 from cache.rate_limits import GcraLimiter
 from cache.sessions import SessionCache
 from services.accounts import AccountService
@@ -24,12 +28,19 @@ from services.follows import FollowService
 from services.idempotency import IdempotencyService
 from services.like_counts import LikeCountService
 from services.media_processing import MediaService, open_variants_to_public
+from services.notification_delivery import NotificationDelivery
+from services.notification_preferences import NotificationPreferenceService
+from services.notification_reads import NotificationReader
+from services.notifications import NotificationService
+from services.notifications_live import LiveNotificationService
 from services.posts import PostService
 from services.rate_limits import RateLimitService
 from services.sessions import SessionService
 from services.suggestions import SuggestionService
 from services.users import UserService
 from services.visibility import VisibilityService
+from services.web_push import WebPushService
+from services.web_push_keys import load_vapid
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -49,7 +60,8 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         ttl=settings.access_token_ttl,
     )
     session_cache = SessionCache(resources.redis, resources.keys, refresh_ttl=settings.refresh_token_ttl)
-    sessions = SessionService(resources.graph, session_cache, tokens)
+    streams = NotificationStreams(resources.redis, resources.keys, max_len=settings.notification_stream_max)
+    sessions = SessionService(resources.graph, session_cache, tokens, live=streams)
     services.rate_limits = RateLimitService(GcraLimiter(resources.redis), resources.keys)
     services.auth = AuthService(tokens, sessions)
     services.users = UserService(resources.graph)
@@ -71,4 +83,31 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     await open_variants_to_public(resources.objects)
     services.posts = PostService(resources.graph, resources.objects, services.visibility)
     services.media = MediaService(resources.graph, resources.objects, services.posts)
-    yield services
+    _notifications(services, resources, streams)
+    try:
+        yield services
+    finally:
+        await services.live_notifications.relay.close()
+
+
+def _notifications(services: Services, resources: Resources, streams: NotificationStreams) -> None:
+    """The notification services: preferences, the list, the worker's use cases, delivery, Web Push, live."""
+    settings = resources.settings
+    services.notification_preferences = NotificationPreferenceService(resources.graph)
+    services.notification_reads = NotificationReader(resources.graph)
+    vapid = load_vapid(settings.vapid_private_key)
+    push_queue = PushQueue(resources.redis, resources.keys)
+    services.notification_delivery = NotificationDelivery(
+        streams, DeliverySchedule(resources.redis, resources.keys), services.notification_preferences,
+        push_queue if vapid is not None else None, debounce_s=settings.notification_debounce,
+    )  # fmt: skip
+    services.notifications = NotificationService(
+        resources.graph, services.notification_delivery, group_window_s=settings.notification_group_window
+    )
+    services.web_push = WebPushService(
+        resources.graph, push_queue, services.notification_reads, services.users, vapid=vapid,
+        subject=settings.vapid_subject, allow_loopback=settings.web_push_allow_loopback and settings.env != "prod",
+        timeout=settings.web_push_timeout, max_attempts=settings.web_push_max_attempts,
+    )  # fmt: skip
+    relay = NotificationRelay(resources.redis, streams, queue_size=settings.subscriber_queue_size)
+    services.live_notifications = LiveNotificationService(relay, streams, services.notification_reads)

@@ -19,6 +19,7 @@ from schema.extensions import ErrorCodes, OperationMetrics, document_cache, prot
 from schema.feed import FeedQuery
 from schema.follows import SocialMutation, SocialQuery
 from schema.node import NodeQuery
+from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.posts_api import PostsMutation, PostsQuery
 
 if TYPE_CHECKING:
@@ -36,9 +37,11 @@ class InstagraphSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-QUERY_PARTS: tuple[type, ...] = (NodeQuery, AccountsQuery, FeedQuery, PostsQuery, SocialQuery)
-MUTATION_PARTS: tuple[type, ...] = (AccountsMutation, EngagementMutation, PostsMutation, SocialMutation)
-SUBSCRIPTION_PARTS: tuple[type, ...] = ()
+QUERY_PARTS: tuple[type, ...] = (NodeQuery, AccountsQuery, FeedQuery, PostsQuery, SocialQuery, NotificationsQuery)
+MUTATION_PARTS: tuple[type, ...] = (
+    AccountsMutation, EngagementMutation, PostsMutation, SocialMutation, NotificationsMutation,
+)
+SUBSCRIPTION_PARTS: tuple[type, ...] = (NotificationsSubscription,)
 
 
 def build_schema(

@@ -31,3 +31,9 @@ class Services:
     fanout: Any = None
     engagement: Any = None
     health: Any = None
+    notifications: Any = None
+    notification_reads: Any = None
+    notification_preferences: Any = None
+    notification_delivery: Any = None
+    live_notifications: Any = None
+    web_push: Any = None
