@@ -117,7 +117,7 @@ ADD_FOLLOW = _add(
 ADD_FOLLOW_REQUEST = _add(
     "ADD_FOLLOW_REQUEST",
     """
-    MATCH (a:User {id: $actor_id})<-[:REQUESTED]-(r:User {id: $recipient_id})
+    MATCH (a:User {id: $actor_id})-[:REQUESTED]->(r:User {id: $recipient_id})
     WITH r, a""",
     "FOLLOW_REQUEST",
 )
