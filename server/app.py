@@ -20,6 +20,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from resolvers.context import Context
@@ -75,7 +76,7 @@ class GraphQLView(GraphQL[Context, None]):
             await context.principal()
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from exc
-        return None
+        return UNSET  # a plain {"type": "connection_ack"}, no payload
 
 
 async def metrics(_: Request) -> Response:
