@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import os
 import socket
-import subprocess
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -77,16 +76,16 @@ def settings_env(settings: Settings, **overrides: Any) -> dict[str, str]:
 async def api_process(settings: Settings, **overrides: Any) -> AsyncIterator[str]:
     """Run ``uvicorn server.app:create_app --factory`` as a child process; yields its ws URL."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory", "--host", "127.0.0.1",
+        "--port", str(port), "--log-level", "warning",
         cwd=PROJECT_ROOT, env=settings_env(settings, **overrides),
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         async with httpx.AsyncClient(timeout=2) as client:
             while True:
-                if proc.poll() is not None:
+                if proc.returncode is not None:
                     raise RuntimeError(f"API process exited with {proc.returncode}")
                 try:
                     if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
@@ -98,12 +97,13 @@ async def api_process(settings: Settings, **overrides: Any) -> AsyncIterator[str
                 await asyncio.sleep(0.1)
         yield f"ws://127.0.0.1:{port}/graphql"
     finally:
-        proc.terminate()
-        try:
-            await asyncio.to_thread(proc.wait, 15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            await asyncio.to_thread(proc.wait)
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
 
 
 class Subscriber:
@@ -159,9 +159,9 @@ class Subscriber:
             exc = exc.__cause__ or exc.__context__
         return None
 
-    async def next(self, timeout: float = 15.0) -> dict[str, Any]:
-        """The next notification received (fails the test after ``timeout`` s)."""
-        return await asyncio.wait_for(self.received.get(), timeout)
+    async def next(self, within: float = 15.0) -> dict[str, Any]:
+        """The next notification received (fails the test after ``within`` s)."""
+        return await asyncio.wait_for(self.received.get(), within)
 
     async def quiet(self, seconds: float) -> None:
         """Assert that nothing arrives within ``seconds``."""
@@ -172,10 +172,10 @@ class Subscriber:
         raise AssertionError(f"expected nothing, received {got}")
 
 
-async def wait_subscribed(app_or_count: Any, expected: int = 1, timeout: float = 10.0) -> None:
+async def wait_subscribed(app: Any, expected: int = 1, within: float = 10.0) -> None:
     """Wait until the in-process relay of ``app`` holds ``expected`` live subscriptions."""
-    relay = app_or_count.state.services.live_notifications.relay
-    deadline = time.monotonic() + timeout
+    relay = app.state.services.live_notifications.relay
+    deadline = time.monotonic() + within
     while relay.subscriber_count < expected:
         if time.monotonic() > deadline:
             raise AssertionError(f"{relay.subscriber_count} subscriptions, expected {expected}")
