@@ -10,7 +10,8 @@ user's registered connections of the revoked session (logout) or of every older 
 Order and gaps: a subscriber registers after the channel subscription is confirmed and receives every entry
 after ``Subscriber.start`` (the stream's tail when it registered); what came before is the caller's to replay
 from the stream. Pub/sub is at-most-once: after the connection drops and comes back, the relay re-reads every
-user's stream from its position, so a lost wake-up costs latency, not entries.
+user's stream from its position (and does so every ``RESYNC_S`` s anyway: redis-py may reconnect inside a read
+without raising), so a lost wake-up costs latency, not entries.
 
 Errors: ``subscribe`` raises ``CacheUnavailable`` when Redis is down; the reader loop retries by itself.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +44,7 @@ log = structlog.get_logger(__name__)
 #: subscriber queue overflowed (it did not read fast enough).
 CLOSE_REVOKED = 4403
 CLOSE_TOO_SLOW = 4429
+RESYNC_S = 5.0  # s between re-reads of every subscribed user's stream (a wake-up lost with a connection)
 
 @dataclass(slots=True)
 class Connection:
@@ -200,15 +203,17 @@ class NotificationRelay:
             self._pubsub = None
 
     async def _read_loop(self) -> None:
-        failed = False
+        failed, resynced = False, time.monotonic()
         while True:
             try:
                 if not self._pubsub.subscribed:
                     await asyncio.sleep(0.05)
                     continue
                 message = await self._pubsub.get_message(timeout=1.0)
-                if failed:  # reconnected (redis-py re-subscribed): read what wake-ups were lost meanwhile
-                    failed = False
+                # After an error, and every RESYNC_S anyway (redis-py may reconnect and re-subscribe inside
+                # get_message without telling), read every user's stream: lost wake-ups cost latency only.
+                if failed or time.monotonic() - resynced >= RESYNC_S:
+                    failed, resynced = False, time.monotonic()
                     for user_id in list(self._users):
                         self._wake(user_id)
                 if message is not None:
