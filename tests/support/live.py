@@ -52,7 +52,9 @@ async def serve_app(app: Starlette, *, ws_ping_interval: float | None = None) ->
                             ws_ping_interval=ws_ping_interval)  # fmt: skip
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(1_000):
+        if server.started:
+            break
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
