@@ -93,8 +93,8 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
 def _notifications(services: Services, resources: Resources, streams: NotificationStreams) -> None:
     """The notification services: preferences, the list, the worker's use cases, delivery, Web Push, live."""
     settings = resources.settings
-    services.notification_preferences = NotificationPreferenceService(resources.graph)
-    services.notification_reads = NotificationReader(resources.graph)
+    services.notification_preferences = NotificationPreferenceService(resources.graph, services.rate_limits)
+    services.notification_reads = NotificationReader(resources.graph, services.rate_limits)
     vapid = load_vapid(settings.vapid_private_key)
     push_queue = PushQueue(resources.redis, resources.keys)
     services.notification_delivery = NotificationDelivery(
@@ -108,6 +108,7 @@ def _notifications(services: Services, resources: Resources, streams: Notificati
         resources.graph, push_queue, services.notification_reads, services.users, vapid=vapid,
         subject=settings.vapid_subject, allow_loopback=settings.web_push_allow_loopback and settings.env != "prod",
         timeout=settings.web_push_timeout, max_attempts=settings.web_push_max_attempts,
+        rate_limits=services.rate_limits,
     )  # fmt: skip
     relay = NotificationRelay(resources.redis, streams, queue_size=settings.subscriber_queue_size)
     services.live_notifications = LiveNotificationService(relay, streams, services.notification_reads)

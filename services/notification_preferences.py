@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from graph.store import GraphStore
+    from services.rate_limits import RateLimitService
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 ZONE_MAX_CHARS = 64
@@ -118,8 +119,9 @@ def dnd_hold_until(start: str | None, end: str | None, time_zone: str | None, no
 class NotificationPreferenceService:
     """Reads and updates a user's notification preferences (properties of their ``User`` node)."""
 
-    def __init__(self, graph: GraphStore) -> None:
+    def __init__(self, graph: GraphStore, rate_limits: RateLimitService | None = None) -> None:
         self._graph = graph
+        self._rate_limits = rate_limits
 
     async def preferences(self, user_id: str) -> NotificationPreferences:
         """The user's preferences (defaults for what was never set); raises ``NotFound``."""
@@ -133,8 +135,11 @@ class NotificationPreferenceService:
         the window, both ends) and return the stored preferences.
 
         Raises ``BadInput`` for a malformed time (``doNotDisturbStart``/``doNotDisturbEnd``), an unknown zone
-        (``timeZone``), a null switch (its field), or a window with one end only; nothing is written then.
+        (``timeZone``), a null switch (its field), or a window with one end only; nothing is written then;
+        ``RateLimited`` over 30 updates a minute.
         """
+        if self._rate_limits is not None:
+            await self._rate_limits.hit("updateNotificationPreferences", user_id)
         current = await self.preferences(user_id)
         updated = current
         for flag in FLAGS:

@@ -22,6 +22,7 @@ from services.core.records import NotificationRecord
 
 if TYPE_CHECKING:
     from graph.store import GraphStore, Row
+    from services.rate_limits import RateLimitService
 
 DEFAULT_FIRST = 20
 MAX_ACTORS = 25  # actors(first:) bound; the statements return at most this many ids per notification
@@ -41,8 +42,9 @@ def _record(row: Row) -> NotificationRecord:
 class NotificationReader:
     """Read use cases of one recipient's notifications over the graph."""
 
-    def __init__(self, graph: GraphStore) -> None:
+    def __init__(self, graph: GraphStore, rate_limits: RateLimitService | None = None) -> None:
         self._graph = graph
+        self._rate_limits = rate_limits
 
     async def notifications(self, viewer_id: str, first: int | None, after: str | None) -> Page[NotificationRecord]:
         """A page of the viewer's notifications, newest ``updated_at`` first.
@@ -96,8 +98,11 @@ class NotificationReader:
     async def mark_read(self, viewer_id: str, up_to: str | None) -> int:
         """Mark read every notification (``up_to`` None) or those at or below ``up_to`` in list order.
 
-        Returns how many changed. Raises ``BadInput("upTo")`` when ``up_to`` is not one of the viewer's.
+        Returns how many changed. Raises ``BadInput("upTo")`` when ``up_to`` is not one of the viewer's,
+        ``RateLimited`` over 60 calls a minute.
         """
+        if self._rate_limits is not None:
+            await self._rate_limits.hit("markNotificationsRead", viewer_id)
         up_at: int | None = None
         if up_to is not None:
             up_at = await self.position(viewer_id, up_to)

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from cache.push_queue import PushQueue
     from graph.store import GraphStore
     from services.notification_reads import NotificationReader
+    from services.rate_limits import RateLimitService
     from services.users import UserService
 
 log = structlog.get_logger(__name__)
@@ -154,8 +155,10 @@ class WebPushService:
         timeout: float = 10.0,
         max_attempts: int = 5,
         clock: Callable[[], int] = now_ms,
+        rate_limits: RateLimitService | None = None,
     ) -> None:
         self._graph, self._queue, self._reader, self._users = graph, queue, reader, users
+        self._rate_limits = rate_limits
         self.vapid, self.subject, self.allow_loopback = vapid, subject, allow_loopback
         self.timeout, self.max_attempts, self.clock = timeout, max_attempts, clock
 
@@ -168,8 +171,10 @@ class WebPushService:
         """Register (or renew) a browser's push subscription for ``user_id``; True when stored.
 
         Raises ``BadInput`` (``endpoint``, ``p256dh``, ``auth``; ``endpoint`` also when the user already has
-        ``MAX_SUBSCRIPTIONS`` others).
+        ``MAX_SUBSCRIPTIONS`` others), ``RateLimited`` over 10 registrations a minute.
         """
+        if self._rate_limits is not None:
+            await self._rate_limits.hit("registerPushSubscription", user_id)
         check_keys(p256dh, auth)
         await check_endpoint(endpoint, allow_loopback=self.allow_loopback)
         sub = {"id": endpoint_id(endpoint), "endpoint": endpoint, "p256dh": p256dh, "auth": auth,

@@ -263,3 +263,28 @@ async def _first_not_ping(ws: websockets.ClientConnection) -> dict:
         if message.get("type") != "ping":
             return message
 
+
+
+async def test_after_must_be_one_of_the_viewers_notifications(
+    api: httpx.AsyncClient, app: Starlette, url: str
+) -> None:
+    ana, bob = await _user(api, "ana"), await _user(api, "bob")
+    post = await publish_post(api, app, ana)
+    await like(api, bob, post)
+    await deliver_events(app)
+    body = await graphql(api, "{ notifications { edges { node { id } } } }", token=ana.token)
+    anas = body["data"]["notifications"]["edges"][0]["node"]["id"]
+    ws = await _raw(url)
+    try:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {bob.token}"}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        query = "subscription($after: ID) { notifications(after: $after) { id } }"
+        for op, after in (("1", anas), ("2", "garbage")):
+            await ws.send(json.dumps({"id": op, "type": "subscribe",
+                                      "payload": {"query": query, "variables": {"after": after}}}))  # fmt: skip
+            message = await _first_not_ping(ws)
+            assert message["id"] == op and message["type"] in ("next", "error"), message
+            errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+            assert [e["extensions"] for e in errors] == [{"code": "BAD_USER_INPUT", "field": "after"}]
+    finally:
+        await ws.close()

@@ -236,3 +236,13 @@ async def test_outside_dev_and_test_only_public_https_endpoints_pass(endpoint: s
         with pytest.raises(BadInput) as caught:
             await check_endpoint(endpoint, allow_loopback=False)
         assert caught.value.field == "endpoint"
+
+
+async def test_registrations_are_rate_limited(api: httpx.AsyncClient, push_service: PushService) -> None:
+    ana, browser = await _user(api, "ana"), Browser()
+    for i in range(10):
+        body = await _register(api, ana, browser.subscription(push_service.endpoint(f"limit{i}")))
+        assert body["data"] == {"registerPushSubscription": True}, body
+    over = await _register(api, ana, browser.subscription(push_service.endpoint("limit10")))
+    assert over["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert over["errors"][0]["extensions"]["retryAfter"] >= 1
