@@ -25,7 +25,7 @@ counted nor shown (``no_block``), a notification about a post the recipient may 
 from __future__ import annotations
 
 from graph.cypher import Statement, cypher
-from graph.keyset import keyset_before
+from graph.keyset import keyset_after, keyset_before
 from graph.statements.visibility import no_block, post_visible
 
 #: Kind -> the User property holding the recipient's preference for it (absent: on).
@@ -359,13 +359,13 @@ NOTIFICATION_POSITION = cypher(
 )
 
 #: Mark the viewer's notifications read: all (``$up_at`` null) or those at or below ``($up_at, $up_id)`` in
-#: list order. Returns ``{marked}``.
+#: list order (not strictly above it: ``graph.keyset``'s form, no upper bound on the indexed id). ``{marked}``.
 MARK_READ = cypher(
     "notifications.MARK_READ",
-    """
-    MATCH (n:Notification {recipient_id: $viewer_id})
+    f"""
+    MATCH (n:Notification {{recipient_id: $viewer_id}})
     WHERE NOT coalesce(n.read, false)
-      AND ($up_at IS NULL OR CASE WHEN n.updated_at = $up_at THEN n.id <= $up_id ELSE n.updated_at < $up_at END)
+      AND ($up_at IS NULL OR NOT {keyset_after("n.updated_at", "n.id", "up_at", "up_id")})
     SET n.read = true
     RETURN count(n) AS marked
     """,
