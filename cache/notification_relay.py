@@ -217,7 +217,10 @@ class NotificationRelay:
                     for user_id in list(self._users):
                         self._wake(user_id)
                 if message is not None:
-                    self._dispatch(message)
+                    try:
+                        self._dispatch(message)
+                    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # a malformed message
+                        log.warning("relay.bad_message", error=repr(exc))
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:  # REDIS_DOWN and the rest of redis-py's errors
