@@ -52,7 +52,7 @@ from devstack.processes import ManagedProcess  # noqa: E402
 from devstack.supervisor import EmbeddedStack  # noqa: E402
 from events.envelope import Event  # noqa: E402
 from events.producer import EventProducer  # noqa: E402
-from graph.statements import feed as feed_stmts  # noqa: E402
+from graph.statements import fanout as fanout_stmts  # noqa: E402
 from graph.statements.outbox import OUTBOX_BACKLOG  # noqa: E402
 from runtime.bootstrap import prepare  # noqa: E402
 from runtime.container import build_services  # noqa: E402
@@ -324,7 +324,7 @@ async def bench_fanout(settings: Settings, rounds: int) -> dict[str, Any]:
         cache = FeedCache(resources.redis, resources.keys, max_items=settings.feed_max_items)
         fanout = FanoutService(resources.graph, cache, celebrity_threshold=settings.celebrity_threshold)
         rows = await resources.graph.read(
-            feed_stmts.FOLLOWERS_PAGE, {"author_id": hub.id, "after": "", "limit": 100_000}
+            fanout_stmts.FOLLOWER_IDS_PAGE, {"author_id": hub.id, "after": "", "limit": 100_000}
         )
         users = [r["id"] for r in rows] + [hub.id]
         keys = [resources.keys.feed(u) for u in users]
@@ -414,6 +414,7 @@ async def bench_reads(settings: Settings, groups: dict[str, list[str]], rounds: 
         hubs_as_celebrities = FeedService(  # the SNAP graph has no 10,000-follower account: make the hubs one
             resources.graph,
             FeedCache(resources.redis, resources.keys, max_items=settings.feed_max_items),
+            services.engagement.counters,
             celebrity_threshold=CELEBRITY_BENCH_THRESHOLD,
             max_items=settings.feed_max_items,
         )

@@ -17,7 +17,6 @@ from cache.sessions import SessionCache
 from services.accounts import AccountService
 from services.auth import AuthService
 from services.blocks import BlockService
-from services.connections import ConnectionService
 from services.core.container import Services
 from services.core.passwords import Passwords
 from services.core.tokens import AccessTokens
@@ -51,64 +50,65 @@ if TYPE_CHECKING:
 @contextlib.asynccontextmanager
 async def build_services(resources: Resources) -> AsyncIterator[Services]:
     """Yield the process's :class:`Services`; anything started here is stopped on exit."""
-    services = Services()
     settings = resources.settings
+    graph, redis, keys = resources.graph, resources.redis, resources.keys
     tokens = AccessTokens(
         settings.jwt_secret,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl=settings.access_token_ttl,
     )
-    session_cache = SessionCache(resources.redis, resources.keys, refresh_ttl=settings.refresh_token_ttl)
-    streams = NotificationStreams(resources.redis, resources.keys, max_len=settings.notification_stream_max)
-    sessions = SessionService(resources.graph, session_cache, tokens, live=streams)
-    services.rate_limits = RateLimitService(GcraLimiter(resources.redis), resources.keys)
-    services.auth = AuthService(tokens, sessions)
-    services.users = UserService(resources.graph)
-    services.accounts = AccountService(resources.graph, Passwords(), sessions, services.rate_limits)
-    services.follows = FollowService(resources.graph, services.rate_limits)
-    services.blocks = BlockService(resources.graph)
-    services.connections = ConnectionService(resources.graph)
-    services.visibility = VisibilityService(resources.graph)
-    services.suggestions = SuggestionService(resources.graph)
-    feed_cache = FeedCache(resources.redis, resources.keys, max_items=settings.feed_max_items)
-    services.feed = FeedService(
-        resources.graph, feed_cache,
-        celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
-    )
-    services.fanout = FanoutService(resources.graph, feed_cache, celebrity_threshold=settings.celebrity_threshold)
-    services.idempotency = IdempotencyService(IdempotencyRecords(resources.redis, resources.keys))
-    like_counters = LikeCountService(resources.graph, LikeCountCache(resources.redis, resources.keys))
-    services.engagement = EngagementService(resources.graph, like_counters)
+    streams = NotificationStreams(redis, keys, max_len=settings.notification_stream_max)
+    session_cache = SessionCache(redis, keys, refresh_ttl=settings.refresh_token_ttl)
+    sessions = SessionService(graph, session_cache, tokens, live=streams)
+    rate_limits = RateLimitService(GcraLimiter(redis), keys)
+    visibility = VisibilityService(graph)
+    feed_cache = FeedCache(redis, keys, max_items=settings.feed_max_items)
     await open_variants_to_public(resources.objects)
-    services.posts = PostService(resources.graph, resources.objects, services.visibility)
-    services.media = MediaService(resources.graph, resources.objects, services.posts)
-    _notifications(services, resources, streams)
+    posts = PostService(graph, resources.objects)
+    like_counts = LikeCountService(graph, LikeCountCache(redis, keys))
+    users = UserService(graph)
+    # notifications: preferences, the list, delivery (debounce, do-not-disturb), Web Push, the live relay
+    preferences = NotificationPreferenceService(graph, rate_limits)
+    reads = NotificationReader(graph, rate_limits)
+    vapid = load_vapid(settings.vapid_private_key)
+    push_queue = PushQueue(redis, keys)
+    delivery = NotificationDelivery(
+        streams, DeliverySchedule(redis, keys), preferences, push_queue if vapid is not None else None,
+        debounce_s=settings.notification_debounce,
+    )  # fmt: skip
+    web_push = WebPushService(
+        graph, push_queue, reads, users, vapid=vapid, subject=settings.vapid_subject,
+        allow_loopback=settings.web_push_allow_loopback and settings.env != "prod",
+        timeout=settings.web_push_timeout, max_attempts=settings.web_push_max_attempts, rate_limits=rate_limits,
+    )  # fmt: skip
+    relay = NotificationRelay(redis, streams, queue_size=settings.subscriber_queue_size)
+    services = Services(
+        auth=AuthService(tokens, sessions),
+        accounts=AccountService(graph, Passwords(), sessions, rate_limits),
+        users=users,
+        follows=FollowService(graph, rate_limits),
+        blocks=BlockService(graph),
+        visibility=visibility,
+        suggestions=SuggestionService(graph),
+        rate_limits=rate_limits,
+        idempotency=IdempotencyService(IdempotencyRecords(redis, keys)),
+        posts=posts,
+        media=MediaService(graph, resources.objects, posts),
+        feed=FeedService(
+            graph, feed_cache, like_counts,
+            celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
+        ),
+        fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),
+        engagement=EngagementService(graph, like_counts),
+        notifications=NotificationService(graph, delivery, group_window_s=settings.notification_group_window),
+        notification_reads=reads,
+        notification_preferences=preferences,
+        notification_delivery=delivery,
+        live_notifications=LiveNotificationService(relay, streams, reads),
+        web_push=web_push,
+    )
     try:
         yield services
     finally:
-        await services.live_notifications.relay.close()
-
-
-def _notifications(services: Services, resources: Resources, streams: NotificationStreams) -> None:
-    """The notification services: preferences, the list, the worker's use cases, delivery, Web Push, live."""
-    settings = resources.settings
-    services.notification_preferences = NotificationPreferenceService(resources.graph, services.rate_limits)
-    services.notification_reads = NotificationReader(resources.graph, services.rate_limits)
-    vapid = load_vapid(settings.vapid_private_key)
-    push_queue = PushQueue(resources.redis, resources.keys)
-    services.notification_delivery = NotificationDelivery(
-        streams, DeliverySchedule(resources.redis, resources.keys), services.notification_preferences,
-        push_queue if vapid is not None else None, debounce_s=settings.notification_debounce,
-    )  # fmt: skip
-    services.notifications = NotificationService(
-        resources.graph, services.notification_delivery, group_window_s=settings.notification_group_window
-    )
-    services.web_push = WebPushService(
-        resources.graph, push_queue, services.notification_reads, services.users, vapid=vapid,
-        subject=settings.vapid_subject, allow_loopback=settings.web_push_allow_loopback and settings.env != "prod",
-        timeout=settings.web_push_timeout, max_attempts=settings.web_push_max_attempts,
-        rate_limits=services.rate_limits,
-    )  # fmt: skip
-    relay = NotificationRelay(resources.redis, streams, queue_size=settings.subscriber_queue_size)
-    services.live_notifications = LiveNotificationService(relay, streams, services.notification_reads)
+        await relay.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from workers.runtime import Worker
+from workers.consumers import Worker
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

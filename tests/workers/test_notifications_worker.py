@@ -4,7 +4,7 @@ ANOTHER API process -> the subscriber's WebSocket.
 
 Two API processes are two ``uvicorn`` children on the same Redis and graph: the subscriber talks to one, the
 mutation goes to the other. The consumer, the outbox relay and the ``notification-delivery`` job run in this
-process, as ``instagraph worker`` runs them (``workers.runtime`` / ``workers.registry``).
+process, as ``instagraph worker`` runs them (``workers.consumers`` / ``workers.registry``).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from tests.support.factories import graphql, make_user
 from tests.support.live import Subscriber, api_process, serve_app
 from tests.support.notifications import LIKE, notifications, summary
 from tests.support.posts import publish_post, publish_seeded_post
+from workers.consumers import ConsumerConfig, build_consumers, run_consumers
 from workers.notification_delivery import make_step
 from workers.notifications import WORKER
-from workers.runtime import RuntimeConfig, build_consumers, run_consumers
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -62,7 +62,7 @@ async def pipeline(settings: Settings, app: Starlette) -> AsyncIterator[None]:
     """The outbox relay, the ``notifications`` consumer and the delivery job, running for the module."""
     resources, services = app.state.resources, app.state.services
     producer = EventProducer(settings.kafka_bootstrap, idempotence=False)
-    config = RuntimeConfig(
+    config = ConsumerConfig(
         bootstrap=settings.kafka_bootstrap, topic_suffix=settings.topic_suffix,
         group_prefix=settings.consumer_group_prefix, backoff_ms=50, session_timeout_ms=1_000,
         heartbeat_interval_ms=200,
