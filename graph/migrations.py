@@ -83,7 +83,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "0003_notifications",
         uniques=(("NotificationGroup", "key"), ("PushSubscription", "id")),
-        indexes=(("Notification", "recipient_id"), ("Notification", "post_id"), ("Notification", "updated_at")),
+        indexes=(
+            ("Notification", "recipient_id"), ("Notification", "post_id"), ("Notification", "comment_id"),
+            ("Notification", "updated_at"),
+        ),
         register_types=True,
     ),
 )

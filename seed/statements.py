@@ -146,11 +146,15 @@ RECOUNT_ENGAGEMENT = cypher(
 # -- notifications of the seeded activity (seed.notifications) --------------------------------------------
 
 #: Followers of the users of ``$ids`` with the time they followed: ``{recipient_id, actors: [{id, at}]}``.
+#: The block check sits after a ``WITH``: as a ``WHERE`` of the ``MATCH`` it made FalkorDB 4.16 plan a label
+#: scan of every user per recipient (10 s instead of 12 ms for 200 recipients on the SNAP graph).
 SEED_FOLLOWERS_OF = cypher(
     "seed.SEED_FOLLOWERS_OF",
     """
     UNWIND $ids AS recipient_id
-    MATCH (a:User)-[f:FOLLOWS]->(r:User {id: recipient_id})
+    MATCH (r:User {id: recipient_id})
+    MATCH (r)<-[f:FOLLOWS]-(a:User)
+    WITH recipient_id, r, f, a
     WHERE NOT (r)-[:BLOCKS]-(a)
     RETURN recipient_id, collect({id: a.id, at: f.created_at}) AS actors
     """,
@@ -163,7 +167,8 @@ SEED_ENGAGEMENT_OF = cypher(
     "seed.SEED_ENGAGEMENT_OF",
     """
     UNWIND $post_ids AS post_id
-    MATCH (r:User)-[:POSTED]->(p:Post {id: post_id})
+    MATCH (p:Post {id: post_id})
+    MATCH (r:User)-[:POSTED]->(p)
     OPTIONAL MATCH (liker:User)-[l:LIKED]->(p)
     WHERE liker.id <> r.id
     WITH r, p, collect({id: liker.id, at: l.created_at}) AS likes
