@@ -20,6 +20,7 @@ from schema.extensions import ErrorCodes, OperationMetrics, document_cache, prot
 from schema.feed import FeedQuery
 from schema.follows import FollowsMutation, FollowsQuery
 from schema.node import NodeQuery
+from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.posts import PostsMutation, PostsQuery
 from schema.suggestions import SuggestionsQuery
 from schema.users import UsersMutation, UsersQuery
@@ -39,11 +40,14 @@ class InstagraphSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-QUERY_PARTS: tuple[type, ...] = (NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery)
+QUERY_PARTS: tuple[type, ...] = (
+    NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery, NotificationsQuery,
+)
 MUTATION_PARTS: tuple[type, ...] = (
     AccountsMutation, UsersMutation, EngagementMutation, PostsMutation, FollowsMutation, BlocksMutation,
+    NotificationsMutation,
 )
-SUBSCRIPTION_PARTS: tuple[type, ...] = ()
+SUBSCRIPTION_PARTS: tuple[type, ...] = (NotificationsSubscription,)
 
 
 def build_schema(
