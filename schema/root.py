@@ -22,6 +22,7 @@ from schema.feed import FeedQuery
 from schema.follows import FollowsMutation, FollowsQuery
 from schema.highlights import HighlightsMutation
 from schema.node import NodeQuery
+from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.posts import PostsMutation, PostsQuery
 from schema.stories import StoriesMutation, StoriesQuery
 from schema.suggestions import SuggestionsQuery
@@ -43,13 +44,14 @@ class InstagraphSchema(strawberry.Schema):
 
 
 QUERY_PARTS: tuple[type, ...] = (
-    NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery, StoriesQuery, CloseFriendsQuery,
+    NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery, NotificationsQuery, StoriesQuery,
+    CloseFriendsQuery,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     AccountsMutation, UsersMutation, EngagementMutation, PostsMutation, FollowsMutation, BlocksMutation,
-    StoriesMutation, CloseFriendsMutation, HighlightsMutation,
+    NotificationsMutation, StoriesMutation, CloseFriendsMutation, HighlightsMutation,
 )
-SUBSCRIPTION_PARTS: tuple[type, ...] = ()
+SUBSCRIPTION_PARTS: tuple[type, ...] = (NotificationsSubscription,)
 
 
 def build_schema(

@@ -19,20 +19,17 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class PeriodicJob(Generic[Ctx]):
-    """``make_step(ctx)`` returns the coroutine function run every ``interval`` seconds; it returns a count.
-    ``interval_of(ctx)``, when given, takes the interval from the context instead (a setting)."""
+    """``make_step(ctx)`` returns the coroutine function run every ``interval`` seconds; it returns a count."""
 
     name: str
     interval: float
     make_step: Callable[[Ctx], Callable[[], Awaitable[int]]]
-    interval_of: Callable[[Ctx], float] | None = None
 
 
 async def run_periodic(job: PeriodicJob[Ctx], ctx: Ctx, stop: asyncio.Event) -> None:
     """Run ``job`` until ``stop`` is set. A step that fails on a store outage is logged and retried next tick."""
     step = job.make_step(ctx)
-    interval = job.interval if job.interval_of is None else job.interval_of(ctx)
-    log.info("periodic.started", job=job.name, interval_s=interval)
+    log.info("periodic.started", job=job.name, interval_s=job.interval)
     while not stop.is_set():
         try:
             done = await step()
@@ -41,6 +38,6 @@ async def run_periodic(job: PeriodicJob[Ctx], ctx: Ctx, stop: asyncio.Event) -> 
         except (GraphError, ConnectionError, OSError) as exc:
             log.warning("periodic.step_failed", job=job.name, error=repr(exc))
         try:
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+            await asyncio.wait_for(stop.wait(), timeout=job.interval)
         except TimeoutError:
             pass

@@ -62,9 +62,6 @@ def make_step(services: Services) -> Callable[[], Awaitable[int]]:
     return step
 
 
-def interval_of(services: Services) -> float:
-    """Seconds between steps: ``story_expiry_poll_interval``."""
-    return float(services.story_expiry.poll_interval_s)
-
-
-JOB: PeriodicJob[Services] = PeriodicJob(name=NAME, interval=5.0, make_step=make_step, interval_of=interval_of)
+#: The registry's entry; ``workers.registry.periodic_job`` sets its interval from
+#: ``INSTAGRAPH_STORY_EXPIRY_POLL_INTERVAL`` (5 s here is that setting's default).
+JOB: PeriodicJob[Services] = PeriodicJob(name=NAME, interval=5.0, make_step=make_step)

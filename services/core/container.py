@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from services.highlights import HighlightService
     from services.idempotency import IdempotencyService
     from services.media_processing import MediaService
+    from services.notification_delivery import NotificationDelivery
+    from services.notification_preferences import NotificationPreferenceService
+    from services.notification_reads import NotificationReader
+    from services.notifications import NotificationService
+    from services.notifications_live import LiveNotificationService
     from services.posts import PostService
     from services.rate_limits import RateLimitService
     from services.stories import StoryService
@@ -31,6 +36,7 @@ if TYPE_CHECKING:
     from services.suggestions import SuggestionService
     from services.users import UserService
     from services.visibility import VisibilityService
+    from services.web_push import WebPushService
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,12 @@ class Services:
     feed: FeedService
     fanout: FanoutService
     engagement: EngagementService
+    notifications: NotificationService
+    notification_reads: NotificationReader
+    notification_preferences: NotificationPreferenceService
+    notification_delivery: NotificationDelivery
+    live_notifications: LiveNotificationService
+    web_push: WebPushService
     stories: StoryService
     story_views: StoryViewService
     story_ring: StoryRingService

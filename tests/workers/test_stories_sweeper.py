@@ -74,17 +74,18 @@ async def test_a_story_lives_story_ttl_seconds(app: Starlette, api: httpx.AsyncC
 
 
 async def test_each_step_announces_and_writes_back_and_the_sweep_runs_once_per_interval(
-    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, story_clock: Clock
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, settings: Settings, story_clock: Clock
 ) -> None:
     services = app.state.services
-    assert JOB.interval_of is not None and JOB.interval_of(services) == 0.5
+    job = periodic_job("stories-sweeper", settings)
+    assert (job.interval, JOB.interval) == (0.5, 5.0)
     author, fan = [await make_user(api, f"ss_{secrets.token_hex(4)}") for _ in range(2)]
     await follow(api, fan, author)
     first = await publish_story(api, app, author)
     body = await graphql(api, VIEW_STORY, {"id": first.gid}, token=fan.token)
     assert "errors" not in body, body
     story_clock.advance(61_000)
-    step = JOB.make_step(services)
+    step = job.make_step(services)
 
     # the first step: announces the due story, writes its view count back, and sweeps (it expires it)
     assert await step() >= 3
@@ -100,7 +101,7 @@ async def test_each_step_announces_and_writes_back_and_the_sweep_runs_once_per_i
 
     # run as the worker does: the interval comes from the settings (0.5 s), not the job's default
     stop = asyncio.Event()
-    runner = asyncio.create_task(run_periodic(JOB, services, stop))
+    runner = asyncio.create_task(run_periodic(job, services, stop))
     await asyncio.sleep(1.2)
     stop.set()
     await asyncio.wait_for(runner, timeout=5)
