@@ -51,8 +51,8 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
 
 
 def consumer_worker(name: str) -> Worker:
-    """The ``WORKER`` exported by ``workers/<name>.py``."""
-    return importlib.import_module(f"workers.{name}").WORKER
+    """The ``WORKER`` exported by ``workers/<name>.py`` (``-`` in the name is ``_`` in the module)."""
+    return importlib.import_module(f"workers.{name.replace('-', '_')}").WORKER
 
 
 def periodic_job(name: str, settings: Settings | None = None) -> PeriodicJob:
