@@ -14,6 +14,7 @@ from services.accounts import AccountService
 from services.auth import AuthService
 from services.blocks import BlockService
 from services.core.container import Services
+from services.core.device_tokens import DeviceTokens
 from services.core.passwords import Passwords
 from services.core.tokens import AccessTokens
 from services.engagement import EngagementService
@@ -24,7 +25,7 @@ from services.idempotency import IdempotencyService
 from services.like_counts import LikeCountService
 from services.media_processing import MediaService, open_variants_to_public
 from services.posts import PostService
-from services.rate_limits import RateLimitService
+from services.rate_limits import LIMITS, RateLimitService
 from services.sessions import SessionService
 from services.suggestions import SuggestionService
 from services.users import UserService
@@ -48,7 +49,8 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         ttl=settings.access_token_ttl,
     )
     sessions = SessionService(graph, SessionCache(redis, keys, refresh_ttl=settings.refresh_token_ttl), tokens)
-    rate_limits = RateLimitService(GcraLimiter(redis), keys)
+    rate_limits = RateLimitService(GcraLimiter(redis), keys, {**LIMITS, **settings.rate_limit_overrides})
+    devices = DeviceTokens(settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     visibility = VisibilityService(graph)
     feed_cache = FeedCache(redis, keys, max_items=settings.feed_max_items)
     await open_variants_to_public(resources.objects)
@@ -56,7 +58,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     like_counts = LikeCountService(graph, LikeCountCache(redis, keys))
     services = Services(
         auth=AuthService(tokens, sessions),
-        accounts=AccountService(graph, Passwords(), sessions, rate_limits),
+        accounts=AccountService(graph, Passwords(), sessions, rate_limits, devices),
         users=UserService(graph),
         follows=FollowService(graph, rate_limits),
         blocks=BlockService(graph),

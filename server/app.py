@@ -25,6 +25,7 @@ from resolvers.context import Context
 from runtime.container import build_services
 from runtime.resources import open_resources
 from runtime.settings import Settings
+from schema.operations import known_operation_names
 from schema.root import build_schema
 from server.health import healthz, readyz
 from server.idempotency import IdempotencyMiddleware
@@ -85,11 +86,14 @@ async def metrics(_: Request) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or Settings()
+    settings.refuse_unsafe_production()
     schema = build_schema(
         dev=settings.is_dev,
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_tokens,
+        max_nodes=settings.max_query_nodes,
+        known_operations=known_operation_names(),
     )
     view = GraphQLView(
         schema,

@@ -17,7 +17,9 @@ Reads: Relay keyset pages, newest first by ``(edge created_at DESC, user id DESC
 ``encode_cursor(created_at_ms, user_id)``. A private account's followers/following are an empty page
 (``total_count`` 0) for anyone but itself and its approved followers, as are the lists of a user blocked
 either way (``graph.statements.visibility``). ``total_count`` of a visible page is the maintained counter.
-Every read is ONE graph round trip; the batch methods serve DataLoaders.
+Every read is ONE graph round trip, also for a batch of users (``followers_pages``, ``following_pages``,
+``relationships``, ``mutual_followers``: what the DataLoaders call, so that a nested list of users costs the
+same round trips per level whatever the number of parents).
 """
 
 from __future__ import annotations
@@ -197,13 +199,26 @@ class FollowService:
         Empty page when not visible to the viewer or ``user_id`` is unknown. Raises ``BadInput`` (``first``,
         ``after``) for a bad page size or cursor.
         """
-        return await self._connection(stmts.FOLLOWERS_PAGE, viewer_id, user_id, first, after)
+        return (await self.followers_pages(viewer_id, [user_id], first, after))[user_id]
 
     async def following(
         self, viewer_id: str | None, user_id: str, first: int | None, after: str | None
     ) -> Page[UserRecord]:
         """Whom ``user_id`` follows, newest first; same rules and errors as :meth:`followers`."""
-        return await self._connection(stmts.FOLLOWING_PAGE, viewer_id, user_id, first, after)
+        return (await self.following_pages(viewer_id, [user_id], first, after))[user_id]
+
+    async def followers_pages(
+        self, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None
+    ) -> dict[str, Page[UserRecord]]:
+        """:meth:`followers` of each of ``user_ids`` (same ``first``/``after``), ONE round trip for the
+        batch (a DataLoader's); every id gets a page (empty when unknown or hidden)."""
+        return await self._connections(stmts.FOLLOWERS_PAGE, viewer_id, user_ids, first, after)
+
+    async def following_pages(
+        self, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None
+    ) -> dict[str, Page[UserRecord]]:
+        """:meth:`following` of each of ``user_ids``, one round trip (see :meth:`followers_pages`)."""
+        return await self._connections(stmts.FOLLOWING_PAGE, viewer_id, user_ids, first, after)
 
     async def follow_requests(self, viewer_id: str, first: int | None, after: str | None) -> Page[UserRecord]:
         """Pending requests to the viewer's (private) account, newest first; ``total_count`` counts them all.
@@ -260,19 +275,23 @@ class FollowService:
             result[r["id"]] = page
         return result
 
-    async def _connection(
-        self, stmt: Any, viewer_id: str | None, user_id: str, first: int | None, after: str | None
-    ) -> Page[UserRecord]:
+    async def _connections(
+        self, stmt: Any, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None
+    ) -> dict[str, Page[UserRecord]]:
         size = clamp_first(first, DEFAULT_PAGE)
         after_at, after_id = decode_cursor(after, (int, str)) or (None, None)
+        ids = list(dict.fromkeys(user_ids))
+        pages: dict[str, Page[UserRecord]] = {uid: Page(total_count=0) for uid in ids}
+        if not ids:
+            return pages
         params = {
             "viewer_id": viewer_id,
-            "user_id": user_id,
+            "user_ids": ids,
             "after_at": after_at,
             "after_id": after_id,
             "limit": size + 1,
         }
-        rows = await self._graph.read(stmt, params)
-        if not rows or not rows[0]["visible"]:
-            return Page(total_count=0)
-        return _page(rows[0]["users"], size, int(rows[0]["total"]), after is not None)
+        for row in await self._graph.read(stmt, params):
+            if row["visible"]:
+                pages[row["id"]] = _page(row["users"], size, int(row["total"]), after is not None)
+        return pages

@@ -187,18 +187,23 @@ _PAGE_ITEM = (
 
 
 def _page(pattern: str, counter: str) -> str:
+    """One keyset page per owner of ``$user_ids``, in ONE statement: the edges of every owner are sorted
+    together and each owner's are collected in that order and cut at ``$limit`` (a Cypher list slice keeps
+    ``collect``'s order, which follows ``ORDER BY``), so a DataLoader batch of parents costs one round
+    trip whatever its size."""
     return f"""
     OPTIONAL MATCH (v:User {{id: $viewer_id}})
     WITH v
-    MATCH (owner:User {{id: $user_id}})
-    OPTIONAL MATCH (gate:User {{id: $user_id}}) WHERE {can_view("gate", "v")}
+    UNWIND $user_ids AS owner_id
+    MATCH (owner:User {{id: owner_id}})
+    OPTIONAL MATCH (gate:User {{id: owner_id}}) WHERE {can_view("gate", "v")}
     WITH v, owner, gate IS NOT NULL AS visible
     OPTIONAL MATCH {pattern}
     WHERE visible AND {_KEYSET} AND {user_visible("other", "v")}
     WITH owner, visible, other, edge
     ORDER BY edge.created_at DESC, other.id DESC
-    LIMIT $limit
-    RETURN visible, coalesce(owner.{counter}, 0) AS total, collect({_PAGE_ITEM}) AS users
+    WITH owner, visible, collect({_PAGE_ITEM}) AS users
+    RETURN owner.id AS id, visible, coalesce(owner.{counter}, 0) AS total, users[0..$limit] AS users
     """
 
 
@@ -206,15 +211,15 @@ FOLLOWERS_PAGE = cypher(
     "follows.FOLLOWERS_PAGE",
     _page("(other:User)-[edge:FOLLOWS]->(owner)", "follower_count"),
 )
-"""``$user_id``'s followers as seen by ``$viewer_id``: one row ``{visible, total, users}`` (``total`` is the
-counter, ``users`` maps carry ``edge_created_at`` and are empty when not ``visible``); no row for an
-unknown user."""
+"""The followers of each of ``$user_ids`` as seen by ``$viewer_id``, newest first, keyset-filtered by
+``$after_at``/``$after_id``: one row per existing owner ``{id, visible, total, users}`` (``total`` is the
+counter; ``users``, at most ``$limit``, carry ``edge_created_at`` and are empty when not ``visible``)."""
 
 FOLLOWING_PAGE = cypher(
     "follows.FOLLOWING_PAGE",
     _page("(owner)-[edge:FOLLOWS]->(other:User)", "following_count"),
 )
-"""``$user_id``'s followees, same shape as ``FOLLOWERS_PAGE``."""
+"""The followees of each of ``$user_ids``, same shape as ``FOLLOWERS_PAGE``."""
 
 FOLLOW_REQUESTS_PAGE = cypher(
     "follows.FOLLOW_REQUESTS_PAGE",
