@@ -105,7 +105,7 @@ class Post(Node):
     def author(self, info: Info) -> User:
         return settle(user_resolvers.user_by_id_now(info, self.record.author_id), User.from_record)  # type: ignore[return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Mentioned users, in caption order; a user who blocks the viewer is left out.")
     async def mentions(self, info: Info) -> list[User]:
         users = await user_resolvers.users_by_ids(info, list(self.record.mention_ids))
         return [User.from_record(u) for u in users if u is not None]

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from services.rate_limits import RateLimitService
 
 FIELD = "userId"  # the input field every follow mutation names in BAD_USER_INPUT
+NOT_FOUND = "User not found."  # unknown users and users who block the viewer get exactly this error
 DEFAULT_PAGE = 20
 DEFAULT_MUTUALS = 3
 
@@ -95,8 +96,9 @@ class FollowService:
         """Follow ``target_id``, or request to when the account is private; idempotent.
 
         Returns status FOLLOWING (public account, or already following) or REQUESTED (private account).
-        Raises ``BadInput("userId")`` for oneself, ``RateLimited`` over 30 follows a minute,
-        ``NotFound`` for an unknown user, ``Forbidden`` when either user blocks the other.
+        Raises ``BadInput("userId")`` for oneself, ``RateLimited`` over 30 follows a minute, ``NotFound``
+        for an unknown user and, exactly alike, for one who blocks the viewer; ``Forbidden`` when the viewer
+        blocks the target.
         """
         _other(viewer_id, target_id, "follow")
         await self._rate_limits.hit("follow", viewer_id)
@@ -112,8 +114,10 @@ class FollowService:
             ),
         }
         row = await self._one(stmts.FOLLOW, params)
+        if row["status"] == "HIDDEN":
+            raise NotFound(NOT_FOUND)
         if row["status"] == "BLOCKED":
-            raise Forbidden("You cannot follow this user.")
+            raise Forbidden("You block this user; unblock them to follow them.")
         return FollowResult(
             UserRecord.from_row(row["user"]), FollowStatus(row["status"]), bool(row["changed"])
         )
@@ -132,7 +136,8 @@ class FollowService:
         """The viewer (a private account) accepts ``requester_id``'s pending request: they now follow.
 
         Returns status FOLLOWING (the requester -> viewer pair; also for a retried approval). Raises
-        ``BadInput("userId")`` for oneself, ``NotFound`` for an unknown user or when there is no request.
+        ``BadInput("userId")`` for oneself, ``NotFound`` for an unknown user or one who blocks the viewer
+        (the same error) or when there is no request.
         """
         _other(viewer_id, requester_id, "approve")
         params = {
@@ -144,6 +149,8 @@ class FollowService:
             ),
         }
         row = await self._one(stmts.APPROVE_REQUEST, params)
+        if row["hidden"]:
+            raise NotFound(NOT_FOUND)
         if row["status"] == "NONE":
             raise NotFound("No pending follow request from this user.")
         return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.FOLLOWING, bool(row["changed"]))
@@ -158,7 +165,7 @@ class FollowService:
         _other(viewer_id, requester_id, "reject")
         row = await self._one(stmts.REJECT_REQUEST, {"viewer_id": viewer_id, "requester_id": requester_id})
         if row["hidden"]:
-            raise NotFound("User not found.")
+            raise NotFound(NOT_FOUND)
         return FollowResult(
             UserRecord.from_row(row["user"]), FollowStatus(row["status"]), row["rejected"] > 0
         )
@@ -179,14 +186,14 @@ class FollowService:
         unknown or blocks the viewer."""
         row = await self._one(stmt, params)
         if row["hidden"]:
-            raise NotFound("User not found.")
+            raise NotFound(NOT_FOUND)
         changed = row["follows_deleted"] + row["requests_deleted"] > 0
         return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.NOT_FOLLOWING, changed)
 
     async def _one(self, stmt: Any, params: dict[str, Any]) -> dict[str, Any]:
         rows = await self._graph.write(stmt, params)
         if not rows:
-            raise NotFound("User not found.")
+            raise NotFound(NOT_FOUND)
         return rows[0]
 
     # -- reads ------------------------------------------------------------------------------------------
