@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from cache.feed import FeedCache
 from cache.idempotency import IdempotencyRecords
 from cache.like_counts import LikeCountCache
+from cache.persisted_queries import PersistedQueryStore
 from cache.rate_limits import GcraLimiter
 from cache.sessions import SessionCache
 from services.accounts import AccountService
@@ -24,6 +25,7 @@ from services.follows import FollowService
 from services.idempotency import IdempotencyService
 from services.like_counts import LikeCountService
 from services.media_processing import MediaService, open_variants_to_public
+from services.persisted_queries import PersistedQueryService
 from services.posts import PostService
 from services.rate_limits import LIMITS, RateLimitService
 from services.sessions import SessionService
@@ -65,7 +67,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         visibility=visibility,
         suggestions=SuggestionService(graph),
         rate_limits=rate_limits,
-        idempotency=IdempotencyService(IdempotencyRecords(redis, keys)),
+        idempotency=IdempotencyService(IdempotencyRecords(redis, keys), secret=settings.jwt_secret),
         posts=posts,
         media=MediaService(graph, resources.objects, posts),
         feed=FeedService(
@@ -74,5 +76,8 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         ),
         fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),
         engagement=EngagementService(graph, like_counts),
+        persisted_queries=PersistedQueryService(
+            PersistedQueryStore(redis, keys), ttl_s=settings.persisted_query_ttl
+        ),
     )
     yield services

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from services.follows import FollowService
     from services.idempotency import IdempotencyService
     from services.media_processing import MediaService
+    from services.persisted_queries import PersistedQueryService
     from services.posts import PostService
     from services.rate_limits import RateLimitService
     from services.suggestions import SuggestionService
@@ -44,3 +45,4 @@ class Services:
     feed: FeedService
     fanout: FanoutService
     engagement: EngagementService
+    persisted_queries: PersistedQueryService
