@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 DEFAULT_MAX_NODES = 10_000
 #: Bounded list fields without ``first``: ``"Type.field"`` -> most items one parent can have.
 LIST_BOUNDS: dict[str, int] = {"Post.mentions": MAX_MENTIONS}
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
 class QueryTooComplex(DomainError):
@@ -149,7 +150,9 @@ class _Counter:
                     value = self._variables[name]
                 elif isinstance(self._defaults.get(name), IntValueNode):
                     value = int(self._defaults[name].value)  # type: ignore[union-attr]
-        return max(value, 0) if isinstance(value, int) and not isinstance(value, bool) else 1
+        if not isinstance(value, int) or isinstance(value, bool) or not _INT_MIN <= value <= _INT_MAX:
+            return 1  # not a GraphQL Int: the variable's coercion refuses the request before anything runs
+        return max(value, 0)
 
     def _type(self, name: str) -> GraphQLNamedType | None:
         return self._schema.get_type(name)

@@ -73,6 +73,8 @@ def _code_of(error: GraphQLError) -> str:
         return original.code
     if isinstance(original, _OUTAGES):
         return Unavailable.code
+    if isinstance(original, GraphQLError) and error.path is None:  # a variable's value failed coercion
+        return "GRAPHQL_VALIDATION_FAILED"
     if original is None:
         message = error.message.lower()
         if any(marker in message for marker in _LIMIT_MARKERS):

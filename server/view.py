@@ -127,8 +127,8 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            message = "The request body is not valid UTF-8." if "utf-8" in str(exc).lower() else (
-                "The request body is not valid JSON."
+            message = "The request is not valid UTF-8." if "utf-8" in str(exc).lower() else (
+                "The request is not valid JSON."
             )
             raise HTTPException(400, message) from exc
 
