@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 import strawberry
 
+from runtime.settings import DEFAULT_JWT_SECRET, Settings
 from schema.extensions import ErrorCodes
+from server.app import create_app
 from server.health import CACHE_S, Readiness
 from tests.support.posts import restart_redis
 
@@ -203,3 +206,16 @@ async def test_a_graph_outage_is_service_unavailable_without_internals(gql, stac
         ("A backing service is unavailable; try again shortly.", {"code": "SERVICE_UNAVAILABLE"})
     ]
     assert (await gql('{ user(username: "nobody_here") { id } }'))["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("secret", [DEFAULT_JWT_SECRET, "change-me-to-a-long-random-string-of-32-plus-chars"])
+def test_startup_refuses_prod_with_the_public_default_or_a_placeholder_secret(secret: str) -> None:
+    with pytest.raises(ValueError, match="INSTAGRAPH_JWT_SECRET is the public default or a placeholder"):
+        create_app(Settings(env="prod", jwt_secret=secret))
+    create_app(Settings(env="dev", jwt_secret=secret))  # dev and test keep working with it
+
+
+def test_a_short_jwt_secret_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValueError, match="INSTAGRAPH_JWT_SECRET must be at least 32 characters"):
+        Settings(env="prod", jwt_secret="too-short")
+    create_app(Settings(env="prod", jwt_secret=secrets.token_urlsafe(32)))
