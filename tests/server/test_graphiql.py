@@ -3,17 +3,14 @@ it, in headless Chromium (Debian's ``chromium``, driven by Playwright; no other 
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from playwright.async_api import async_playwright
 
-from server.app import create_app
+from tests.support.app import live_server
 from tests.support.factories import REGISTER
 
 if TYPE_CHECKING:
@@ -29,27 +26,11 @@ CHROMIUM_FLAGS = [
 ]  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 async def dev_server(settings: Settings, graph_store: GraphStore) -> AsyncIterator[str]:
-    """The dev app (GraphiQL on) served by uvicorn on a free loopback port; yields its base URL."""
-    port = _free_port()
-    app = create_app(settings.model_copy(update={"env": "dev"}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "uvicorn did not start"
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    """The dev app (GraphiQL on) served over real HTTP on a free loopback port; yields its base URL."""
+    async with live_server(settings.model_copy(update={"env": "dev"})) as base_url:
+        yield base_url
 
 
 async def test_graphiql_renders_from_local_assets_and_runs_a_typed_query(dev_server: str) -> None:
