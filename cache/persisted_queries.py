@@ -26,7 +26,9 @@ class PersistedQueryStore:
     async def get(self, sha256_hash: str) -> str | None:
         """The text registered under ``sha256_hash``, or ``None``."""
         raw = await redis_call(self._redis.get(self._keys.persisted_query(sha256_hash)))
-        return None if raw is None else bytes(raw).decode("utf-8")
+        if raw is None:
+            return None
+        return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
 
     async def put(self, sha256_hash: str, query: str, *, ttl_s: int) -> None:
         """Register ``query`` under ``sha256_hash`` for ``ttl_s`` seconds (a repeat refreshes the TTL)."""

@@ -37,5 +37,6 @@ async def rate_limits(info: Info) -> list[Budget]:
     viewer_id = await ctx.viewer_id()
     if viewer_id is not None:
         viewer = await user_resolvers.user_by_id(info, viewer_id)
-        subjects.update(user=viewer_id, account=viewer_id, login=f"{viewer.username}|{ctx.client_ip}")
+        subjects["user"] = subjects["account"] = viewer_id
+        subjects["login"] = f"{viewer.username}|{ctx.client_ip}"
     return await ctx.services.rate_limits.budgets(subjects)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import (
     ExecutionResult,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
@@ -37,15 +38,14 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
-from services.posts import MAX_MENTIONS
 from services.core.errors import DomainError
+from services.posts import MAX_MENTIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
     from graphql import (
         DocumentNode,
-        FragmentDefinitionNode,
         GraphQLField,
         GraphQLNamedType,
         GraphQLSchema,
@@ -99,7 +99,7 @@ class _Counter:
     ) -> None:  # fmt: skip
         self._schema = schema
         self._fragments: dict[str, FragmentDefinitionNode] = {
-            d.name.value: d for d in document.definitions if d.kind == "fragment_definition"  # type: ignore[attr-defined]
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
         self._defaults = {
             v.variable.name.value: v.default_value for v in operation.variable_definitions or ()
@@ -164,7 +164,7 @@ def _field_of(parent: GraphQLNamedType, name: str) -> GraphQLField | None:
 
 
 def _is_list(definition: GraphQLField) -> bool:
-    kind = definition.type.of_type if is_non_null_type(definition.type) else definition.type  # type: ignore[attr-defined]
+    kind = definition.type.of_type if is_non_null_type(definition.type) else definition.type
     return is_list_type(kind)
 
 

@@ -15,8 +15,8 @@ from strawberry.tools import merge_types
 
 from schema.accounts import AccountsMutation
 from schema.blocks import BlocksMutation
-from schema.engagement import EngagementMutation
 from schema.cost import DEFAULT_MAX_NODES, query_cost
+from schema.engagement import EngagementMutation
 from schema.extensions import ErrorCodes, OperationMetrics, document_cache, protection_extensions
 from schema.feed import FeedQuery
 from schema.follows import FollowsMutation, FollowsQuery

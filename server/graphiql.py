@@ -47,7 +47,8 @@ PAGE = """<!doctype html>
       ws.protocol = url.protocol === "https:" ? "wss:" : "ws:";
       const fetcher = GraphiQL.createFetcher({ url: url.toString(), subscriptionUrl: ws.toString() });
       const example = "# Sign in with the login mutation, then put\\n" +
-        "#   {\\"Authorization\\": \\"Bearer <accessToken>\\"}\\n# in the Headers tab below.\\n{ viewer { username } }\\n";
+        "#   {\\"Authorization\\": \\"Bearer <accessToken>\\"}\\n" +
+        "# in the Headers tab below.\\n{ viewer { username } }\\n";
       ReactDOM.createRoot(document.getElementById("graphiql")).render(
         React.createElement(GraphiQL, {
           fetcher,

@@ -161,7 +161,7 @@ class RateLimitService:
     async def reset(self, action: str, subject: str) -> None:
         """Give ``subject`` its whole ``action`` budget back (a successful login resets the account's
         failure budget). Logs and returns when Redis is down; ``KeyError`` for an unknown action."""
-        self._limits[action]  # noqa: B018 - unknown actions fail like ``hit``
+        self._limits[action]
         try:
             await self._limiter.reset(self._keys.rate(_subject_key(subject), action))
         except CacheUnavailable:

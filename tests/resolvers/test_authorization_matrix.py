@@ -149,7 +149,8 @@ async def read_feed(api: httpx.AsyncClient, w: World, role: str) -> Any:
 
 
 async def _author_post(api: httpx.AsyncClient, w: World, role: str, selection: str) -> tuple[str | None, Any]:
-    error, data = await _run(api, w, role, f"query($id: ID!) {{ post(id: $id) {{ {selection} }} }}", {"id": w.author_post})
+    query = f"query($id: ID!) {{ post(id: $id) {{ {selection} }} }}"
+    error, data = await _run(api, w, role, query, {"id": w.author_post})
     assert error or data["post"] is not None  # the author's post is public
     return error, data and data["post"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import TYPE_CHECKING
 
 import pytest
-from typing import TYPE_CHECKING
 
 from schema.base import to_global_id
 from tests.support.factories import graphql, make_user

@@ -357,7 +357,7 @@ async def test_the_status_of_approve_reject_and_remove_is_the_other_user_to_view
     # each case makes the viewer -> user relation differ from the user -> viewer one, so a status taken from
     # the wrong direction would show
     owner = await make_user(api, "st_owner", private=True)
-    asker, already, fan = await make_user(api, "st_asker"), await make_user(api, "st_already"), await make_user(api, "st_fan")
+    asker, already, fan = [await make_user(api, f"st_{name}") for name in ("asker", "already", "fan")]
     assert (await ok(api, "follow", asker, owner))["status"] == "REQUESTED"
     approved = await ok(api, "approveFollowRequest", owner, asker)
     assert approved["status"] == "FOLLOWING" and approved["user"]["viewerFollows"] is False  # asker -> owner

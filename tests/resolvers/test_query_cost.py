@@ -109,7 +109,8 @@ async def crowd(api: httpx.AsyncClient, app: Starlette) -> dict[str, TestUser]:
             await ok(api, "follow", fan, user)
         post = await publish_post(api, app, user, caption=f"by {user.username}")
         for fan in seconds[:2]:
-            liked = await graphql(api, "mutation($p: ID!) { likePost(input: {postId: $p}) { id } }", {"p": post.gid}, token=fan.token)
+            like = "mutation($p: ID!) { likePost(input: {postId: $p}) { id } }"
+            liked = await graphql(api, like, {"p": post.gid}, token=fan.token)
             assert "errors" not in liked, liked
             said = await graphql(
                 api, 'mutation($p: ID!) { addComment(input: {postId: $p, text: "hi"}) { id } }', {"p": post.gid},

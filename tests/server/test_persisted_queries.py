@@ -82,7 +82,8 @@ async def test_a_hash_that_is_not_the_querys_or_another_version_is_a_400(api: ht
         400, {"message": "provided sha does not match query", "extensions": {"code": "BAD_REQUEST"}}
     )  # fmt: skip
     version = await api.post("/graphql", json={"query": query, "extensions": _extensions(query, version=2)})
-    assert (version.status_code, version.json()["errors"][0]["message"]) == (400, "Unsupported persisted query version.")
+    assert version.status_code == 400
+    assert version.json()["errors"][0]["message"] == "Unsupported persisted query version."
     bad = await api.post("/graphql", json={"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "xyz"}}})
     assert bad.json()["errors"][0]["message"] == "persistedQuery.sha256Hash must be 64 hexadecimal digits."
 
@@ -97,7 +98,7 @@ async def test_a_document_that_does_not_validate_is_not_registered(
 
 
 async def test_a_keyed_mutation_sent_by_hash_replays_once(api: httpx.AsyncClient, app: Starlette) -> None:
-    author, fan = await make_user(api, f"apqa_{secrets.token_hex(3)}"), await make_user(api, f"apqf_{secrets.token_hex(3)}")
+    author, fan = [await make_user(api, f"{n}_{secrets.token_hex(3)}") for n in ("apqa", "apqf")]
     post = await publish_post(api, app, author)
     mutation = "mutation LikePost($input: PostIdInput!) { likePost(input: $input) { id likeCount viewerHasLiked } }"
     variables = {"input": {"postId": post.gid}}

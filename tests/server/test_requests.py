@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import httpx
 
 JSON = {"content-type": "application/json"}
+STRAWBERRY_PREFIX, OBJECT_OR_NULL = "The GraphQL operation's", "must be an object or null, if provided."
 
 
 def _bad_request(message: str) -> dict[str, Any]:
@@ -81,8 +82,8 @@ async def test_other_methods_are_405_with_a_graphql_error(api: httpx.AsyncClient
     ("params", "message"),
     [
         ({"query": "{ __typename }", "variables": "{not json"}, "The request is not valid JSON."),
-        ({"query": "{ __typename }", "variables": "[1]"}, "The GraphQL operation's `variables` must be an object or null, if provided."),
-        ({"query": "{ __typename }", "extensions": "7"}, "The GraphQL operation's `extensions` must be an object or null, if provided."),
+        ({"query": "{ __typename }", "variables": "[1]"}, f"{STRAWBERRY_PREFIX} `variables` {OBJECT_OR_NULL}"),
+        ({"query": "{ __typename }", "extensions": "7"}, f"{STRAWBERRY_PREFIX} `extensions` {OBJECT_OR_NULL}"),
         ({}, "No GraphQL query found in the request"),
     ],
 )
