@@ -22,7 +22,7 @@ CHROMIUM := /usr/bin/chromium
 COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || \
              (docker compose version >/dev/null 2>&1 && echo "docker compose"))
 
-.PHONY: dev test lint install install-lint graphiql chromium ruff mypy import-contracts cypher-lint schema-check env-check compose-check schema
+.PHONY: dev test lint bench-deps install install-lint graphiql chromium ruff mypy import-contracts cypher-lint schema-check env-check compose-check schema
 
 dev: install graphiql
 	$(VENV)/bin/instagraph dev --seed
@@ -94,3 +94,10 @@ compose-check:
 	cp docker-compose.yml "$$tmp/" && cp .env.example "$$tmp/.env" && \
 	$(COMPOSE) --project-directory "$$tmp" -f "$$tmp/docker-compose.yml" config -q && \
 	echo "compose-check: docker-compose.yml is valid ($(COMPOSE) config -q)"
+
+# What the benchmarks in bench/ need beyond the venv: Debian's wrk (the HTTP load generator).
+bench-deps: install
+	@command -v wrk >/dev/null || { SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+	@wrk --version 2>&1 | head -1 || true
+

@@ -14,7 +14,8 @@ fragments are expanded in place; aliases are separate fields (each is counted).
 
 Over the limit (``Settings.max_query_nodes``): ``QUERY_TOO_COMPLEX`` with ``extensions.cost`` and
 ``extensions.limit``, decided in :class:`QueryCost`'s ``on_execute`` hook, after validation and before
-graphql-core runs a single resolver (the extension hands Strawberry a finished result instead).
+graphql-core runs a single resolver (the extension hands Strawberry a finished result instead; a subscription,
+whose every event would pay the cost, is refused before it subscribes).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from graphql import (
 )
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from services.core.errors import DomainError
 from services.posts import MAX_MENTIONS
@@ -181,6 +183,8 @@ class QueryCost(SchemaExtension):
             cost = node_count(ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables)
             if cost > self.limit:
                 error = QueryTooComplex(cost, self.limit)
+                if ctx.operation_type is OperationType.SUBSCRIPTION:
+                    raise error  # Strawberry answers a subscription's on_execute error as its one result
                 ctx.result = ExecutionResult(data=None, errors=[GraphQLError(error.message, original_error=error)])
         yield
 

@@ -21,6 +21,7 @@ from schema.extensions import ErrorCodes, OperationMetrics, document_cache, prot
 from schema.feed import FeedQuery
 from schema.follows import FollowsMutation, FollowsQuery
 from schema.node import NodeQuery
+from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.posts import PostsMutation, PostsQuery
 from schema.rate_limits import RateLimitsQuery
 from schema.suggestions import SuggestionsQuery
@@ -42,12 +43,14 @@ class InstagraphSchema(strawberry.Schema):
 
 
 QUERY_PARTS: tuple[type, ...] = (
-    NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery, RateLimitsQuery,
+    NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery, NotificationsQuery,
+    RateLimitsQuery,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     AccountsMutation, UsersMutation, EngagementMutation, PostsMutation, FollowsMutation, BlocksMutation,
+    NotificationsMutation,
 )
-SUBSCRIPTION_PARTS: tuple[type, ...] = ()
+SUBSCRIPTION_PARTS: tuple[type, ...] = (NotificationsSubscription,)
 
 
 def build_schema(

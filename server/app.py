@@ -10,6 +10,7 @@ opened in the lifespan. The app refuses to start in ``prod`` with the default JW
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import structlog
@@ -30,6 +31,7 @@ from server import graphiql
 from server.health import Readiness, healthz, readyz
 from server.idempotency import IdempotencyMiddleware
 from server.limits import BodyLimit
+from server.subscriptions import handler_class
 from server.view import GraphQLView
 
 if TYPE_CHECKING:
@@ -62,7 +64,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         graphql_ide="graphiql" if settings.is_dev else None,
         allow_queries_via_get=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout),
+        max_subscriptions_per_connection=settings.ws_max_subscriptions,
     )
+    view.graphql_transport_ws_handler_class = handler_class(settings.ws_keepalive_interval)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -27,6 +27,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.types.unset import UNSET
 
 from resolvers.context import Context
 from server.graphiql import graphiql_page
@@ -93,19 +94,18 @@ class GraphQLView(GraphQL[Context, None]):
         )
 
     async def on_ws_connect(self, context: Context) -> Any:
-        """Authenticate ``connection_init``'s ``authorization`` payload (none: anonymous); a bad token
-        rejects the connection with ``{"code": "UNAUTHENTICATED"}``."""
+        """Authenticate ``connection_init``'s ``authorization`` payload (``"Bearer <access token>"``): no token
+        or a bad, expired or revoked one rejects the connection (Strawberry closes it with 4403)."""
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         token = params.get("authorization") or params.get("Authorization")
-        if token is not None:
-            if not isinstance(token, str):
-                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
-            context.authorization = token
-            try:
-                await context.principal()
-            except Unauthenticated as exc:
-                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from exc
-        return None
+        if not isinstance(token, str) or not token:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.authorization = token
+        try:
+            await context.principal()
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from exc
+        return UNSET  # a plain {"type": "connection_ack"}, no payload
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         """Only a browser's page load (``Accept: text/html``, no ``query`` and no ``extensions``): a

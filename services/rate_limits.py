@@ -12,6 +12,9 @@
 | ``login_account`` | account (``account``)          | 10 / 15 min   | ``login`` attempts on one account   |
 | ``register``      | client IP (``ip``)             | 5 / hour      | ``register``                        |
 
+and the notification mutations' own: ``markNotificationsRead`` 60, ``updateNotificationPreferences`` 30,
+``registerPushSubscription`` 10 per minute per user.
+
 Action names are the GraphQL field names (one name for a budget two fields share) and the names the
 ``rateLimits`` query lists and ``INSTAGRAPH_RATE_LIMITS`` overrides (:func:`parse_rate_limits`): a new
 action is one more ``LIMITS`` entry, configurable and listed without further code.
@@ -82,6 +85,9 @@ LIMITS: dict[str, Limit] = {
     "login_ip": Limit(20, 60, "ip"),
     "login_account": Limit(10, 900, "account"),
     "register": Limit(5, 3600, "ip"),
+    "markNotificationsRead": Limit(60, 60),
+    "updateNotificationPreferences": Limit(30, 60),
+    "registerPushSubscription": Limit(10, 60),
 }
 
 

@@ -19,12 +19,18 @@ if TYPE_CHECKING:
     from services.follows import FollowService
     from services.idempotency import IdempotencyService
     from services.media_processing import MediaService
+    from services.notification_delivery import NotificationDelivery
+    from services.notification_preferences import NotificationPreferenceService
+    from services.notification_reads import NotificationReader
+    from services.notifications import NotificationService
+    from services.notifications_live import LiveNotificationService
     from services.persisted_queries import PersistedQueryService
     from services.posts import PostService
     from services.rate_limits import RateLimitService
     from services.suggestions import SuggestionService
     from services.users import UserService
     from services.visibility import VisibilityService
+    from services.web_push import WebPushService
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +52,9 @@ class Services:
     fanout: FanoutService
     engagement: EngagementService
     persisted_queries: PersistedQueryService
+    notifications: NotificationService
+    notification_reads: NotificationReader
+    notification_preferences: NotificationPreferenceService
+    notification_delivery: NotificationDelivery
+    live_notifications: LiveNotificationService
+    web_push: WebPushService

@@ -35,6 +35,9 @@ def test_the_limits_are_the_documented_budgets() -> None:
         "login_ip": Limit(20, 60, "ip"),
         "login_account": Limit(10, 900, "account"),
         "register": Limit(5, 3600, "ip"),
+        "markNotificationsRead": Limit(60, 60),
+        "updateNotificationPreferences": Limit(30, 60),
+        "registerPushSubscription": Limit(10, 60),
     }
 
 
