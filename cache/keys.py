@@ -80,6 +80,10 @@ class RedisKeys:
         """Hash: the record of an ``Idempotency-Key`` of ``subject`` (``user:<id>`` or ``anon:<ip>``)."""
         return f"{self.prefix}idem:{{{subject}}}:{key}"
 
+    def persisted_query(self, sha256_hash: str) -> str:
+        """String: the query text an automatic persisted query's SHA-256 (64 hex digits) names."""
+        return f"{self.prefix}apq:{sha256_hash}"
+
     def seen(self, consumer: str, event_id: str) -> str:
         """Marker: ``consumer`` has processed ``event_id`` (consumer dedupe)."""
         return f"{self.prefix}seen:{consumer}:{event_id}"

@@ -11,6 +11,7 @@ from cache.like_counts import LikeCountCache
 from cache.notification_relay import NotificationRelay
 from cache.notification_schedule import DeliverySchedule
 from cache.notifications import NotificationStreams
+from cache.persisted_queries import PersistedQueryStore
 from cache.push_queue import PushQueue
 from cache.rate_limits import GcraLimiter
 from cache.sessions import SessionCache
@@ -21,6 +22,7 @@ from services.blocks import BlockService
 from services.close_friends import CloseFriendService
 from services.core.clock import Clock
 from services.core.container import Services
+from services.core.device_tokens import DeviceTokens
 from services.core.passwords import Passwords
 from services.core.tokens import AccessTokens
 from services.engagement import EngagementService
@@ -36,8 +38,9 @@ from services.notification_preferences import NotificationPreferenceService
 from services.notification_reads import NotificationReader
 from services.notifications import NotificationService
 from services.notifications_live import LiveNotificationService
+from services.persisted_queries import PersistedQueryService
 from services.posts import PostService
-from services.rate_limits import RateLimitService
+from services.rate_limits import LIMITS, RateLimitService
 from services.sessions import SessionService
 from services.stories import StoryService
 from services.story_expiry import StoryExpiryService
@@ -70,7 +73,8 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     streams = NotificationStreams(redis, keys, max_len=settings.notification_stream_max)
     session_cache = SessionCache(redis, keys, refresh_ttl=settings.refresh_token_ttl)
     sessions = SessionService(graph, session_cache, tokens, live=streams)
-    rate_limits = RateLimitService(GcraLimiter(redis), keys)
+    rate_limits = RateLimitService(GcraLimiter(redis), keys, {**LIMITS, **settings.rate_limit_overrides})
+    devices = DeviceTokens(settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     visibility = VisibilityService(graph)
     feed_cache = FeedCache(redis, keys, max_items=settings.feed_max_items)
     await open_variants_to_public(resources.objects)
@@ -98,14 +102,14 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     story_media = StoryMediaService(graph, resources.objects, story_cache, story_clock)
     services = Services(
         auth=AuthService(tokens, sessions),
-        accounts=AccountService(graph, Passwords(), sessions, rate_limits),
+        accounts=AccountService(graph, Passwords(), sessions, rate_limits, devices),
         users=users,
         follows=FollowService(graph, rate_limits),
         blocks=BlockService(graph),
         visibility=visibility,
         suggestions=SuggestionService(graph),
         rate_limits=rate_limits,
-        idempotency=IdempotencyService(IdempotencyRecords(redis, keys)),
+        idempotency=IdempotencyService(IdempotencyRecords(redis, keys), secret=settings.jwt_secret),
         posts=posts,
         media=MediaService(graph, resources.objects, posts),
         feed=FeedService(
@@ -114,6 +118,9 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         ),
         fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),
         engagement=EngagementService(graph, like_counts),
+        persisted_queries=PersistedQueryService(
+            PersistedQueryStore(redis, keys), ttl_s=settings.persisted_query_ttl
+        ),
         notifications=NotificationService(graph, delivery, group_window_s=settings.notification_group_window),
         notification_reads=reads,
         notification_preferences=preferences,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from services.notification_reads import NotificationReader
     from services.notifications import NotificationService
     from services.notifications_live import LiveNotificationService
+    from services.persisted_queries import PersistedQueryService
     from services.posts import PostService
     from services.rate_limits import RateLimitService
     from services.stories import StoryService
@@ -57,6 +58,7 @@ class Services:
     feed: FeedService
     fanout: FanoutService
     engagement: EngagementService
+    persisted_queries: PersistedQueryService
     notifications: NotificationService
     notification_reads: NotificationReader
     notification_preferences: NotificationPreferenceService
