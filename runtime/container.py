@@ -15,9 +15,12 @@ from cache.persisted_queries import PersistedQueryStore
 from cache.push_queue import PushQueue
 from cache.rate_limits import GcraLimiter
 from cache.sessions import SessionCache
+from cache.stories import StoryCache
 from services.accounts import AccountService
 from services.auth import AuthService
 from services.blocks import BlockService
+from services.close_friends import CloseFriendService
+from services.core.clock import Clock
 from services.core.container import Services
 from services.core.device_tokens import DeviceTokens
 from services.core.passwords import Passwords
@@ -26,6 +29,7 @@ from services.engagement import EngagementService
 from services.fanout import FanoutService
 from services.feed import FeedService
 from services.follows import FollowService
+from services.highlights import HighlightService
 from services.idempotency import IdempotencyService
 from services.like_counts import LikeCountService
 from services.media_processing import MediaService, open_variants_to_public
@@ -38,6 +42,11 @@ from services.persisted_queries import PersistedQueryService
 from services.posts import PostService
 from services.rate_limits import LIMITS, RateLimitService
 from services.sessions import SessionService
+from services.stories import StoryService
+from services.story_expiry import StoryExpiryService
+from services.story_media import StoryMediaService
+from services.story_ring import StoryRingService
+from services.story_views import StoryViewService
 from services.suggestions import SuggestionService
 from services.users import UserService
 from services.visibility import VisibilityService
@@ -87,6 +96,10 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         timeout=settings.web_push_timeout, max_attempts=settings.web_push_max_attempts, rate_limits=rate_limits,
     )  # fmt: skip
     relay = NotificationRelay(redis, streams, queue_size=settings.subscriber_queue_size)
+    story_clock = Clock()  # one clock for every story rule, so that a test can move their time together
+    story_cache = StoryCache(redis, keys, seen_ttl_s=settings.story_ttl)
+    stories = StoryService(graph, resources.objects, story_cache, rate_limits, story_clock, ttl_s=settings.story_ttl)
+    story_media = StoryMediaService(graph, resources.objects, story_cache, story_clock)
     services = Services(
         auth=AuthService(tokens, sessions),
         accounts=AccountService(graph, Passwords(), sessions, rate_limits, devices),
@@ -114,6 +127,16 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         notification_delivery=delivery,
         live_notifications=LiveNotificationService(relay, streams, reads),
         web_push=web_push,
+        stories=stories,
+        story_views=StoryViewService(graph, story_cache, stories.reader, rate_limits),
+        story_ring=StoryRingService(graph, story_cache, stories.reader),
+        story_media=story_media,
+        story_expiry=StoryExpiryService(
+            graph, resources.objects, story_cache, story_clock, story_media,
+            poll_interval_s=settings.story_expiry_poll_interval, sweep_interval_s=settings.story_sweep_interval,
+        ),
+        close_friends=CloseFriendService(graph),
+        highlights=HighlightService(graph, stories.reader),
     )
     try:
         yield services

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.rate_limits import Limit, parse_rate_limits
@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     max_query_nodes: int = 10_000  # GitHub-style node limit of one document (schema.cost)
     rate_limits: str = ""  # "action=count/period_seconds,..." overriding services.rate_limits.LIMITS
     persisted_query_ttl: int = 7 * 24 * 3600  # how long an APQ hash -> query registration lives in Redis
+
+    story_ttl: int = Field(default=86_400, ge=1)  # s a story stays live after it is created
+    story_sweep_interval: float = Field(default=300.0, gt=0)  # s between reconciliation sweeps of the graph
+    story_expiry_poll_interval: float = Field(default=5.0, gt=0)  # s between reads of the expiry schedule
 
     outbox_poll_interval: float = 0.2
     consumer_max_retries: int = 3

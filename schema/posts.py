@@ -17,6 +17,7 @@ from strawberry.types import Info
 
 from resolvers import engagement as engagement_resolvers
 from resolvers import posts as post_resolvers
+from resolvers import stories as story_resolvers
 from resolvers import users as user_resolvers
 from resolvers.loading import settle
 from schema.base import Node, PageInfo, from_global_id, from_ms, to_global_id
@@ -69,6 +70,8 @@ class Media:
 
     @strawberry.field(description="Public URL of the variant; null until the media is processed.")
     def url(self, info: Info, size: ImageSize = ImageSize.FEED) -> str | None:
+        if self.record.signed_until is not None:  # a story's: a presigned GET, an awaitable
+            return story_resolvers.media_url(info, self.record, size.value)  # type: ignore[return-value]
         return post_resolvers.media_url(info, self.record, size.value)
 
 

@@ -15,15 +15,18 @@ from strawberry.tools import merge_types
 
 from schema.accounts import AccountsMutation
 from schema.blocks import BlocksMutation
+from schema.close_friends import CloseFriendsMutation, CloseFriendsQuery
 from schema.cost import DEFAULT_MAX_NODES, query_cost
 from schema.engagement import EngagementMutation
 from schema.extensions import ErrorCodes, OperationMetrics, document_cache, protection_extensions
 from schema.feed import FeedQuery
 from schema.follows import FollowsMutation, FollowsQuery
+from schema.highlights import HighlightsMutation
 from schema.node import NodeQuery
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.posts import PostsMutation, PostsQuery
 from schema.rate_limits import RateLimitsQuery
+from schema.stories import StoriesMutation, StoriesQuery
 from schema.suggestions import SuggestionsQuery
 from schema.users import UsersMutation, UsersQuery
 
@@ -44,11 +47,11 @@ class InstagraphSchema(strawberry.Schema):
 
 QUERY_PARTS: tuple[type, ...] = (
     NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery, NotificationsQuery,
-    RateLimitsQuery,
+    RateLimitsQuery, StoriesQuery, CloseFriendsQuery,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     AccountsMutation, UsersMutation, EngagementMutation, PostsMutation, FollowsMutation, BlocksMutation,
-    NotificationsMutation,
+    NotificationsMutation, StoriesMutation, CloseFriendsMutation, HighlightsMutation,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (NotificationsSubscription,)
 

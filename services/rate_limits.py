@@ -11,6 +11,8 @@
 | ``login_ip``      | client IP (``ip``)             | 20 / minute   | every ``login`` attempt             |
 | ``login_account`` | account (``account``)          | 10 / 15 min   | ``login`` attempts on one account   |
 | ``register``      | client IP (``ip``)             | 5 / hour      | ``register``                        |
+| ``createStory``   | user id                        | 5 / minute    | ``createStory``                     |
+| ``viewStory``     | user id                        | 600 / minute  | ``viewStory``                       |
 
 and the notification mutations' own: ``markNotificationsRead`` 60, ``updateNotificationPreferences`` 30,
 ``registerPushSubscription`` 10 per minute per user.
@@ -88,6 +90,8 @@ LIMITS: dict[str, Limit] = {
     "markNotificationsRead": Limit(60, 60),
     "updateNotificationPreferences": Limit(30, 60),
     "registerPushSubscription": Limit(10, 60),
+    "createStory": Limit(5, 60),
+    "viewStory": Limit(600, 60),  # ten a second: far above a person tapping through stories
 }
 
 

@@ -38,6 +38,8 @@ def test_the_limits_are_the_documented_budgets() -> None:
         "markNotificationsRead": Limit(60, 60),
         "updateNotificationPreferences": Limit(30, 60),
         "registerPushSubscription": Limit(10, 60),
+        "createStory": Limit(5, 60),
+        "viewStory": Limit(600, 60),
     }
 
 
