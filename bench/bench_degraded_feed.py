@@ -3,7 +3,7 @@
 A benchmark, not a test. It starts its own embedded stack, builds a small world in-process through the
 services (a viewer following 20 authors with 5 posts each, through the real upload flow and the fan-out
 handler), serves the API with uvicorn as a child process, and measures with ``wrk`` (Debian package; ``make
-bench-tools`` installs it) from another process, as DESIGN.md requires:
+bench-deps`` installs it) from another process, as DESIGN.md requires:
 
 1. ``{ __typename }`` (the server's ceiling),
 2. ``feed(first: 10)`` on the cache path,
@@ -145,7 +145,7 @@ def _wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, fl
 
 async def main(seconds: int, connections: int) -> dict[str, object]:
     if shutil.which("wrk") is None:
-        raise SystemExit("wrk is missing: run `make bench-tools` (apt-get install wrk)")
+        raise SystemExit("wrk is missing: run `make bench-deps` (apt-get install wrk)")
     data = Path(tempfile.mkdtemp(prefix="bench_degraded_"))
     base = Settings()
     stack = EmbeddedStack(data, s3_access_key=base.s3_access_key, s3_secret_key=base.s3_secret_key,

@@ -32,8 +32,29 @@ class RedisKeys:
         return f"{self.prefix}like_v:{{{post_id}}}"
 
     def stories(self, user_id: str) -> str:
-        """ZSET story_id -> expires_at ms."""
+        """ZSET story_id -> expires_at ms: the user's live stories (the stories ring reads these)."""
         return f"{self.prefix}stories:{{{user_id}}}"
+
+    def story_seen(self, viewer_id: str) -> str:
+        """SET of story ids the viewer has seen (TTL: the story lifetime, refreshed on each view)."""
+        return f"{self.prefix}story_seen:{{{viewer_id}}}"
+
+    def story_views(self, story_id: str) -> str:
+        """Counter: distinct viewers of a story (a cache of its VIEWED edges)."""
+        return f"{self.prefix}story_views:{{{story_id}}}"
+
+    def story_views_dirty(self) -> str:
+        """SET of story ids whose view counter changed since the last write-back to the graph."""
+        return f"{self.prefix}story_views_dirty"
+
+    def story_authors(self, shard: int) -> str:
+        """ZSET user_id -> the latest expires_at ms of their live stories: one shard of the index of users with
+        stories (the stories ring asks it which followees to read)."""
+        return f"{self.prefix}story_authors:{{{shard}}}"
+
+    def story_due(self, shard: int) -> str:
+        """ZSET story_id -> expires_at ms: one shard of the expiry schedule (stories by when they expire)."""
+        return f"{self.prefix}story_due:{{{shard}}}"
 
     def like_count(self, post_id: str) -> str:
         """Counter: likes of a post."""
@@ -67,6 +88,10 @@ class RedisKeys:
         """Hash: the record of an ``Idempotency-Key`` of ``subject`` (``user:<id>`` or ``anon:<ip>``)."""
         return f"{self.prefix}idem:{{{subject}}}:{key}"
 
+    def persisted_query(self, sha256_hash: str) -> str:
+        """String: the query text an automatic persisted query's SHA-256 (64 hex digits) names."""
+        return f"{self.prefix}apq:{sha256_hash}"
+
     def seen(self, consumer: str, event_id: str) -> str:
         """Marker: ``consumer`` has processed ``event_id`` (consumer dedupe)."""
         return f"{self.prefix}seen:{consumer}:{event_id}"
@@ -78,6 +103,26 @@ class RedisKeys:
     def notify_channel(self, user_id: str) -> str:
         """Pub/sub channel for a user's live notifications."""
         return f"{self.prefix}notify:{{{user_id}}}"
+
+    def notify_stream(self, user_id: str) -> str:
+        """Stream: the user's notification changes (``XADD ... MAXLEN ~``), replayed by ``notifications(after:)``."""
+        return f"{self.prefix}nstream:{{{user_id}}}"
+
+    def notify_sent(self, user_id: str, notification_id: str) -> str:
+        """String: epoch ms of the last live delivery of one notification group (debounce)."""
+        return f"{self.prefix}nsent:{{{user_id}}}:{notification_id}"
+
+    def notify_held(self, user_id: str) -> str:
+        """ZSET notification_id -> due epoch ms: updates held by the debounce or do-not-disturb."""
+        return f"{self.prefix}nheld:{{{user_id}}}"
+
+    def notify_due_users(self) -> str:
+        """ZSET user_id -> earliest due epoch ms of ``notify_held``: which users the delivery job visits."""
+        return f"{self.prefix}ndue"
+
+    def push_queue(self) -> str:
+        """ZSET job (JSON) -> due epoch ms: Web Push deliveries waiting (new or retrying with backoff)."""
+        return f"{self.prefix}pushq"
 
     def lock(self, name: str) -> str:
         """A short-lived lock (e.g. a feed rebuild)."""

@@ -43,6 +43,19 @@ local function parse(raw)
 end
 """
 
+# A plain counter kept only while it exists (shared with cache.stories' view counts): KEYS[1] = counter;
+# ARGV[1] = delta. A negative result (drift) deletes it so that the next read recounts. Returns the new
+# value or nil.
+ADD_IF_PRESENT_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if value < 0 then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+return value
+"""
+
 # KEYS[1] = counter; ARGV = delta, version after the change, ttl s. Returns the new count or nil.
 ADD_LUA = _PARSE + """
 local n, v = parse(redis.call('GET', KEYS[1]))

@@ -43,11 +43,12 @@ INDEXED: tuple[tuple[str, str], ...] = (
 #: fresh graphs). Registering them before any statement runs avoids both; on Neo4j it is harmless.
 LABELS: tuple[str, ...] = (
     "User", "Session", "Post", "Media", "Hashtag", "Comment", "Story", "Notification", "Outbox",
-    "OutboxDeadLetter",
+    "NotificationGroup", "PushSubscription", "Highlight", "OutboxDeadLetter",
 )
 RELATIONSHIP_TYPES: tuple[str, ...] = (
     "FOLLOWS", "REQUESTED", "BLOCKS", "HAS_SESSION", "POSTED", "HAS_MEDIA", "TAGGED", "MENTIONS", "LIKED",
-    "SAVED", "WROTE", "ON", "POSTED_STORY", "VIEWED",
+    "SAVED", "WROTE", "ON", "POSTED_STORY", "VIEWED", "ACTOR", "HAS_PUSH", "CLOSE_FRIEND", "HAS_HIGHLIGHT",
+    "HIGHLIGHTS",
 )
 REGISTER_TYPES = cypher(
     "migrations.register_types",
@@ -80,10 +81,27 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", uniques=UNIQUE, indexes=INDEXED),
     Migration("0002_register_types", register_types=True),
-    # The relay's claim looks up older rows of a subject (Outbox.key) and expired leases; dead letters are
-    # a new label. (Named, not numbered, so that parallel branches adding migrations do not clash.)
     Migration(
-        "outbox_leases",
+        "0003_notifications",
+        uniques=(("NotificationGroup", "key"), ("PushSubscription", "id")),
+        indexes=(
+            ("Notification", "recipient_id"), ("Notification", "post_id"), ("Notification", "comment_id"),
+            ("Notification", "updated_at"),
+        ),
+        register_types=True,
+    ),
+    # Stories: highlights (unique id), the status and media-state indexes the expiry sweep reads, and the
+    # close-friends and highlight relationship types registered before any statement names them.
+    Migration(
+        "0004_stories",
+        uniques=(("Highlight", "id"),),
+        indexes=(("Story", "status"), ("Story", "media_state")),
+        register_types=True,
+    ),
+    # The relay's claim looks up older rows of a subject (Outbox.key) and expired leases; dead letters are
+    # a new label.
+    Migration(
+        "0005_outbox_leases",
         indexes=(("Outbox", "key"), ("Outbox", "lease_until"), ("OutboxDeadLetter", "dead_at")),
         register_types=True,
     ),

@@ -67,7 +67,10 @@ def serve(
 
     settings = load_settings(data_dir)  # puts a running dev stack's URLs in the env the factory reads
     configure_logging(dev=settings.is_dev)
-    uvicorn.run("server.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "server.app:create_app", factory=True, host=host, port=port, workers=workers,
+        ws_ping_interval=settings.ws_keepalive_interval, ws_ping_timeout=settings.ws_keepalive_interval,
+    )  # fmt: skip
 
 
 @app.command()
@@ -78,6 +81,11 @@ def worker(
     """Run one worker (the outbox relay, a Kafka consumer or a periodic job) until interrupted."""
     settings = load_settings(data_dir)
     configure_logging(dev=settings.is_dev)
+    try:
+        settings.refuse_unsafe_production()
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
     registry = importlib.import_module("workers.registry")
     if name not in registry.WORKER_NAMES:
         console.print(f"[red]error:[/] unknown worker {name!r}; choose one of {', '.join(registry.WORKER_NAMES)}")
