@@ -11,6 +11,8 @@ bumped by the same statement that makes or removes a like (``graph.statements.en
 - an install after a recount at version ``V`` (``INSTALL_LUA``) is refused when Redis already holds a
   counter or a tombstone at a version above ``V``: a like committed while the recount ran can no longer be
   overwritten by the older value (a recount racing a like used to leave Redis one short for an hour).
+  The recount reads the count and the version in one statement: one snapshot on FalkorDB; on Neo4j (read
+  committed) they may straddle a concurrent like, which the TTL and the next write-back's recount heal.
 
 Counters carry a TTL (``ttl_s``): whatever still drifts heals when the key expires and is recounted. Counter
 keys live on the cache Redis (evictable: an evicted counter is only recounted); the ``like_dirty`` set of posts

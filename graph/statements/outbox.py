@@ -57,7 +57,9 @@ OUTBOX_APPEND_MANY = cypher(
 #: Claim up to ``$batch`` of the oldest rows for relay ``$owner`` until ``$now + $lease_ms``: rows whose lease
 #: expired or is ours, among the oldest ``$scan``, except rows of a subject (``key``) with an older row (or
 #: one of the same ms: ids are not compared, see ``graph.keyset``) leased by another relay (per-subject
-#: order: that relay publishes the older one first). Rows:
+#: order: that relay publishes the older one first). Atomic on FalkorDB, which runs a graph's writes one at a
+#: time; on Neo4j (read committed) two relays claiming in the same instant may both take a row, which the
+#: consumers' dedupe absorbs. Rows:
 #: ``{id, topic, type, key, payload, created_at, attempts}``, oldest first.
 OUTBOX_CLAIM = cypher(
     "outbox.OUTBOX_CLAIM",
