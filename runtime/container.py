@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
+from cache.cold_feed import ColdFeedCache
 from cache.feed import FeedCache
 from cache.idempotency import IdempotencyRecords
 from cache.like_counts import LikeCountCache
@@ -76,10 +77,10 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     rate_limits = RateLimitService(GcraLimiter(redis), keys, {**LIMITS, **settings.rate_limit_overrides})
     devices = DeviceTokens(settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     visibility = VisibilityService(graph)
-    feed_cache = FeedCache(redis, keys, max_items=settings.feed_max_items)
+    feed_cache = FeedCache(resources.cache, keys, max_items=settings.feed_max_items, ttl_s=settings.feed_ttl)
     await open_variants_to_public(resources.objects)
     posts = PostService(graph, resources.objects)
-    like_counts = LikeCountService(graph, LikeCountCache(redis, keys))
+    like_counts = LikeCountService(graph, LikeCountCache(resources.cache, keys, state=redis))
     users = UserService(graph)
     # notifications: preferences, the list, delivery (debounce, do-not-disturb), Web Push, the live relay
     preferences = NotificationPreferenceService(graph, rate_limits)
@@ -113,7 +114,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         posts=posts,
         media=MediaService(graph, resources.objects, posts),
         feed=FeedService(
-            graph, feed_cache, like_counts,
+            graph, feed_cache, like_counts, ColdFeedCache(resources.cache, keys),
             celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
         ),
         fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),

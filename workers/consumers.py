@@ -48,6 +48,7 @@ class ConsumerConfig:
     group_prefix: str = "instagraph"
     max_retries: int = 3
     backoff_ms: int = 200
+    outage_backoff_max_ms: int = 10_000
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
     partitions: int = 3
@@ -76,6 +77,7 @@ def build_consumers(
             producer=producer,
             max_retries=config.max_retries,
             backoff_ms=config.backoff_ms,
+            outage_backoff_max_ms=config.outage_backoff_max_ms,
             session_timeout_ms=config.session_timeout_ms,
             heartbeat_interval_ms=config.heartbeat_interval_ms,
         )
