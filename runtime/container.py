@@ -40,6 +40,7 @@ from services.notification_reads import NotificationReader
 from services.notifications import NotificationService
 from services.notifications_live import LiveNotificationService
 from services.persisted_queries import PersistedQueryService
+from services.post_content import PostContentCache
 from services.posts import PostService
 from services.rate_limits import LIMITS, RateLimitService
 from services.sessions import SessionService
@@ -115,6 +116,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         media=MediaService(graph, resources.objects, posts),
         feed=FeedService(
             graph, feed_cache, like_counts, ColdFeedCache(resources.cache, keys),
+            content=PostContentCache(settings.post_cache_size),
             celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
         ),
         fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),

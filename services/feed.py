@@ -56,6 +56,7 @@ from services.core.pagination import Page, decode_cursor, encode_cursor
 from services.core.records import PostHydration
 from services.feed_cold_start import POPULAR_TAG, ColdStartFeed, parse_popular_cursor
 from services.feed_filter import FeedPostState, hydrate_candidates, in_home_feed, visible_post
+from services.post_content import PostContentCache
 from services.post_reads import PUBLISHED
 
 if TYPE_CHECKING:
@@ -165,6 +166,7 @@ class FeedService:
         counts: LikeCountService,
         cold: ColdFeedCache,
         *,
+        content: PostContentCache | None = None,
         celebrity_threshold: int = 10_000,
         max_items: int = 500,
         cold_start_days: int = 7,
@@ -173,7 +175,8 @@ class FeedService:
         self.graph, self.cache, self.counts = graph, cache, counts
         self.celebrity_threshold, self.max_items = celebrity_threshold, max_items
         self.rebuild_wait_s = rebuild_wait_s
-        self.cold_start = ColdStartFeed(graph, cold, days=cold_start_days, max_items=max_items)
+        self.content = content if content is not None else PostContentCache()
+        self.cold_start = ColdStartFeed(graph, cold, self.content, days=cold_start_days, max_items=max_items)
 
     async def home_feed(self, viewer_id: str, first: int, after: str | None) -> Page[FeedEntry]:
         """One page of ``viewer_id``'s home feed, newest first, ids only (no hydration shipped); ``first``
@@ -284,7 +287,7 @@ class FeedService:
     ) -> dict[str, FeedPostState]:
         """Stage 2 (:func:`hydrate_candidates` with the home feed's rule)."""
         ids = [i.post_id for i in candidates]
-        return await hydrate_candidates(self.graph, viewer_id, ids, ship, hydration, in_home_feed)
+        return await hydrate_candidates(self.graph, viewer_id, ids, ship, hydration, in_home_feed, self.content)
 
     async def _filter(
         self, viewer_id: str, skeleton: Skeleton, states: dict[str, FeedPostState]

@@ -83,14 +83,19 @@ FEED_FILTER = cypher(
     """,
 )
 
-#: ``FEED_FILTER`` that also hydrates the posts of ``$hydrate`` (the candidates that will fill the page), so
-#: that the API's feed costs no further graph round trip for the posts, their authors and the viewer's likes.
-#: Rows: ``FEED_FILTER``'s columns plus ``viewer_liked`` and ``content``: for ids in ``$hydrate`` a map of
-#: ``graph.statements.posts.POST_CONTENT``'s columns (``post``, ``author_id``, ``author_private``, ``media``,
-#: ``hashtags``, ``mentions``) plus ``author`` (``USER_FIELDS``), else null (over-fetched candidates are
-#: filtered but not shipped: FalkorDB still evaluates the comprehensions, the client parses a third less).
-#: The content projections are pattern comprehensions over the post's own relationships (types registered
-#: by ``graph.migrations``); the viewer's like, between two bound nodes, is an ``OPTIONAL MATCH`` + ``count``
+#: ``FEED_FILTER`` that also hydrates the candidates of ``$hydrate`` (those that will fill the page), so that
+#: the API's feed costs no further graph round trip for the posts, their authors and the viewer's likes.
+#: Rows: ``FEED_FILTER``'s columns plus, for every candidate, ``viewer_liked``, ``comment_count`` and
+#: ``like_count`` (the mutable part of a post), and two nullable maps:
+#:
+#: - ``author`` (``USER_FIELDS``) for ids in ``$hydrate``: the author's profile, always fresh;
+#: - ``content`` for ids in ``$content`` (a subset of ``$hydrate``: the posts whose immutable content the API
+#:   process has not cached yet, ``services.post_content``): ``graph.statements.posts.POST_CONTENT``'s columns
+#:   as one map (``post``, ``author_id``, ``author_private``, ``media``, ``hashtags``, ``mentions``).
+#:
+#: A warm page passes ``$content = []`` and ships no post content at all: decoding the content maps was most
+#: of the statement's cost in the API process (py-spy). FalkorDB evaluates the comprehensions only under the
+#: ``CASE``'s true branch. The viewer's like, between two bound nodes, is an ``OPTIONAL MATCH`` + ``count``
 #: like the follow and block.
 FEED_FILTER_HYDRATED = cypher(
     "feed.FEED_FILTER_HYDRATED",
@@ -99,7 +104,9 @@ FEED_FILTER_HYDRATED = cypher(
     OPTIONAL MATCH (v)-[lk:LIKED]->(p)
     WITH v, a, p, viewer_follows, blocked, count(lk) AS like_edges
     RETURN {_FILTER_COLUMNS}, like_edges > 0 AS viewer_liked,
-           CASE WHEN p.id IN $hydrate THEN {POST_CONTENT_MAP[:-1]}, author: a {USER_FIELDS}}} END AS content
+           coalesce(p.comment_count, 0) AS comment_count, coalesce(p.like_count, 0) AS like_count,
+           CASE WHEN p.id IN $hydrate THEN a {USER_FIELDS} END AS author,
+           CASE WHEN p.id IN $content THEN {POST_CONTENT_MAP} END AS content
     """,
 )
 
