@@ -27,6 +27,19 @@ class RedisKeys:
         """LIST of ``"post_id author_id score"``: one cold-start ranking snapshot of a viewer (short TTL)."""
         return f"{self.prefix}coldfeed:{{{user_id}}}:{snapshot}"
 
+    def edge_index(self, kind: str, node_id: str) -> str:
+        """ZSET other id -> edge created_at ms: one node's ``followers``/``following`` (``cache.edge_index``)."""
+        return f"{self.prefix}{kind}:{{{node_id}}}"
+
+    def suggestions(self, user_id: str) -> str:
+        """String (JSON): the user's cached follow suggestions (dropped by their follow events, short TTL)."""
+        return f"{self.prefix}suggest:{{{user_id}}}"
+
+    def mutuals(self, viewer_id: str) -> str:
+        """Hash user_id -> JSON: the viewer's cached mutual followers per user (dropped by the viewer's follow
+        events, short TTL)."""
+        return f"{self.prefix}mutuals:{{{viewer_id}}}"
+
     def like_version(self, post_id: str) -> str:
         """Counter: the graph's ``Post.like_version`` that ``like_ct:{post}`` counts up to."""
         return f"{self.prefix}like_v:{{{post_id}}}"

@@ -6,6 +6,7 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from cache.cold_feed import ColdFeedCache
+from cache.edge_index import EdgeIndex
 from cache.feed import FeedCache
 from cache.idempotency import IdempotencyRecords
 from cache.like_counts import LikeCountCache
@@ -29,6 +30,7 @@ from services.core.tokens import AccessTokens
 from services.engagement import EngagementService
 from services.fanout import FanoutService
 from services.feed import FeedService
+from services.follow_index import FollowIndexReader
 from services.follows import FollowService
 from services.highlights import HighlightService
 from services.idempotency import IdempotencyService
@@ -78,6 +80,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     rate_limits = RateLimitService(GcraLimiter(redis), keys, {**LIMITS, **settings.rate_limit_overrides})
     devices = DeviceTokens(settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     visibility = VisibilityService(graph)
+    edge_index = EdgeIndex(resources.cache, keys)
     feed_cache = FeedCache(resources.cache, keys, max_items=settings.feed_max_items, ttl_s=settings.feed_ttl)
     await open_variants_to_public(resources.objects)
     posts = PostService(graph, resources.objects)
@@ -106,7 +109,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         auth=AuthService(tokens, sessions),
         accounts=AccountService(graph, Passwords(), sessions, rate_limits, devices),
         users=users,
-        follows=FollowService(graph, rate_limits),
+        follows=FollowService(graph, rate_limits, FollowIndexReader(graph, edge_index)),
         blocks=BlockService(graph),
         visibility=visibility,
         suggestions=SuggestionService(graph),
@@ -119,7 +122,9 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
             content=PostContentCache(settings.post_cache_size),
             celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
         ),
-        fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),
+        fanout=FanoutService(
+            graph, feed_cache, celebrity_threshold=settings.celebrity_threshold, edges=edge_index
+        ),
         engagement=EngagementService(graph, like_counts),
         persisted_queries=PersistedQueryService(
             PersistedQueryStore(redis, keys), ttl_s=settings.persisted_query_ttl

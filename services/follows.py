@@ -17,7 +17,9 @@ Reads: Relay keyset pages, newest first by ``(edge created_at DESC, user id DESC
 ``encode_cursor(created_at_ms, user_id)``. A private account's followers/following are an empty page
 (``total_count`` 0) for anyone but itself and its approved followers, as are the lists of a user blocked
 either way (``graph.statements.visibility``). ``total_count`` of a visible page is the maintained counter.
-Every read is ONE graph round trip, also for a batch of users (``followers_pages``, ``following_pages``,
+Followers and following pages are O(page): read from per-user Redis sorted sets and verified in the graph
+(``services.follow_index``; the graph's own keyset statements when Redis is down). Every read is ONE graph
+round trip, also for a batch of users (``followers_pages``, ``following_pages``,
 ``relationships``, ``mutual_followers``: what the DataLoaders call, so that a nested list of users costs the
 same round trips per level whatever the number of parents).
 """
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from graph.store import GraphStore
+    from services.follow_index import FollowIndexReader
     from services.rate_limits import RateLimitService
 
 FIELD = "userId"  # the input field every follow mutation names in BAD_USER_INPUT
@@ -88,9 +91,12 @@ class FollowService:
     """The follow graph's use cases: writes (one graph statement each, plus the rate limit) and reads
     (follower/following pages, pending requests, viewer flags, mutual followers)."""
 
-    def __init__(self, graph: GraphStore, rate_limits: RateLimitService) -> None:
+    def __init__(
+        self, graph: GraphStore, rate_limits: RateLimitService, index: FollowIndexReader | None = None
+    ) -> None:
         self._graph = graph
         self._rate_limits = rate_limits
+        self.index = index
 
     async def follow_user(self, viewer_id: str, target_id: str) -> FollowResult:
         """Follow ``target_id``, or request to when the account is private; idempotent.
@@ -102,10 +108,11 @@ class FollowService:
         """
         _other(viewer_id, target_id, "follow")
         await self._rate_limits.hit("follow", viewer_id)
+        now = clock.now_ms()
         params = {
             "viewer_id": viewer_id,
             "target_id": target_id,
-            "now": clock.now_ms(),
+            "now": now,
             "follow_outbox": _event(
                 "follow.created", actor_id=viewer_id, follower_id=viewer_id, followee_id=target_id
             ),
@@ -118,6 +125,8 @@ class FollowService:
             raise NotFound(NOT_FOUND)
         if row["status"] == "BLOCKED":
             raise Forbidden("You block this user; unblock them to follow them.")
+        if row["changed"] and row["status"] == "FOLLOWING" and self.index is not None:
+            await self.index.added(viewer_id, target_id, now)
         return FollowResult(
             UserRecord.from_row(row["user"]), FollowStatus(row["status"]), bool(row["changed"])
         )
@@ -140,10 +149,11 @@ class FollowService:
         (the same error) or when there is no request.
         """
         _other(viewer_id, requester_id, "approve")
+        now = clock.now_ms()
         params = {
             "viewer_id": viewer_id,
             "requester_id": requester_id,
-            "now": clock.now_ms(),
+            "now": now,
             "outbox": _event(
                 "follow.accepted", actor_id=viewer_id, follower_id=requester_id, followee_id=viewer_id
             ),
@@ -153,6 +163,8 @@ class FollowService:
             raise NotFound(NOT_FOUND)
         if row["status"] == "NONE":
             raise NotFound("No pending follow request from this user.")
+        if row["changed"] and self.index is not None:
+            await self.index.added(requester_id, viewer_id, now)
         return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.FOLLOWING, bool(row["changed"]))
 
     async def reject_follow_request(self, viewer_id: str, requester_id: str) -> FollowResult:
@@ -219,13 +231,13 @@ class FollowService:
     ) -> dict[str, Page[UserRecord]]:
         """:meth:`followers` of each of ``user_ids`` (same ``first``/``after``), ONE round trip for the
         batch (a DataLoader's); every id gets a page (empty when unknown or hidden)."""
-        return await self._connections(stmts.FOLLOWERS_PAGE, viewer_id, user_ids, first, after)
+        return await self._connections(stmts.FOLLOWERS_PAGE, viewer_id, user_ids, first, after, "followers")
 
     async def following_pages(
         self, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None
     ) -> dict[str, Page[UserRecord]]:
         """:meth:`following` of each of ``user_ids``, one round trip (see :meth:`followers_pages`)."""
-        return await self._connections(stmts.FOLLOWING_PAGE, viewer_id, user_ids, first, after)
+        return await self._connections(stmts.FOLLOWING_PAGE, viewer_id, user_ids, first, after, "following")
 
     async def follow_requests(self, viewer_id: str, first: int | None, after: str | None) -> Page[UserRecord]:
         """Pending requests to the viewer's (private) account, newest first; ``total_count`` counts them all.
@@ -283,14 +295,20 @@ class FollowService:
         return result
 
     async def _connections(
-        self, stmt: Any, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None
-    ) -> dict[str, Page[UserRecord]]:
+        self, stmt: Any, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None,
+        kind: str,
+    ) -> dict[str, Page[UserRecord]]:  # fmt: skip
         size = clamp_first(first, DEFAULT_PAGE)
-        after_at, after_id = decode_cursor(after, (int, str)) or (None, None)
+        cursor = decode_cursor(after, (int, str))
+        after_at, after_id = cursor or (None, None)
         ids = list(dict.fromkeys(user_ids))
         pages: dict[str, Page[UserRecord]] = {uid: Page(total_count=0) for uid in ids}
         if not ids:
             return pages
+        if self.index is not None:  # O(page) from the edge indexes; None: Redis down, the graph below
+            indexed = await self.index.pages(kind, viewer_id, ids, size, cursor, after is not None)
+            if indexed is not None:
+                return indexed
         params = {
             "viewer_id": viewer_id,
             "user_ids": ids,

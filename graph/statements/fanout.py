@@ -71,8 +71,8 @@ FOLLOW_STATE = cypher(
     MATCH (f:User {id: $follower_id})
     MATCH (e:User {id: $followee_id})
     OPTIONAL MATCH (f)-[r:FOLLOWS]->(e)
-    WITH e, count(r) AS edges
-    RETURN edges > 0 AS follows, coalesce(e.follower_count, 0) AS follower_count
+    WITH e, count(r) AS edges, max(r.created_at) AS created_at
+    RETURN edges > 0 AS follows, coalesce(e.follower_count, 0) AS follower_count, coalesce(created_at, 0) AS created_at
     """,
     system=True,
 )

@@ -228,6 +228,63 @@ FOLLOWING_PAGE = cypher(
 )
 """The followees of each of ``$user_ids``, same shape as ``FOLLOWERS_PAGE``."""
 
+def _edges(pattern: str) -> str:
+    return f"""
+    MATCH {pattern}
+    RETURN other.id AS id, coalesce(edge.created_at, 0) AS created_at
+    """
+
+
+FOLLOWER_EDGES = cypher("follows.FOLLOWER_EDGES", _edges("(other:User)-[edge:FOLLOWS]->(:User {id: $owner_id})"),
+                        system=True)
+"""Every follower of ``$owner_id`` as ``{id, created_at}`` (no order): what ``cache.edge_index`` rebuilds
+``followers:{owner}`` from, once per key (a cache fill: nothing of it is shown before ``FOLLOW_PAGE_USERS``
+checked it for the viewer)."""
+
+FOLLOWEE_EDGES = cypher("follows.FOLLOWEE_EDGES", _edges("(:User {id: $owner_id})-[edge:FOLLOWS]->(other:User)"),
+                        system=True)
+"""Every followee of ``$owner_id`` as ``{id, created_at}``, for ``following:{owner}``."""
+
+
+_EDGE_ITEM = (
+    "CASE WHEN edge IS NULL THEN null"
+    f" ELSE other {{{USER_FIELDS[1:-1]}, edge_created_at: edge.created_at}} END"
+)
+
+
+def _page_users(pattern: str, counter: str) -> str:
+    """Hydrate index pages: per ``$pages`` row ``{owner_id, ids}`` the users of ``ids`` whose edge with the
+    owner still exists and whom the viewer may see, with the edge's time; O(page): each edge is found by an
+    expand-into between two nodes bound by id."""
+    return f"""
+    OPTIONAL MATCH (v:User {{id: $viewer_id}})
+    WITH v
+    UNWIND $pages AS page
+    MATCH (owner:User {{id: page.owner_id}})
+    OPTIONAL MATCH (gate:User {{id: page.owner_id}}) WHERE {can_view("gate", "v")}
+    WITH v, owner, page, gate IS NOT NULL AS visible
+    UNWIND CASE WHEN visible AND size(page.ids) > 0 THEN page.ids ELSE [null] END AS other_id
+    OPTIONAL MATCH (other:User {{id: other_id}})
+    WITH v, owner, visible, other
+    OPTIONAL MATCH {pattern}
+    WHERE {user_visible("other", "v")}
+    WITH owner, visible, other, edge
+    RETURN owner.id AS id, visible, coalesce(owner.{counter}, 0) AS total, collect({_EDGE_ITEM}) AS users
+    """
+
+
+FOLLOWER_PAGE_USERS = cypher(
+    "follows.FOLLOWER_PAGE_USERS", _page_users("(other)-[edge:FOLLOWS]->(owner)", "follower_count")
+)
+"""The followers named by index pages (``$pages``: ``[{owner_id, ids}]``) as ``$viewer_id`` may see them:
+one row per existing owner ``{id, visible, total, users}`` (``users`` with ``edge_created_at``; an id whose
+follow is gone, or who blocks the viewer, is absent; empty when the owner is not ``visible``)."""
+
+FOLLOWEE_PAGE_USERS = cypher(
+    "follows.FOLLOWEE_PAGE_USERS", _page_users("(owner)-[edge:FOLLOWS]->(other)", "following_count")
+)
+"""The followees named by index pages, same shape as ``FOLLOWER_PAGE_USERS``."""
+
 FOLLOW_REQUESTS_PAGE = cypher(
     "follows.FOLLOW_REQUESTS_PAGE",
     f"""
