@@ -113,7 +113,10 @@ FEED_FILTER_HYDRATED = cypher(
 #: The pull feed (fan-out on read, "social graph traversal at read"): PUBLISHED posts of the viewer and of
 #: everyone they follow, older than the cursor, newest first, at most ``$limit``. Authors with
 #: ``follower_count >= $threshold`` are left out unless ``$include_celebrities`` (the cache merges them
-#: in at read time). Rows: ``{id, score, author_id}``.
+#: in at read time). Each author contributes at most ``$limit`` posts (a per-author ``LIMIT`` in a
+#: subquery), so the merge sorts at most ``followees x $limit`` rows, not every post of every followee: the
+#: degraded feed (Redis down) pulls a page of 10 with at most 11 posts per followee. Rows:
+#: ``{id, score, author_id}``.
 HOME_PULL = cypher(
     "feed.HOME_PULL",
     f"""
@@ -122,11 +125,17 @@ HOME_PULL = cypher(
     WHERE $include_celebrities OR coalesce(f.follower_count, 0) < $threshold
     WITH v, collect(f) + [v] AS authors
     UNWIND authors AS a
-    MATCH (a)-[:POSTED]->(p:Post)
-    WHERE {post_visible("p", "a", "v")}
-    WITH p, a, {SCORE} AS score
-    WHERE {keyset_before("score", "p.id", "before_ts", "before_id")}
-    RETURN p.id AS id, score, a.id AS author_id
+    CALL {{
+        WITH v, a
+        MATCH (a)-[:POSTED]->(p:Post)
+        WHERE {post_visible("p", "a", "v")}
+        WITH p, a, {SCORE} AS score
+        WHERE {keyset_before("score", "p.id", "before_ts", "before_id")}
+        RETURN p.id AS id, score, a.id AS author_id
+        ORDER BY score DESC, id DESC
+        LIMIT $limit
+    }}
+    RETURN id, score, author_id
     ORDER BY score DESC, id DESC
     LIMIT $limit
     """,
