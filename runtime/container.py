@@ -17,6 +17,7 @@ from cache.persisted_queries import PersistedQueryStore
 from cache.push_queue import PushQueue
 from cache.rate_limits import GcraLimiter
 from cache.sessions import SessionCache
+from cache.social import SocialCache
 from cache.stories import StoryCache
 from services.accounts import AccountService
 from services.auth import AuthService
@@ -81,6 +82,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     devices = DeviceTokens(settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     visibility = VisibilityService(graph)
     edge_index = EdgeIndex(resources.cache, keys)
+    social = SocialCache(resources.cache, keys)
     feed_cache = FeedCache(resources.cache, keys, max_items=settings.feed_max_items, ttl_s=settings.feed_ttl)
     await open_variants_to_public(resources.objects)
     posts = PostService(graph, resources.objects)
@@ -109,10 +111,10 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         auth=AuthService(tokens, sessions),
         accounts=AccountService(graph, Passwords(), sessions, rate_limits, devices),
         users=users,
-        follows=FollowService(graph, rate_limits, FollowIndexReader(graph, edge_index)),
+        follows=FollowService(graph, rate_limits, FollowIndexReader(graph, edge_index), social),
         blocks=BlockService(graph),
         visibility=visibility,
-        suggestions=SuggestionService(graph),
+        suggestions=SuggestionService(graph, social),
         rate_limits=rate_limits,
         idempotency=IdempotencyService(IdempotencyRecords(redis, keys), secret=settings.jwt_secret),
         posts=posts,
@@ -123,7 +125,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
             celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
         ),
         fanout=FanoutService(
-            graph, feed_cache, celebrity_threshold=settings.celebrity_threshold, edges=edge_index
+            graph, feed_cache, celebrity_threshold=settings.celebrity_threshold, edges=edge_index, social=social
         ),
         engagement=EngagementService(graph, like_counts),
         persisted_queries=PersistedQueryService(

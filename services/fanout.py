@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from cache.edge_index import EdgeIndex
     from cache.feed import FeedCache
+    from cache.social import SocialCache
     from graph.store import GraphStore
 
 FOLLOWER_PAGE = 1_000  # followers per graph round trip (keyset by follower id)
@@ -59,8 +60,9 @@ class FanoutService:
         backfill_limit: int = 100,
         follower_page: int = FOLLOWER_PAGE,
         edges: EdgeIndex | None = None,
+        social: SocialCache | None = None,
     ) -> None:
-        self.graph, self.cache, self.edges = graph, cache, edges
+        self.graph, self.cache, self.edges, self.social = graph, cache, edges, social
         self.celebrity_threshold, self.backfill_limit = celebrity_threshold, backfill_limit
         self.follower_page = follower_page
 
@@ -93,6 +95,8 @@ class FanoutService:
         rebuild on their next read includes the followee). Returns the number of posts added.
         """
         state = await self.graph.read(stmts.FOLLOW_STATE, {"follower_id": follower_id, "followee_id": followee_id})
+        if self.social is not None:  # the follower's follows changed: their two-hop caches are stale
+            await self.social.drop(follower_id)
         if not state or not state[0]["follows"]:
             return 0
         if self.edges is not None:  # the follower/following indexes (only where built: else rebuilt on read)
@@ -117,6 +121,8 @@ class FanoutService:
         the graph. Returns the number of post ids removed (or absent already).
         """
         state = await self.graph.read(stmts.FOLLOW_STATE, {"follower_id": follower_id, "followee_id": followee_id})
+        if self.social is not None:
+            await self.social.drop(follower_id)
         if state and state[0]["follows"]:
             return 0
         if self.edges is not None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from cache.errors import CacheUnavailable
 from events.envelope import Event
 from graph.statements import follows as stmts
 from services.core import clock
@@ -40,6 +41,7 @@ from services.core.records import Relationship, UserRecord
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from cache.social import SocialCache
     from graph.store import GraphStore
     from services.follow_index import FollowIndexReader
     from services.rate_limits import RateLimitService
@@ -48,6 +50,11 @@ FIELD = "userId"  # the input field every follow mutation names in BAD_USER_INPU
 NOT_FOUND = "User not found."  # unknown users and users who block the viewer get exactly this error
 DEFAULT_PAGE = 20
 DEFAULT_MUTUALS = 3
+MUTUALS_CACHED = 100  # mutual followers ranked and cached per (viewer, user)
+
+
+def _by_followers(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(users, key=lambda u: (-int(u.get("follower_count") or 0), u["username"]))
 
 
 def _page(items: list[dict[str, Any]], first: int, total: int, has_previous: bool) -> Page[UserRecord]:
@@ -92,11 +99,13 @@ class FollowService:
     (follower/following pages, pending requests, viewer flags, mutual followers)."""
 
     def __init__(
-        self, graph: GraphStore, rate_limits: RateLimitService, index: FollowIndexReader | None = None
-    ) -> None:
+        self, graph: GraphStore, rate_limits: RateLimitService, index: FollowIndexReader | None = None,
+        social: SocialCache | None = None,
+    ) -> None:  # fmt: skip
         self._graph = graph
         self._rate_limits = rate_limits
         self.index = index
+        self.social = social
 
     async def follow_user(self, viewer_id: str, target_id: str) -> FollowResult:
         """Follow ``target_id``, or request to when the account is private; idempotent.
@@ -127,6 +136,8 @@ class FollowService:
             raise Forbidden("You block this user; unblock them to follow them.")
         if row["changed"] and row["status"] == "FOLLOWING" and self.index is not None:
             await self.index.added(viewer_id, target_id, now)
+        if row["changed"]:
+            await self._follows_changed(viewer_id)
         return FollowResult(
             UserRecord.from_row(row["user"]), FollowStatus(row["status"]), bool(row["changed"])
         )
@@ -139,7 +150,9 @@ class FollowService:
         """
         _other(viewer_id, target_id, "unfollow")
         outbox = _event("follow.removed", actor_id=viewer_id, follower_id=viewer_id, followee_id=target_id)
-        return await self._drop(stmts.UNFOLLOW, {"viewer_id": viewer_id, "target_id": target_id, "outbox": outbox})
+        return await self._drop(
+            stmts.UNFOLLOW, {"viewer_id": viewer_id, "target_id": target_id, "outbox": outbox}, viewer_id
+        )
 
     async def approve_follow_request(self, viewer_id: str, requester_id: str) -> FollowResult:
         """The viewer (a private account) accepts ``requester_id``'s pending request: they now follow.
@@ -165,6 +178,8 @@ class FollowService:
             raise NotFound("No pending follow request from this user.")
         if row["changed"] and self.index is not None:
             await self.index.added(requester_id, viewer_id, now)
+        if row["changed"]:
+            await self._follows_changed(requester_id)
         return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.FOLLOWING, bool(row["changed"]))
 
     async def reject_follow_request(self, viewer_id: str, requester_id: str) -> FollowResult:
@@ -191,15 +206,17 @@ class FollowService:
         _other(viewer_id, follower_id, "remove")
         outbox = _event("follow.removed", actor_id=viewer_id, follower_id=follower_id, followee_id=viewer_id)
         params = {"viewer_id": viewer_id, "follower_id": follower_id, "outbox": outbox}
-        return await self._drop(stmts.REMOVE_FOLLOWER, params)
+        return await self._drop(stmts.REMOVE_FOLLOWER, params, follower_id)
 
-    async def _drop(self, stmt: Any, params: dict[str, Any]) -> FollowResult:
+    async def _drop(self, stmt: Any, params: dict[str, Any], follower_id: str) -> FollowResult:
         """Run ``UNFOLLOW`` / ``REMOVE_FOLLOWER``: NOT_FOLLOWING, or ``NotFound`` when the other user is
         unknown or blocks the viewer."""
         row = await self._one(stmt, params)
         if row["hidden"]:
             raise NotFound(NOT_FOUND)
         changed = row["follows_deleted"] + row["requests_deleted"] > 0
+        if changed:
+            await self._follows_changed(follower_id)
         return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.NOT_FOLLOWING, changed)
 
     async def _one(self, stmt: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -275,24 +292,74 @@ class FollowService:
     ) -> dict[str, Page[UserRecord]]:
         """``user_id -> Page`` of the people the viewer follows who follow that user, most-followed first
         (at most ``first``, 1–100, default 3; ``total_count`` counts them all). Empty for an anonymous
-        viewer. One round trip per batch. Raises ``BadInput("first")``."""
+        viewer. Raises ``BadInput("first")``.
+
+        The ranking (ids and total, at most ``MUTUALS_CACHED``) is cached per viewer (``cache.social``:
+        dropped when the viewer's follows change, else a short TTL); the page's people are checked again in
+        the graph on every read (``MUTUALS_CHECK``: still followed, still following, not blocking the viewer),
+        so a cached entry may miss a new mutual follower but never lists one that is gone. A batch costs one
+        ``HMGET`` and ONE graph round trip: the check when every user of the batch is cached, else the
+        expansion for the whole batch (which refreshes the cache)."""
         size = clamp_first(first, DEFAULT_MUTUALS)
         ids = list(dict.fromkeys(user_ids))
         result: dict[str, Page[UserRecord]] = {uid: Page(total_count=0) for uid in ids}
         if viewer_id is None or not ids:
             return result
-        rows = await self._graph.read(
-            stmts.MUTUAL_FOLLOWERS, {"viewer_id": viewer_id, "ids": ids, "first": size}
-        )
-        for r in rows:
-            users = sorted(r["users"], key=lambda u: (-int(u.get("follower_count") or 0), u["username"]))
-            page: Page[UserRecord] = Page(has_next=int(r["total"]) > len(users), total_count=int(r["total"]))
+        cached = await self._cached_mutuals(viewer_id, ids)
+        if len(cached) < len(ids):  # one round trip either way: expand them all, or check the cached ones
+            cached = {}
+        users: dict[str, list[dict[str, Any]]] = {}
+        totals: dict[str, int] = {uid: int(entry["total"]) for uid, entry in cached.items()}
+        if cached:
+            pairs = [{"user_id": uid, "ids": entry["ids"][: size + 5]} for uid, entry in cached.items()]
+            for r in await self._graph.read(stmts.MUTUALS_CHECK, {"viewer_id": viewer_id, "pairs": pairs}):
+                users[r["id"]] = [u for u in r["users"] if u is not None]
+        missing = [uid for uid in ids if uid not in cached]
+        if missing:
+            rows = await self._graph.read(
+                stmts.MUTUAL_FOLLOWERS, {"viewer_id": viewer_id, "ids": missing, "first": MUTUALS_CACHED}
+            )
+            fresh: dict[str, dict[str, Any]] = {}
+            for r in rows:
+                ranked = _by_followers(list(r["users"]))
+                users[r["id"]], totals[r["id"]] = ranked, int(r["total"])
+                fresh[r["id"]] = {"total": int(r["total"]), "ids": [u["id"] for u in ranked]}
+            await self._store_mutuals(viewer_id, fresh)
+        for uid in ids:
+            if uid not in totals:
+                continue
+            ranked = _by_followers(users.get(uid, []))[:size]
+            total = max(totals[uid], len(ranked))
+            page: Page[UserRecord] = Page(has_next=total > len(ranked), total_count=total)
             page.items = [
-                (encode_cursor(int(u.get("follower_count") or 0), u["id"]), UserRecord.from_row(u))
-                for u in users
+                (encode_cursor(int(u.get("follower_count") or 0), u["id"]), UserRecord.from_row(u)) for u in ranked
             ]
-            result[r["id"]] = page
+            result[uid] = page
         return result
+
+    async def _cached_mutuals(self, viewer_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        if self.social is None:
+            return {}
+        try:
+            return await self.social.mutuals(viewer_id, ids)
+        except CacheUnavailable:
+            return {}
+
+    async def _store_mutuals(self, viewer_id: str, entries: dict[str, dict[str, Any]]) -> None:
+        if self.social is not None:
+            try:
+                await self.social.store_mutuals(viewer_id, entries)
+            except CacheUnavailable:
+                pass
+
+    async def _follows_changed(self, *user_ids: str) -> None:
+        """The follows of ``user_ids`` changed: drop their cached suggestions and mutual followers (best
+        effort; the fan-out worker drops them again from the event)."""
+        if self.social is not None:
+            try:
+                await self.social.drop(*user_ids)
+            except CacheUnavailable:
+                pass
 
     async def _connections(
         self, stmt: Any, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None,

@@ -42,7 +42,7 @@ from graph.cypher import cypher
 from graph.keyset import keyset_before
 from graph.statements.outbox import WRITE_OUTBOX, write_outbox_if
 from graph.statements.users import USER_FIELDS
-from graph.statements.visibility import can_view, user_visible
+from graph.statements.visibility import can_view, user_visible, viewer_relation
 
 FOLLOW = cypher(
     "follows.FOLLOW",
@@ -255,14 +255,22 @@ _EDGE_ITEM = (
 def _page_users(pattern: str, counter: str) -> str:
     """Hydrate index pages: per ``$pages`` row ``{owner_id, ids}`` the users of ``ids`` whose edge with the
     owner still exists and whom the viewer may see, with the edge's time; O(page): each edge is found by an
-    expand-into between two nodes bound by id."""
+    expand-into between two nodes bound by id.
+
+    The owner's gate is ``viewer_relation`` between the owner and ``probe``: the viewer, or for an anonymous
+    viewer the owner itself (then no follow and no block, and ``$viewer_id IS NULL`` keeps a private owner
+    hidden). FalkorDB 4.16 answers a pattern anchored on a NULL node (``(v)-[:FOLLOWS]->(owner)`` after an
+    ``OPTIONAL MATCH`` of no viewer) by walking the other node's whole adjacency: 10 ms for an owner with
+    100,000 followers, where the bound expand-into costs 0.4 ms."""
     return f"""
     OPTIONAL MATCH (v:User {{id: $viewer_id}})
     WITH v
     UNWIND $pages AS page
     MATCH (owner:User {{id: page.owner_id}})
-    OPTIONAL MATCH (gate:User {{id: page.owner_id}}) WHERE {can_view("gate", "v")}
-    WITH v, owner, page, gate IS NOT NULL AS visible
+    MATCH (probe:User {{id: coalesce($viewer_id, page.owner_id)}})
+    {viewer_relation("probe", "owner", "v, owner, page, probe")}
+    WITH v, owner, page, NOT blocked AND (NOT coalesce(owner.is_private, false) OR
+         ($viewer_id IS NOT NULL AND (owner.id = $viewer_id OR viewer_follows))) AS visible
     UNWIND CASE WHEN visible AND size(page.ids) > 0 THEN page.ids ELSE [null] END AS other_id
     OPTIONAL MATCH (other:User {{id: other_id}})
     WITH v, owner, visible, other
@@ -337,3 +345,22 @@ MUTUAL_FOLLOWERS = cypher(
 """For each of ``$ids``: people ``$viewer_id`` follows who follow that user, most-followed first, at most
 ``$first``: ``{id, total, users}``. The slice relies on ``collect`` after ``ORDER BY``; callers re-sort."""
 
+
+MUTUALS_CHECK = cypher(
+    "follows.MUTUALS_CHECK",
+    f"""
+    MATCH (viewer:User {{id: $viewer_id}})
+    UNWIND $pairs AS pair
+    MATCH (u:User {{id: pair.user_id}})
+    UNWIND CASE WHEN size(pair.ids) > 0 THEN pair.ids ELSE [null] END AS other_id
+    OPTIONAL MATCH (other:User {{id: other_id}})
+    WITH viewer, u, other
+    OPTIONAL MATCH (viewer)-[first:FOLLOWS]->(other)-[second:FOLLOWS]->(u)
+    WHERE other.id <> u.id AND {user_visible("other", "viewer")}
+    WITH u, CASE WHEN second IS NULL THEN null ELSE other {USER_FIELDS} END AS mutual
+    RETURN u.id AS id, collect(mutual) AS users
+    """,
+)
+"""The cached mutual followers of ``$pairs`` (``[{user_id, ids}]``) for ``$viewer_id`` checked again: per
+user, the listed people the viewer still follows who still follow that user and do not block the viewer
+(``{id, users}``; O(listed), each edge an expand-into between bound nodes)."""
