@@ -33,8 +33,9 @@ _COMMENTER_VISIBLE = no_block("w", "v")
 
 #: Like ``$post_id`` as ``$viewer_id``. ``created`` is true only when this statement made the edge (the
 #: ``$tx`` token set ON CREATE tells our MERGE from a concurrent one); then ``like.created`` is recorded and
-#: ``Post.like_version`` bumped; ``version`` is the post's like version after the statement.
-#: No row: the post is absent, not published, or hidden from the viewer.
+#: ``Post.like_version`` bumped and ``Post.like_total`` (the exact count, kept beside the written-back
+#: ``like_count``) incremented in the same statement, so a Redis miss installs the exact count without reading
+#: a like edge; ``version`` is the post's like version after the statement. No row: the post is absent, not published, or hidden from the viewer.
 LIKE_POST = cypher(
     "engagement.LIKE_POST",
     f"""
@@ -45,7 +46,8 @@ LIKE_POST = cypher(
     ON CREATE SET l.created_at = $now, l.tx = $tx
     WITH p, l, coalesce(l.tx = $tx, false) AS created
     SET l.tx = null
-    FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | SET p.like_version = coalesce(p.like_version, 0) + 1)
+    FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END |
+        SET p.like_version = coalesce(p.like_version, 0) + 1, p.like_total = coalesce(p.like_total, 0) + 1)
     {write_outbox_if("created")}
     RETURN p.id AS post_id, created, coalesce(p.like_version, 0) AS version
     """,
@@ -63,21 +65,24 @@ UNLIKE_POST = cypher(
     OPTIONAL MATCH (v)-[l:LIKED]->(p)
     WITH p, l, l IS NOT NULL AS removed
     DELETE l
-    FOREACH (_ IN CASE WHEN removed THEN [1] ELSE [] END | SET p.like_version = coalesce(p.like_version, 0) + 1)
+    FOREACH (_ IN CASE WHEN removed THEN [1] ELSE [] END |
+        SET p.like_version = coalesce(p.like_version, 0) + 1, p.like_total = coalesce(p.like_total, 1) - 1)
     {write_outbox_if("removed")}
     RETURN p.id AS post_id, removed, coalesce(p.like_version, 0) AS version
     """,
     write=True,
 )
 
-#: Exact like counts from the edges, for the posts of ``$ids`` that exist, with the like version they are
-#: at and the graph copy (``stored``, ``Post.like_count``): rows ``{post_id, likes, version, stored}``.
+#: Exact like counts of the posts of ``$ids`` that exist, with the like version they are at, WITHOUT reading a
+#: like edge: ``Post.like_total`` is kept exact by the like statements themselves (migration ``0006`` counted
+#: the posts from before that; the seed sets it with its likes), and the graph copy the counters job writes
+#: back (``stored``, ``Post.like_count``): rows ``{post_id, likes, version, stored}``.
 LIKE_COUNTS = cypher(
     "engagement.LIKE_COUNTS",
     """
     UNWIND $ids AS post_id
     MATCH (p:Post {id: post_id})
-    RETURN post_id, size([(u:User)-[:LIKED]->(p) | 1]) AS likes, coalesce(p.like_version, 0) AS version,
+    RETURN post_id, coalesce(p.like_total, 0) AS likes, coalesce(p.like_version, 0) AS version,
            coalesce(p.like_count, 0) AS stored
     """,
     system=True,
@@ -131,15 +136,15 @@ WRITE_BACK_LIKE_COUNTS = cypher(
     system=True,
 )
 
-#: Recount the like edges of ``$ids`` into ``Post.like_count`` (the posts whose Redis counter was absent or
-#: behind). Rows: ``{post_id, likes, version}`` (for installing the recount into Redis).
+#: Recount the like edges of ``$ids`` into ``Post.like_count`` and ``like_total`` (the posts whose Redis counter
+#: was absent or behind; the counters job, off the request path). Rows: ``{post_id, likes, version}`` (for installing the recount into Redis).
 RECOUNT_LIKE_COUNTS = cypher(
     "engagement.RECOUNT_LIKE_COUNTS",
     """
     UNWIND $ids AS post_id
     MATCH (p:Post {id: post_id})
     WITH p, post_id, size([(u:User)-[:LIKED]->(p) | 1]) AS likes
-    SET p.like_count = likes
+    SET p.like_count = likes, p.like_total = likes
     RETURN post_id, likes, coalesce(p.like_version, 0) AS version
     """,
     write=True,
@@ -225,4 +230,18 @@ COMMENTS_BY_IDS = cypher(
       AND {_COMMENTER_VISIBLE}
     RETURN {_COMMENT}
     """,
+)
+
+#: Migration ``0006``: count ``Post.like_total`` of every post from its edges once, so that the exact count the
+#: like statements keep from then on starts exact. Rows: ``{posts}``.
+RECOUNT_ALL_LIKE_COUNTS = cypher(
+    "engagement.RECOUNT_ALL_LIKE_COUNTS",
+    """
+    MATCH (p:Post)
+    WITH p, size([(u:User)-[:LIKED]->(p) | 1]) AS likes
+    SET p.like_total = likes
+    RETURN count(p) AS posts
+    """,
+    write=True,
+    system=True,
 )
