@@ -23,6 +23,14 @@ class RedisKeys:
         """ZSET post_id -> score: the author's recent posts (the pull side for celebrities)."""
         return f"{self.prefix}posts:{{{user_id}}}"
 
+    def feed_context(self, user_id: str) -> str:
+        """String (JSON): what the feed read knows about its viewer (followee count, pulled followees)."""
+        return f"{self.prefix}feedctx:{{{user_id}}}"
+
+    def feed_context_epoch(self) -> str:
+        """Counter: bumped when an author becomes pulled; a feed context of an older epoch is recomputed."""
+        return f"{self.prefix}feedctx_epoch"
+
     def cold_feed(self, user_id: str, snapshot: str) -> str:
         """LIST of ``"post_id author_id score"``: one cold-start ranking snapshot of a viewer (short TTL)."""
         return f"{self.prefix}coldfeed:{{{user_id}}}:{snapshot}"

@@ -111,7 +111,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         auth=AuthService(tokens, sessions),
         accounts=AccountService(graph, Passwords(), sessions, rate_limits, devices),
         users=users,
-        follows=FollowService(graph, rate_limits, FollowIndexReader(graph, edge_index), social),
+        follows=FollowService(graph, rate_limits, FollowIndexReader(graph, edge_index), social, feed_cache),
         blocks=BlockService(graph),
         visibility=visibility,
         suggestions=SuggestionService(graph, social),

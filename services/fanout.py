@@ -79,6 +79,8 @@ class FanoutService:
         post = rows[0]
         author_id, score = post["author_id"], int(post["score"])
         await self.cache.add_post(author_id, post_id, score)
+        if post.get("newly_pulled"):  # followers' cached feed contexts do not merge this author yet
+            await self.cache.bump_context_epoch()
         if not post["pushed"]:
             return FanoutResult(post_id, 0, False)
         feeds = await self.cache.push(post_id, score, [author_id])
@@ -95,7 +97,8 @@ class FanoutService:
         rebuild on their next read includes the followee). Returns the number of posts added.
         """
         state = await self.graph.read(stmts.FOLLOW_STATE, {"follower_id": follower_id, "followee_id": followee_id})
-        if self.social is not None:  # the follower's follows changed: their two-hop caches are stale
+        await self.cache.drop_contexts([follower_id])  # the follower's follows changed: feed context stale
+        if self.social is not None:  # ... and their two-hop caches
             await self.social.drop(follower_id)
         if not state or not state[0]["follows"]:
             return 0
@@ -121,6 +124,7 @@ class FanoutService:
         the graph. Returns the number of post ids removed (or absent already).
         """
         state = await self.graph.read(stmts.FOLLOW_STATE, {"follower_id": follower_id, "followee_id": followee_id})
+        await self.cache.drop_contexts([follower_id])
         if self.social is not None:
             await self.social.drop(follower_id)
         if state and state[0]["follows"]:

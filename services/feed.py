@@ -40,7 +40,6 @@ graph, which holds the truth).
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -49,7 +48,7 @@ import structlog
 from prometheus_client import Counter
 
 from cache.errors import CacheUnavailable
-from cache.feed import FeedItem, KeyPage
+from cache.feed import FeedContext, FeedItem, KeyPage
 from graph.statements import feed as stmts
 from services.core.errors import BadInput
 from services.core.pagination import Page, decode_cursor, encode_cursor
@@ -225,12 +224,11 @@ class FeedService:
         self, viewer_id: str, first: int, cursor: tuple[int, str] | None, hydrate: bool
     ) -> HomeFeedPage:
         fetch = first + 1 + max(5, first // 2)
-        context_rows, own = await asyncio.gather(
-            self.graph.read(stmts.VIEWER_CONTEXT, {"viewer_id": viewer_id, "threshold": self.celebrity_threshold}),
-            self.cache.feed_page(viewer_id, cursor, fetch),
-        )
-        if not context_rows:
-            return HomeFeedPage(Page())
+        own, context, epoch = await self.cache.feed_page_and_context(viewer_id, cursor, fetch)
+        if context is None:
+            context = await self._viewer_context(viewer_id, epoch)
+            if context is None:  # the viewer is gone
+                return HomeFeedPage(Page())
         if not own.built:  # also for a viewer on the cold-start feed: a reader's feed is live for pushes
             await self.cache.rebuild_once(
                 viewer_id,
@@ -239,9 +237,9 @@ class FeedService:
                 wait_s=self.rebuild_wait_s,
             )
             own = await self.cache.feed_page(viewer_id, cursor, fetch)
-        if int(context_rows[0]["following"]) == 0 and cursor is None:
+        if context.following == 0 and cursor is None:
             return await self._cold_start(viewer_id, first, None, hydrate)
-        pulled: list[str] = list(context_rows[0]["pulled"] or [])
+        pulled = context.pulled
         kept: list[FeedEntry] = []
         hydration = PostHydration()
         round_cursor, rounds = cursor, 0
@@ -264,6 +262,17 @@ class FeedService:
             fetch = min(fetch * 2, MAX_FETCH)
             own = await self.cache.feed_page(viewer_id, round_cursor, fetch)
         return await self._present(kept, first, has_more=has_more, after=cursor, hydration=hydration)
+
+    async def _viewer_context(self, viewer_id: str, epoch: int) -> FeedContext | None:
+        """``VIEWER_CONTEXT`` from the graph, cached for the next reads (``None``: no such viewer)."""
+        rows = await self.graph.read(
+            stmts.VIEWER_CONTEXT, {"viewer_id": viewer_id, "threshold": self.celebrity_threshold}
+        )
+        if not rows:
+            return None
+        context = FeedContext(int(rows[0]["following"]), [str(p) for p in rows[0]["pulled"] or []], epoch)
+        await self.cache.store_context(viewer_id, context)
+        return context
 
     async def _skeleton(
         self, own: KeyPage, pulled: list[str], cursor: tuple[int, str] | None, fetch: int
@@ -324,7 +333,8 @@ class FeedService:
         return await self._with_counts(page, hydration)
 
     async def _with_counts(self, page: Page[FeedEntry], hydration: PostHydration) -> HomeFeedPage:
-        ids = [e.post_id for _, e in page.items if e.post_id in hydration.posts]
+        ids = [e.post_id for _, e in page.items if e.post_id in hydration.posts and e.post_id not in
+               hydration.like_counts]  # fmt: skip
         if ids:
             counts = await self.counts.counts(ids)
             hydration.like_counts.update({pid: n for pid, n in zip(ids, counts, strict=True) if n is not None})

@@ -103,4 +103,5 @@ async def hydrate_candidates(
         hydration.posts[post.id] = post
         hydration.authors[post.author_id] = UserRecord.from_row(author)
         hydration.viewer_likes[post.id] = bool(row["viewer_liked"])
+        hydration.like_counts[post.id] = int(row["like_total"])  # exact: kept by the like statements
     return states

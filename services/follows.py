@@ -41,6 +41,7 @@ from services.core.records import Relationship, UserRecord
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from cache.feed import FeedCache
     from cache.social import SocialCache
     from graph.store import GraphStore
     from services.follow_index import FollowIndexReader
@@ -100,12 +101,13 @@ class FollowService:
 
     def __init__(
         self, graph: GraphStore, rate_limits: RateLimitService, index: FollowIndexReader | None = None,
-        social: SocialCache | None = None,
+        social: SocialCache | None = None, feed: FeedCache | None = None,
     ) -> None:  # fmt: skip
         self._graph = graph
         self._rate_limits = rate_limits
         self.index = index
         self.social = social
+        self.feed = feed
 
     async def follow_user(self, viewer_id: str, target_id: str) -> FollowResult:
         """Follow ``target_id``, or request to when the account is private; idempotent.
@@ -353,13 +355,15 @@ class FollowService:
                 pass
 
     async def _follows_changed(self, *user_ids: str) -> None:
-        """The follows of ``user_ids`` changed: drop their cached suggestions and mutual followers (best
-        effort; the fan-out worker drops them again from the event)."""
-        if self.social is not None:
-            try:
+        """The follows of ``user_ids`` changed: drop their cached feed contexts, suggestions and mutual
+        followers (best effort; the fan-out worker drops them again from the event)."""
+        try:
+            if self.feed is not None:
+                await self.feed.drop_contexts(list(user_ids))
+            if self.social is not None:
                 await self.social.drop(*user_ids)
-            except CacheUnavailable:
-                pass
+        except CacheUnavailable:
+            pass
 
     async def _connections(
         self, stmt: Any, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None,

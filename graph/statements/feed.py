@@ -85,8 +85,9 @@ FEED_FILTER = cypher(
 
 #: ``FEED_FILTER`` that also hydrates the candidates of ``$hydrate`` (those that will fill the page), so that
 #: the API's feed costs no further graph round trip for the posts, their authors and the viewer's likes.
-#: Rows: ``FEED_FILTER``'s columns plus, for every candidate, ``viewer_liked``, ``comment_count`` and
-#: ``like_count`` (the mutable part of a post), and two nullable maps:
+#: Rows: ``FEED_FILTER``'s columns plus, for every candidate, ``viewer_liked``, ``comment_count``,
+#: ``like_count`` (the written-back copy) and ``like_total`` (the exact count the like statements keep: the
+#: page needs no Redis counter read), and two nullable maps:
 #:
 #: - ``author`` (``USER_FIELDS``) for ids in ``$hydrate``: the author's profile, always fresh;
 #: - ``content`` for ids in ``$content`` (a subset of ``$hydrate``: the posts whose immutable content the API
@@ -105,6 +106,7 @@ FEED_FILTER_HYDRATED = cypher(
     WITH v, a, p, viewer_follows, blocked, count(lk) AS like_edges
     RETURN {_FILTER_COLUMNS}, like_edges > 0 AS viewer_liked,
            coalesce(p.comment_count, 0) AS comment_count, coalesce(p.like_count, 0) AS like_count,
+           coalesce(p.like_total, p.like_count, 0) AS like_total,
            CASE WHEN p.id IN $hydrate THEN a {USER_FIELDS} END AS author,
            CASE WHEN p.id IN $content THEN {POST_CONTENT_MAP} END AS content
     """,
