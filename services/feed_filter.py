@@ -1,7 +1,7 @@
 """The home feed's filter stage, shared by the cold-start feed: candidate states from one graph round trip
 and the rules over them.
 
-``hydrate_candidates`` runs ``graph.statements.feed.FEED_FILTER`` (or ``FEED_FILTER_HYDRATED``, which also
+``hydrate_candidates`` runs ``graph.statements.feed.FEED_FILTER`` (or ``FEED_FILTER_WARM``/``_HYDRATED``, which also
 returns the first candidates' authors, counts and the viewer's likes, and the content of posts the process has
 not cached yet: ``services.post_content``) for a batch of candidate post ids;
 :func:`in_home_feed` and :func:`visible_post` decide on the returned flags with the one visibility rule
@@ -80,10 +80,12 @@ async def hydrate_candidates(
     if not candidate_ids:
         return {}
     params: dict[str, object] = {"viewer_id": viewer_id, "ids": candidate_ids}
+    stmt = stmts.FEED_FILTER
     if ship > 0:
         params["hydrate"] = shipped = candidate_ids[:ship]
-        params["content"] = content.missing(shipped)
-    rows = await graph.read(stmts.FEED_FILTER_HYDRATED if ship > 0 else stmts.FEED_FILTER, params)
+        params["content"] = missing = content.missing(shipped)
+        stmt = stmts.FEED_FILTER_HYDRATED if missing else stmts.FEED_FILTER_WARM
+    rows = await graph.read(stmt, params)
     states: dict[str, FeedPostState] = {}
     for row in rows:
         state = FeedPostState.from_row(row)
