@@ -159,7 +159,7 @@ async def measure(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
             f"{s['factor']}x": {k: round(s["wrk"][k]["p50_ms"] / first[k]["p50_ms"], 2)
                                 for k in ("first_page", "deep_page")}
             for s in sizes
-        },  # fmt: skip
+        },
     }
 
 
@@ -181,7 +181,8 @@ def write_results(result: dict[str, Any]) -> None:
     for s in result["sizes"]:
         w = s["wrk"]
         lines.append(
-            f"| {s['followers']:,} ({s['factor']}x) | {w['first_page']['req_per_s']:.0f} | {w['first_page']['p50_ms']} ms "
+            f"| {s['followers']:,} ({s['factor']}x) | {w['first_page']['req_per_s']:.0f} "
+            f"| {w['first_page']['p50_ms']} ms "
             f"| {w['first_page']['p99_ms']} ms | {w['deep_page']['req_per_s']:.0f} | {w['deep_page']['p50_ms']} ms "
             f"| {w['deep_page']['p99_ms']} ms | {w['typename']['req_per_s']:.0f} | {s['index_rebuild_s']} s "
             f"| {s['graph_statement_p50_ms']} ms |"

@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:
 
 from bench.bench_http import BENCH_LIMITS, FEED, HUB  # noqa: E402
 from bench.stack import console, seeded_stack, snap_neighbours  # noqa: E402
-from bench.wrk import run_wrk, wrk_binary  # noqa: E402
+from bench.wrk import WrkResult, run_wrk, wrk_binary  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
@@ -107,6 +107,25 @@ def fold(raw: str) -> dict[str, Any]:
             "areas": shares(areas, 20)}
 
 
+def record(url: str, spec: dict[str, Any], seconds: float, pid: int | None) -> tuple[WrkResult, str]:
+    """``py-spy record`` of ``pid`` while ``run_wrk(url, **spec)`` runs for ``seconds``; returns the wrk result
+    and the collapsed stacks. Raises ``RuntimeError`` when py-spy recorded nothing."""
+    with tempfile.NamedTemporaryFile(suffix=".txt", delete=False) as handle:
+        out = Path(handle.name)
+    spy = subprocess.Popen(
+        [py_spy(), "record", "--format", "raw", "--rate", "200", "--duration", f"{int(seconds)}",
+         "--nonblocking", "--pid", str(pid), "--output", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    load = run_wrk(url, seconds=seconds, **spec)
+    spy.wait(seconds + 60)
+    raw = out.read_text() if out.exists() else ""
+    out.unlink(missing_ok=True)
+    if not raw:
+        raise RuntimeError(f"py-spy recorded nothing: {spy.stderr.read().decode() if spy.stderr else ''}")
+    return load, raw
+
+
 async def measure(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
     """Profile the API under the feed load on a seeded stack in ``data_dir``; returns the result document."""
     env = {"INSTAGRAPH_RATE_LIMITS": BENCH_LIMITS}
@@ -117,20 +136,8 @@ async def measure(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         url = f"{run.base_url}/graphql"
         spec = {"bodies": [FEED], "tokens": [tokens[v] for v in viewers]}
         await asyncio.to_thread(run_wrk, url, seconds=3.0, **spec)  # warm: plans, feeds, caches
-        with tempfile.NamedTemporaryFile(suffix=".txt", delete=False) as handle:
-            out = Path(handle.name)
-        spy = subprocess.Popen(
-            [py_spy(), "record", "--format", "raw", "--rate", "200", "--duration", f"{int(args.seconds)}",
-             "--nonblocking", "--pid", str(run.api.pid), "--output", str(out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        load = await asyncio.to_thread(run_wrk, url, seconds=args.seconds, **spec)
-        await asyncio.to_thread(spy.wait, args.seconds + 60)
-        raw = out.read_text() if out.exists() else ""
-        out.unlink(missing_ok=True)
+        load, raw = await asyncio.to_thread(record, url, spec, args.seconds, run.api.pid)
         (data_dir / f"profile-{args.label or 'current'}.raw").write_text(raw)  # collapsed stacks, for a re-fold
-        if not raw:
-            raise RuntimeError(f"py-spy recorded nothing: {spy.stderr.read().decode() if spy.stderr else ''}")
     return {
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         "label": args.label,

@@ -129,13 +129,13 @@ class GuardedRedisCluster(RedisCluster):
 
     def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> GuardedClusterPipeline:
         """A :class:`GuardedClusterPipeline` on this client (a transaction must stay in one slot)."""
-        pipe = GuardedClusterPipeline(self, transaction)
+        pipe = GuardedClusterPipeline(self, transaction)  # type: ignore[abstract]  # redis-py's stub marks it abstract
         pipe.breaker = self.breaker
         return pipe
 
-    def register_script(self, script: Any) -> AsyncScript:
+    def register_script(self, script: Any) -> Any:
         """redis-py's script object, remembered so that pipelines can load it on every master first."""
-        registered = super().register_script(script)
+        registered: AsyncScript = super().register_script(script)  # type: ignore[assignment]
         self.scripts.append(registered)
         self.scripts_loaded = False
         return registered

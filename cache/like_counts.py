@@ -140,7 +140,8 @@ class LikeCountCache:
         self._install = redis.register_script(INSTALL_LUA)
 
     async def get_many(self, post_ids: list[str]) -> list[Counted | None]:
-        """Counters of ``post_ids`` in order (``None`` where absent or a tombstone), ONE round trip (``MGET``; per slot on a cluster)."""
+        """Counters of ``post_ids`` in order (``None`` where absent or a tombstone), ONE round trip (``MGET``;
+        per slot on a cluster)."""
         if not post_ids:
             return []
         values = await redis_call(mget(self._redis, [self._keys.like_count(p) for p in post_ids]))

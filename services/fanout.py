@@ -90,7 +90,9 @@ class FanoutService:
 
     async def backfill_follow(self, follower_id: str, followee_id: str) -> int:
         """On ``follow.created`` / ``follow.accepted``: add the edge to the followers/following indexes
-        (``cache.edge_index``, where built) and copy the followee's recent posts into the follower's live feed (from ``posts:{followee}`` when it was built from the graph, else from the graph).
+        (``cache.edge_index``, where built), drop the follower's cached feed context and two-hop caches, and
+        copy the followee's recent posts into the follower's live feed (from ``posts:{followee}`` when it was
+        built from the graph, else from the graph).
 
         Nothing happens when the follow no longer exists (unfollowed since, or still a pending request), the
         followee is a celebrity (their posts are merged at read time) or the follower has no live feed (the
@@ -118,7 +120,8 @@ class FanoutService:
 
     async def remove_followee_posts(self, follower_id: str, followee_id: str) -> int:
         """On ``follow.removed`` (and each direction of ``block.created``): remove the edge from the
-        followers/following indexes and the followee's posts from the follower's feed, unless the follow exists again (re-followed since).
+        followers/following indexes and the followee's posts from the follower's feed (and drop the follower's
+        cached feed context and two-hop caches), unless the follow exists again (re-followed since).
 
         Only posts within the feed's window (newer than its oldest entry) can be there; their ids come from
         the graph. Returns the number of post ids removed (or absent already).

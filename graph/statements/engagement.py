@@ -35,7 +35,8 @@ _COMMENTER_VISIBLE = no_block("w", "v")
 #: ``$tx`` token set ON CREATE tells our MERGE from a concurrent one); then ``like.created`` is recorded and
 #: ``Post.like_version`` bumped and ``Post.like_total`` (the exact count, kept beside the written-back
 #: ``like_count``) incremented in the same statement, so a Redis miss installs the exact count without reading
-#: a like edge; ``version`` is the post's like version after the statement. No row: the post is absent, not published, or hidden from the viewer.
+#: a like edge; ``version`` is the post's like version after the statement. No row: the post is absent, not
+#: published, or hidden from the viewer.
 LIKE_POST = cypher(
     "engagement.LIKE_POST",
     f"""
@@ -137,7 +138,8 @@ WRITE_BACK_LIKE_COUNTS = cypher(
 )
 
 #: Recount the like edges of ``$ids`` into ``Post.like_count`` and ``like_total`` (the posts whose Redis counter
-#: was absent or behind; the counters job, off the request path). Rows: ``{post_id, likes, version}`` (for installing the recount into Redis).
+#: was absent or behind; the counters job, off the request path). Rows: ``{post_id, likes, version}`` (for
+#: installing the recount into Redis).
 RECOUNT_LIKE_COUNTS = cypher(
     "engagement.RECOUNT_LIKE_COUNTS",
     """

@@ -100,7 +100,8 @@ FEED_FILTER = cypher(
 #:   as one map (``post``, ``author_id``, ``author_private``, ``media``, ``hashtags``, ``mentions``).
 #:
 #: A warm page (every content cached) runs ``FEED_FILTER_WARM`` instead and ships no post content at all:
-#: decoding the content maps was most of the statement's cost in the API process (py-spy). The viewer's like, between two bound nodes, is an ``OPTIONAL MATCH`` + ``count``
+#: decoding the content maps was most of the statement's cost in the API process (py-spy). The viewer's like,
+#: between two bound nodes, is an ``OPTIONAL MATCH`` + ``count``
 #: like the follow and block.
 _HYDRATED_COLUMNS = f"""{_FILTER_COLUMNS}, like_edges > 0 AS viewer_liked,
            coalesce(p.comment_count, 0) AS comment_count, coalesce(p.like_count, 0) AS like_count,

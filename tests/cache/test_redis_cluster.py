@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
     from graph.store import GraphStore
     from runtime.settings import Settings
-    from tests.support.factories import TestUser
 
 pytestmark = pytest.mark.redis_cluster
 
