@@ -1,6 +1,7 @@
 """Ordered per-node indexes of graph edges in Redis sorted sets, so that a page of a node's edges costs
 O(page), not O(edges): ``followers:{uid}`` and ``following:{uid}`` (member: the other user's id, score: the
-FOLLOWS edge's ``created_at`` ms).
+FOLLOWS edge's ``created_at`` ms), ``likers:{post}`` (member: the user, score: the LIKED edge's time) and
+``comments:{post}`` (member: the comment id, score: its ``created_at``; paged oldest first).
 
 The graph holds the truth; an index is a cache of one node's edges, newest first by ``(score, member)``
 (Redis orders equal scores by member, as the graph's keyset ``(created_at desc, id desc)`` does). A key is
@@ -52,7 +53,8 @@ class EdgePage:
 class EdgeIndex:
     """The ``followers``/``following`` sorted sets over the cache Redis (see the module docstring)."""
 
-    KINDS = ("followers", "following")
+    KINDS = ("followers", "following", "likers", "comments")
+    ASCENDING = frozenset({"comments"})  # paged oldest first; the others newest first
 
     def __init__(self, redis: Redis, keys: RedisKeys, *, ttl_s: int = DEFAULT_TTL_S) -> None:
         self.redis, self.keys, self.ttl_s = redis, keys, ttl_s
@@ -66,14 +68,19 @@ class EdgeIndex:
 
     async def page(self, kind: str, node_id: str, after: tuple[int, str] | None, count: int) -> EdgePage:
         """Up to ``count`` members strictly after ``after`` (``(score, member)``; None: the first page), newest
-        first, in one pipelined round trip (plus one more per page of members tied on the cursor's score)."""
+        first (oldest first for ``ASCENDING`` kinds), in one pipelined round trip (plus one more per page of
+        members tied on the cursor's score)."""
         key = self.key(kind, node_id)
-        high: float | str = "+inf" if after is None else after[0]
+        ascending = kind in self.ASCENDING
+        bound: float | str = ("-inf" if ascending else "+inf") if after is None else after[0]
         items: list[tuple[str, int]] = []
         offset, built, first = 0, False, True
         while True:
             pipe = self.redis.pipeline(transaction=False)
-            pipe.zrevrangebyscore(key, high, "-inf", start=offset, num=count + 1, withscores=True)
+            if ascending:
+                pipe.zrangebyscore(key, bound, "+inf", start=offset, num=count + 1, withscores=True)
+            else:
+                pipe.zrevrangebyscore(key, bound, "-inf", start=offset, num=count + 1, withscores=True)
             if first:
                 pipe.zscore(key, BUILT)
                 pipe.expire(key, self.ttl_s)
@@ -89,7 +96,7 @@ class EdgeIndex:
                 if member == BUILT:
                     continue
                 item = (member, int(score))
-                if after is not None and (item[1], item[0]) >= after:
+                if after is not None and ((item[1], item[0]) <= after if ascending else (item[1], item[0]) >= after):
                     continue
                 items.append(item)
             first = False

@@ -28,10 +28,10 @@ from services.core.container import Services
 from services.core.device_tokens import DeviceTokens
 from services.core.passwords import Passwords
 from services.core.tokens import AccessTokens
+from services.edge_pages import EdgePages
 from services.engagement import EngagementService
 from services.fanout import FanoutService
 from services.feed import FeedService
-from services.follow_index import FollowIndexReader
 from services.follows import FollowService
 from services.highlights import HighlightService
 from services.idempotency import IdempotencyService
@@ -83,6 +83,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     visibility = VisibilityService(graph)
     edge_index = EdgeIndex(resources.cache, keys)
     social = SocialCache(resources.cache, keys)
+    edge_pages = EdgePages(graph, edge_index)
     feed_cache = FeedCache(resources.cache, keys, max_items=settings.feed_max_items, ttl_s=settings.feed_ttl)
     await open_variants_to_public(resources.objects)
     posts = PostService(graph, resources.objects)
@@ -111,7 +112,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         auth=AuthService(tokens, sessions),
         accounts=AccountService(graph, Passwords(), sessions, rate_limits, devices),
         users=users,
-        follows=FollowService(graph, rate_limits, FollowIndexReader(graph, edge_index), social, feed_cache),
+        follows=FollowService(graph, rate_limits, edge_pages, social, feed_cache),
         blocks=BlockService(graph),
         visibility=visibility,
         suggestions=SuggestionService(graph, social),
@@ -127,7 +128,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         fanout=FanoutService(
             graph, feed_cache, celebrity_threshold=settings.celebrity_threshold, edges=edge_index, social=social
         ),
-        engagement=EngagementService(graph, like_counts),
+        engagement=EngagementService(graph, like_counts, edge_pages),
         persisted_queries=PersistedQueryService(
             PersistedQueryStore(redis, keys), ttl_s=settings.persisted_query_ttl
         ),

@@ -18,7 +18,7 @@ Reads: Relay keyset pages, newest first by ``(edge created_at DESC, user id DESC
 (``total_count`` 0) for anyone but itself and its approved followers, as are the lists of a user blocked
 either way (``graph.statements.visibility``). ``total_count`` of a visible page is the maintained counter.
 Followers and following pages are O(page): read from per-user Redis sorted sets and verified in the graph
-(``services.follow_index``; the graph's own keyset statements when Redis is down). Every read is ONE graph
+(``services.edge_pages``; the graph's own keyset statements when Redis is down). Every read is ONE graph
 round trip, also for a batch of users (``followers_pages``, ``following_pages``,
 ``relationships``, ``mutual_followers``: what the DataLoaders call, so that a nested list of users costs the
 same round trips per level whatever the number of parents).
@@ -37,6 +37,7 @@ from services.core import clock
 from services.core.errors import BadInput, Forbidden, NotFound
 from services.core.pagination import Page, clamp_first, decode_cursor, encode_cursor
 from services.core.records import Relationship, UserRecord
+from services.edge_pages import EdgeKind
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from cache.feed import FeedCache
     from cache.social import SocialCache
     from graph.store import GraphStore
-    from services.follow_index import FollowIndexReader
+    from services.edge_pages import EdgePages
     from services.rate_limits import RateLimitService
 
 FIELD = "userId"  # the input field every follow mutation names in BAD_USER_INPUT
@@ -52,6 +53,15 @@ NOT_FOUND = "User not found."  # unknown users and users who block the viewer ge
 DEFAULT_PAGE = 20
 DEFAULT_MUTUALS = 3
 MUTUALS_CACHED = 100  # mutual followers ranked and cached per (viewer, user)
+
+
+def _edge_user(item: dict[str, Any], _owner_id: str) -> UserRecord:
+    return UserRecord.from_row(item)
+
+
+#: The followers/following indexes (``cache.edge_index``), verified per page by the graph.
+FOLLOWERS = EdgeKind("followers", stmts.FOLLOWER_EDGES, stmts.FOLLOWER_PAGE_USERS, _edge_user)
+FOLLOWING = EdgeKind("following", stmts.FOLLOWEE_EDGES, stmts.FOLLOWEE_PAGE_USERS, _edge_user)
 
 
 def _by_followers(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -100,7 +110,7 @@ class FollowService:
     (follower/following pages, pending requests, viewer flags, mutual followers)."""
 
     def __init__(
-        self, graph: GraphStore, rate_limits: RateLimitService, index: FollowIndexReader | None = None,
+        self, graph: GraphStore, rate_limits: RateLimitService, index: EdgePages | None = None,
         social: SocialCache | None = None, feed: FeedCache | None = None,
     ) -> None:  # fmt: skip
         self._graph = graph
@@ -137,7 +147,8 @@ class FollowService:
         if row["status"] == "BLOCKED":
             raise Forbidden("You block this user; unblock them to follow them.")
         if row["changed"] and row["status"] == "FOLLOWING" and self.index is not None:
-            await self.index.added(viewer_id, target_id, now)
+            await self.index.added(FOLLOWERS, target_id, viewer_id, now)
+            await self.index.added(FOLLOWING, viewer_id, target_id, now)
         if row["changed"]:
             await self._follows_changed(viewer_id)
         return FollowResult(
@@ -179,7 +190,8 @@ class FollowService:
         if row["status"] == "NONE":
             raise NotFound("No pending follow request from this user.")
         if row["changed"] and self.index is not None:
-            await self.index.added(requester_id, viewer_id, now)
+            await self.index.added(FOLLOWERS, viewer_id, requester_id, now)
+            await self.index.added(FOLLOWING, requester_id, viewer_id, now)
         if row["changed"]:
             await self._follows_changed(requester_id)
         return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.FOLLOWING, bool(row["changed"]))
@@ -250,13 +262,13 @@ class FollowService:
     ) -> dict[str, Page[UserRecord]]:
         """:meth:`followers` of each of ``user_ids`` (same ``first``/``after``), ONE round trip for the
         batch (a DataLoader's); every id gets a page (empty when unknown or hidden)."""
-        return await self._connections(stmts.FOLLOWERS_PAGE, viewer_id, user_ids, first, after, "followers")
+        return await self._connections(stmts.FOLLOWERS_PAGE, viewer_id, user_ids, first, after, FOLLOWERS)
 
     async def following_pages(
         self, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None
     ) -> dict[str, Page[UserRecord]]:
         """:meth:`following` of each of ``user_ids``, one round trip (see :meth:`followers_pages`)."""
-        return await self._connections(stmts.FOLLOWING_PAGE, viewer_id, user_ids, first, after, "following")
+        return await self._connections(stmts.FOLLOWING_PAGE, viewer_id, user_ids, first, after, FOLLOWING)
 
     async def follow_requests(self, viewer_id: str, first: int | None, after: str | None) -> Page[UserRecord]:
         """Pending requests to the viewer's (private) account, newest first; ``total_count`` counts them all.
@@ -367,7 +379,7 @@ class FollowService:
 
     async def _connections(
         self, stmt: Any, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None,
-        kind: str,
+        kind: EdgeKind[UserRecord],
     ) -> dict[str, Page[UserRecord]]:  # fmt: skip
         size = clamp_first(first, DEFAULT_PAGE)
         cursor = decode_cursor(after, (int, str))

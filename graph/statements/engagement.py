@@ -247,3 +247,70 @@ RECOUNT_ALL_LIKE_COUNTS = cypher(
     write=True,
     system=True,
 )
+
+# -- likers and comments from the per-post indexes (cache.edge_index) ------------------------------------
+
+#: Every like of ``$owner_id`` (a post) as ``{id (the user), created_at}``, no order: what ``cache.edge_index``
+#: rebuilds ``likers:{post}`` from, once per key (a cache fill; ``LIKER_PAGE_USERS`` checks what is shown).
+LIKER_EDGES = cypher(
+    "engagement.LIKER_EDGES",
+    """
+    MATCH (u:User)-[l:LIKED]->(:Post {id: $owner_id})
+    RETURN u.id AS id, coalesce(l.created_at, 0) AS created_at
+    """,
+    system=True,
+)
+
+#: Every live comment of ``$owner_id`` (a post) as ``{id, created_at}``, for ``comments:{post}``.
+COMMENT_EDGES = cypher(
+    "engagement.COMMENT_EDGES",
+    """
+    MATCH (c:Comment)-[:ON]->(:Post {id: $owner_id})
+    WHERE NOT coalesce(c.deleted, false)
+    RETURN c.id AS id, coalesce(c.created_at, 0) AS created_at
+    """,
+    system=True,
+)
+
+#: The likers named by index pages (``$pages``: ``[{owner_id (a post), ids}]``) as ``$viewer_id`` may see them:
+#: per existing post ``{id, visible, total, items}`` (``items``: users with ``edge_created_at``, the like's
+#: time; a like that is gone, or a block either way with the viewer, leaves its user out). ``seer`` is the
+#: viewer, or for nobody the liker themself (no block), so that no pattern is anchored on a NULL node (FalkorDB
+#: scans every node for one). The post's own visibility is its reader's (the ``Post`` was loaded for the viewer).
+LIKER_PAGE_USERS = cypher(
+    "engagement.LIKER_PAGE_USERS",
+    f"""
+    UNWIND $pages AS page
+    MATCH (p:Post {{id: page.owner_id}})
+    UNWIND CASE WHEN size(page.ids) > 0 THEN page.ids ELSE [null] END AS liker_id
+    OPTIONAL MATCH (u:User {{id: liker_id}})
+    OPTIONAL MATCH (seer:User {{id: coalesce($viewer_id, liker_id)}})
+    WITH p, u, seer
+    OPTIONAL MATCH (u)-[l:LIKED]->(p)
+    WHERE {no_block("u", "seer")}
+    WITH p, CASE WHEN l IS NULL THEN null ELSE u {{{USER_FIELDS[1:-1]}, edge_created_at: l.created_at}} END AS item
+    RETURN p.id AS id, true AS visible, coalesce(p.like_count, 0) AS total, collect(item) AS items
+    """,
+)
+
+#: The comments named by index pages as ``$viewer_id`` may see them: per existing post ``{id, visible, total,
+#: items}`` (``items``: ``{id, edge_created_at, comment, author_id}``; a deleted comment, or one whose author and
+#: the viewer block each other, is left out). ``seer`` as in ``LIKER_PAGE_USERS``.
+COMMENT_PAGE_ITEMS = cypher(
+    "engagement.COMMENT_PAGE_ITEMS",
+    f"""
+    UNWIND $pages AS page
+    MATCH (p:Post {{id: page.owner_id}})
+    UNWIND CASE WHEN size(page.ids) > 0 THEN page.ids ELSE [null] END AS comment_id
+    OPTIONAL MATCH (w:User)-[:WROTE]->(c:Comment {{id: comment_id}})-[:ON]->(p)
+    WHERE NOT coalesce(c.deleted, false)
+    WITH p, w, c, coalesce($viewer_id, w.id) AS seer_id
+    OPTIONAL MATCH (seer:User {{id: seer_id}})
+    WITH p, w, c, seer
+    OPTIONAL MATCH (shown:Comment {{id: c.id}})
+    WHERE {no_block("w", "seer")}
+    WITH p, CASE WHEN shown IS NULL THEN null ELSE {{id: c.id, edge_created_at: c.created_at,
+         comment: c {{.id, .text, .created_at}}, author_id: w.id}} END AS item
+    RETURN p.id AS id, true AS visible, coalesce(p.comment_count, 0) AS total, collect(item) AS items
+    """,
+)

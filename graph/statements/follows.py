@@ -277,7 +277,7 @@ def _page_users(pattern: str, counter: str) -> str:
     OPTIONAL MATCH {pattern}
     WHERE {user_visible("other", "probe")}
     WITH owner, visible, other, edge
-    RETURN owner.id AS id, visible, coalesce(owner.{counter}, 0) AS total, collect({_EDGE_ITEM}) AS users
+    RETURN owner.id AS id, visible, coalesce(owner.{counter}, 0) AS total, collect({_EDGE_ITEM}) AS items
     """
 
 
@@ -285,8 +285,8 @@ FOLLOWER_PAGE_USERS = cypher(
     "follows.FOLLOWER_PAGE_USERS", _page_users("(other)-[edge:FOLLOWS]->(owner)", "follower_count")
 )
 """The followers named by index pages (``$pages``: ``[{owner_id, ids}]``) as ``$viewer_id`` may see them:
-one row per existing owner ``{id, visible, total, users}`` (``users`` with ``edge_created_at``; an id whose
-follow is gone, or who blocks the viewer, is absent; empty when the owner is not ``visible``)."""
+one row per existing owner ``{id, visible, total, items}`` (``items``: users with ``edge_created_at``; an id
+whose follow is gone, or who blocks the viewer, is absent; empty when the owner is not ``visible``)."""
 
 FOLLOWEE_PAGE_USERS = cypher(
     "follows.FOLLOWEE_PAGE_USERS", _page_users("(owner)-[edge:FOLLOWS]->(other)", "following_count")
