@@ -1,7 +1,8 @@
 """Ordered per-node indexes of graph edges in Redis sorted sets, so that a page of a node's edges costs
 O(page), not O(edges): ``followers:{uid}`` and ``following:{uid}`` (member: the other user's id, score: the
 FOLLOWS edge's ``created_at`` ms), ``likers:{post}`` (member: the user, score: the LIKED edge's time) and
-``comments:{post}`` (member: the comment id, score: its ``created_at``; paged oldest first).
+``comments:{post}`` (member: the comment id, score: its ``created_at``; paged oldest first) and
+``authored:{uid}`` (member: a post of the user, score: its ``created_at``: the profile grid).
 
 The graph holds the truth; an index is a cache of one node's edges, newest first by ``(score, member)``
 (Redis orders equal scores by member, as the graph's keyset ``(created_at desc, id desc)`` does). A key is
@@ -53,7 +54,7 @@ class EdgePage:
 class EdgeIndex:
     """The ``followers``/``following`` sorted sets over the cache Redis (see the module docstring)."""
 
-    KINDS = ("followers", "following", "likers", "comments")
+    KINDS = ("followers", "following", "likers", "comments", "authored")
     ASCENDING = frozenset({"comments"})  # paged oldest first; the others newest first
 
     def __init__(self, redis: Redis, keys: RedisKeys, *, ttl_s: int = DEFAULT_TTL_S) -> None:

@@ -86,7 +86,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     edge_pages = EdgePages(graph, edge_index)
     feed_cache = FeedCache(resources.cache, keys, max_items=settings.feed_max_items, ttl_s=settings.feed_ttl)
     await open_variants_to_public(resources.objects)
-    posts = PostService(graph, resources.objects)
+    posts = PostService(graph, resources.objects, index=edge_pages)
     like_counts = LikeCountService(graph, LikeCountCache(resources.cache, keys, state=redis))
     users = UserService(graph)
     # notifications: preferences, the list, delivery (debounce, do-not-disturb), Web Push, the live relay

@@ -20,7 +20,7 @@ graph statement over ``page`` id lookups; ``bench/bench_followers.py`` shows it 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from cache.errors import CacheUnavailable
@@ -43,13 +43,14 @@ class EdgeKind(Generic[R]):
     """One index family: ``name`` (``cache.edge_index`` kind), ``rebuild`` (rows ``{id, created_at}`` of every
     edge of ``$owner_id``), ``hydrate`` (rows ``{id, visible, total, items}`` for ``$pages`` =
     ``[{owner_id, ids}]`` and ``$viewer_id``; each item has ``id`` and ``edge_created_at``) and ``record``
-    (an item to the page's record)."""
+    (an item to the page's record); ``params``: constant parameters of ``hydrate``."""
 
     name: str
     rebuild: Statement
     hydrate: Statement
     record: Callable[[dict[str, Any], str], R]
     ascending: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 class EdgePages:
@@ -79,7 +80,8 @@ class EdgePages:
                 listed = await asyncio.gather(*(self._index_page(kind, o, cursors[o], fetch) for o in open_owners))
                 batch = [{"owner_id": o, "ids": [m for m, _ in items]} for o, items in zip(open_owners, listed,
                                                                                        strict=True)]  # fmt: skip
-                for row in await self.graph.read(kind.hydrate, {"viewer_id": viewer_id, "pages": batch}):
+                params = {**kind.params, "viewer_id": viewer_id, "pages": batch}
+                for row in await self.graph.read(kind.hydrate, params):
                     totals[row["id"]] = int(row["total"])
                     if row["visible"]:
                         visible.add(row["id"])
