@@ -199,8 +199,8 @@ class FeedCache:
         """Forget the cached feed contexts of ``user_ids`` (their follows changed)."""
         if user_ids:
             pipe = self.redis.pipeline(transaction=False)
-            for user_id in user_ids:
-                pipe.unlink(self.keys.feed_context(user_id))
+            for user_id in user_ids:  # one key per command: a cluster pipeline splits multi-key UNLINKs itself
+                pipe.execute_command("UNLINK", self.keys.feed_context(user_id))
             await redis_call(pipe.execute())
 
     async def bump_context_epoch(self) -> None:

@@ -66,6 +66,7 @@ class SocialCache:
         if not user_ids:
             return
         pipe = self.redis.pipeline(transaction=False)
-        for uid in user_ids:
-            pipe.unlink(self.keys.suggestions(uid), self.keys.mutuals(uid))
+        for uid in user_ids:  # one key per command (same slot anyway): cluster pipelines queue it as is
+            pipe.execute_command("UNLINK", self.keys.suggestions(uid))
+            pipe.execute_command("UNLINK", self.keys.mutuals(uid))
         await redis_call(pipe.execute())

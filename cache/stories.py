@@ -209,7 +209,8 @@ class StoryCache:
             pipe.sadd(self._keys.story_seen(viewer_id), story_id)
             pipe.expire(self._keys.story_seen(viewer_id), self.seen_ttl_s)
         stories = sorted({story_id for _, story_id in pairs})
-        pipe.unlink(*[self._keys.story_views(s) for s in stories])
+        for story in stories:  # one key per command: story counters live in different cluster slots
+            pipe.execute_command("UNLINK", self._keys.story_views(story))
         pipe.sadd(self._keys.story_views_dirty(), *stories)
         await self._run(pipe)
 
