@@ -15,6 +15,16 @@ A crash before the commit redelivers; step 2 and idempotent handlers make that h
 cannot be written (broker down) nothing is committed: the partition is rewound and retried after a backoff.
 Redis failures in step 2/4 are logged and ignored (handlers are idempotent; Redis only saves work).
 
+Two options change this for consumers that need them:
+
+- ``batch_handler``: the valid, unseen events of one partition's batch are handed over together
+  (``await batch_handler(events)``), with the same retries; when the batch still fails, each event is handled
+  alone by ``handler`` (so one poison event ends in the DLQ, not the batch). For consumers that write many
+  documents per commit (the search indexer).
+- ``pause_on``: exception types that mean "a backend is down", not "this event is bad": the record (the whole
+  batch in batch mode) is left uncommitted and redelivered after a backoff, never dead-lettered, so nothing is
+  lost while a dependency is out.
+
 Errors: ``start`` raises ``BrokerUnavailable``; ``run`` logs and retries instead of raising.
 """
 
@@ -44,6 +54,7 @@ if TYPE_CHECKING:
     from events.producer import EventProducer
 
     Handler = Callable[[Event], Awaitable[None]]
+    BatchHandler = Callable[[Sequence[Event]], Awaitable[None]]
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +63,10 @@ SEEN_TTL_S = 7 * 24 * 3600
 
 class _Interrupted(Exception):
     """``stop`` was called during a retry backoff: leave the record uncommitted for redelivery."""
+
+
+class _Paused(Exception):
+    """A handler raised one of ``pause_on``: leave the record uncommitted and retry after a backoff."""
 
 
 class Consumer:
@@ -81,8 +96,11 @@ class Consumer:
         poll_timeout_ms: int = 500,
         max_records: int = 100,
         fetch_max_wait_ms: int = 100,
+        batch_handler: BatchHandler | None = None,
+        pause_on: tuple[type[BaseException], ...] = (),
     ) -> None:
         self.name, self.topics, self.handler, self.group_id = name, list(topics), handler, group_id
+        self.batch_handler, self.pause_on = batch_handler, pause_on
         self.bootstrap, self.redis, self.keys, self.producer = bootstrap, redis, keys, producer
         self.max_retries, self.backoff_ms = max_retries, backoff_ms
         self._kafka_opts = {
@@ -174,11 +192,28 @@ class Consumer:
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
     ) -> int:
         done = 0
-        for record in records:
+        records_left = records
+        if self.batch_handler is not None:
+            try:
+                done = await self._handle_batch(records)
+            except _Paused as exc:
+                log.warning("consumer.paused", consumer=self.name, topic=tp.topic, error=repr(exc.__cause__))
+                consumer.seek(tp, records[0].offset)
+                records_left = []
+            except _Interrupted:
+                consumer.seek(tp, records[0].offset)
+                records_left = []
+            else:
+                records_left = records[done:]
+        for record in records_left:
             try:
                 await self._handle_record(record)
             except BrokerError as exc:
                 log.warning("consumer.dlq_unavailable", consumer=self.name, topic=tp.topic, error=repr(exc))
+                consumer.seek(tp, record.offset)
+                break
+            except _Paused as exc:
+                log.warning("consumer.paused", consumer=self.name, topic=tp.topic, error=repr(exc.__cause__))
                 consumer.seek(tp, record.offset)
                 break
             except _Interrupted:
@@ -194,6 +229,70 @@ class Consumer:
             await self._sleep(max(self.backoff_ms, 1_000) / 1000)
         return done
 
+    async def _handle_batch(self, records: list[ConsumerRecord]) -> int:
+        """Batch mode: hand the valid unseen events to ``batch_handler`` with retries, DLQ the invalid records,
+        mark the events seen. Returns how many records are done: all of them, or 0 when the batch failed or the
+        DLQ could not be written (the per-event path then takes over). Raises ``_Paused`` for a ``pause_on``
+        exception and ``_Interrupted`` when ``stop`` came during a retry backoff."""
+        assert self.batch_handler is not None
+        events: list[Event] = []
+        invalid: list[tuple[ConsumerRecord, InvalidEvent]] = []
+        for record in records:
+            try:
+                events.append(Event.from_json(record.value))
+            except InvalidEvent as exc:
+                invalid.append((record, exc))
+        seen = await self._seen_flags(events)
+        unseen = {event.id: event for event, was_seen in zip(events, seen, strict=True) if not was_seen}
+        fresh = list(unseen.values())  # a record published twice in one batch is handled once
+        for attempt in range(1, self.max_retries + 2):
+            try:
+                if fresh:
+                    await self.batch_handler(fresh)
+                break
+            except self.pause_on as exc:
+                raise _Paused(fresh[0].id) from exc
+            # The runtime's boundary: whatever a handler raises is retried, then handled event by event.
+            except Exception as exc:
+                log.warning("consumer.batch_failed", consumer=self.name, events=len(fresh), attempt=attempt,
+                            error=repr(exc))  # fmt: skip
+                if attempt > self.max_retries:
+                    return 0
+                await self._sleep(self.backoff_ms * 2 ** (attempt - 1) / 1000)
+                if self._stopping.is_set():
+                    raise _Interrupted(fresh[0].id) from exc
+        try:
+            for record, problem in invalid:
+                await dead_letter(self.producer, record, problem, attempts=0, consumer=self.name)
+        except BrokerError:
+            return 0  # the per-event path retries the DLQ (the batch's effects are idempotent)
+        await self._mark_seen(fresh)
+        metrics.EVENTS_PROCESSED.labels(consumer=self.name, topic=records[0].topic).inc(len(fresh))
+        return len(records)
+
+    async def _seen_flags(self, events: list[Event]) -> list[bool]:
+        if not events:
+            return []
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for event in events:
+                pipe.exists(self.keys.seen(self.name, event.id))
+            return [bool(flag) for flag in await pipe.execute()]
+        except RedisError as exc:
+            log.warning("consumer.redis_error", consumer=self.name, error=repr(exc))
+            return [False] * len(events)
+
+    async def _mark_seen(self, events: list[Event]) -> None:
+        if not events:
+            return
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for event in events:
+                pipe.set(self.keys.seen(self.name, event.id), b"1", nx=True, ex=SEEN_TTL_S)
+            await pipe.execute()
+        except RedisError as exc:
+            log.warning("consumer.redis_error", consumer=self.name, error=repr(exc))
+
     async def _handle_record(self, record: ConsumerRecord) -> None:
         labels = {"consumer": self.name, "topic": record.topic}
         try:
@@ -208,6 +307,8 @@ class Consumer:
         for attempt in range(1, self.max_retries + 2):
             try:
                 await self.handler(event)
+            except self.pause_on as exc:
+                raise _Paused(event.id) from exc
             # The runtime's boundary: whatever a handler raises is retried, then dead-lettered.
             except Exception as exc:
                 metrics.EVENTS_FAILED.labels(**labels).inc()

@@ -32,11 +32,18 @@ Ctx = TypeVar("Ctx")
 
 @dataclass(frozen=True, slots=True)
 class Worker(Generic[Ctx]):
-    """A feature consumer: ``name``, BASE topic names (``("follows",)``), ``make_handler(ctx) -> handler``."""
+    """A feature consumer: ``name``, BASE topic names (``("follows",)``), ``make_handler(ctx) -> handler``.
+
+    Optional (see ``events.consumer``): ``make_batch_handler(ctx) -> batch handler`` for a consumer that
+    handles a partition's batch at once (``make_handler`` still handles single events when a batch fails),
+    and ``pause_on``, the exception types on which events wait for redelivery instead of the DLQ.
+    """
 
     name: str
     topics: tuple[str, ...]
     make_handler: Callable[[Ctx], Callable[[Event], Awaitable[None]]]
+    make_batch_handler: Callable[[Ctx], Callable[[Sequence[Event]], Awaitable[None]]] | None = None
+    pause_on: tuple[type[BaseException], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +85,8 @@ def build_consumers(
             backoff_ms=config.backoff_ms,
             session_timeout_ms=config.session_timeout_ms,
             heartbeat_interval_ms=config.heartbeat_interval_ms,
+            batch_handler=w.make_batch_handler(ctx) if w.make_batch_handler is not None else None,
+            pause_on=w.pause_on,
         )
         for w in workers
     ]
