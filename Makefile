@@ -1,7 +1,7 @@
 # Instagraph developer commands.
 #   make dev    install into .venv, then run the whole embedded stack (`instagraph dev`)
 #   make test   install into .venv, then run the test suite (pytest)
-#   make lint   ruff, mypy, Cypher lint, GraphQL schema check, .env.example check, docker-compose config check
+#   make lint   ruff, mypy, import contracts, Cypher lint, GraphQL schema check, .env.example check, compose check
 #
 # Installs are idempotent: .venv is created once, `pip install -e '.[embedded,dev]'` reruns only when
 # pyproject.toml is newer than the stamp .venv/.installed, `npm ci` only when package-lock.json is newer
@@ -17,7 +17,7 @@ NODE_STAMP := $(LINTER)/node_modules/.installed
 COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || \
              (docker compose version >/dev/null 2>&1 && echo "docker compose"))
 
-.PHONY: dev test lint install install-lint ruff mypy cypher-lint schema-check env-check compose-check schema
+.PHONY: dev test lint bench-deps install install-lint ruff mypy import-contracts cypher-lint schema-check env-check compose-check schema
 
 dev: install
 	$(VENV)/bin/instagraph dev --seed
@@ -25,7 +25,7 @@ dev: install
 test: install
 	$(VENV)/bin/pytest -q
 
-lint: ruff mypy cypher-lint schema-check env-check compose-check
+lint: ruff mypy import-contracts cypher-lint schema-check env-check compose-check
 
 install: $(STAMP)
 
@@ -47,6 +47,10 @@ ruff: install
 
 mypy: install
 	$(VENV)/bin/mypy schema resolvers services backends graph cache search media events workers runtime server devstack seed
+
+# The layer contracts of pyproject.toml's [tool.importlinter] (import-linter): a back-edge fails.
+import-contracts: install
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 cypher-lint: install-lint
 	$(PY) tools/cypher_lint.py
@@ -73,3 +77,10 @@ compose-check:
 	cp docker-compose.yml "$$tmp/" && cp .env.example "$$tmp/.env" && \
 	$(COMPOSE) --project-directory "$$tmp" -f "$$tmp/docker-compose.yml" config -q && \
 	echo "compose-check: docker-compose.yml is valid ($(COMPOSE) config -q)"
+
+# What the benchmarks in bench/ need beyond the venv: Debian's wrk (the HTTP load generator).
+bench-deps: install
+	@command -v wrk >/dev/null || { SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+	@wrk --version 2>&1 | head -1 || true
+

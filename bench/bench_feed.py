@@ -1,23 +1,21 @@
 """Home-feed benchmark on the seeded SNAP data (a benchmark, not a test: nothing here gates CI on a time).
 
-Everything is measured side by side in ONE run on one machine, and the ratios are what to read:
+Everything is measured side by side in ONE run on one machine, and the ratios are what to read (the API
+over HTTP is ``bench/bench_http.py``'s, measured with wrk: a Python client on the same 2 cores saturates
+before the server does):
 
-1. API: ``feed(first: 10)`` (posts with author, counts, viewer state, media URL) vs the trivial
-   ``{ __typename }`` on the same uvicorn server (a subprocess on loopback), an httpx client with bounded
-   concurrency and a bounded number of requests: throughput and p50/p99 latency, and for the feed the graph
-   queries and Redis commands per request (the servers' own counters over the batch).
-2. Fan-out on write: ``FanoutService.fan_out_post`` for a post by the 1,045-follower hub ``fb_107`` (graph
+1. Fan-out on write: ``FanoutService.fan_out_post`` for a post by the 1,045-follower hub ``fb_107`` (graph
    paging of followers + pipelined ``ZADD`` + ``ZREMRANGEBYRANK``) vs the raw ceiling: one pipelined ``ZADD``
    per follower feed on the same Redis (and ``ZADD`` + trim without the graph, for reference), in feed
    inserts per second; plus the end-to-end time for the ``fanout`` worker process (Kafka -> worker -> Redis).
-3. Read strategy: the hybrid read (``FeedService.home_feed``: ``feed:{uid}`` + celebrities' ``posts:{c}``,
+2. Read strategy: the hybrid read (``FeedService.home_feed``: ``feed:{uid}`` + celebrities' ``posts:{c}``,
    filtered in the graph) vs the pure graph pull (``FeedService.pull_feed``, the seed's "social graph
    traversal at read" row) for the same viewers, in-process, skeleton pages of 10 (the hybrid read without
-   the API's hydration, ``hydrate=False``, so that both sides return post ids only).
-4. Peak RSS (``VmHWM`` of ``/proc/<pid>/status``) of the API process and of every worker process.
+   the API's hydration: ``home_feed``, not ``read_home_feed``, so that both sides return post ids only).
+3. Peak RSS (``VmHWM`` of ``/proc/<pid>/status``) of the API process and of every worker process.
 
-Run: ``.venv/bin/python bench/bench_feed.py`` (starts its own embedded stack in a temp dir, bootstraps and
-seeds it with ``instagraph seed``'s ``seed.run.run_seed``, starts the workers and the API as children).
+Run: ``.venv/bin/python bench/bench_feed.py`` (starts its own seeded embedded stack with the workers,
+``bench/stack.py``).
 ``--data-dir DIR`` keeps the stack's data in DIR and skips the seed when DIR was seeded before
 (``--reseed`` forces it). Results: ``bench/results/feed.json`` and ``bench/results/feed.md``.
 """
@@ -26,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import inspect
 import json
 import os
 import secrets
@@ -37,24 +33,16 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
-import redis.asyncio as aioredis  # noqa: E402
-from rich.console import Console  # noqa: E402
-
+from bench.stack import console, peak_rss_mib, seeded_stack, snap_neighbours  # noqa: E402
 from cache.feed import FeedCache  # noqa: E402
-from devstack.processes import ManagedProcess  # noqa: E402
-from devstack.supervisor import EmbeddedStack  # noqa: E402
 from events.envelope import Event  # noqa: E402
 from events.producer import EventProducer  # noqa: E402
-from graph.statements import feed as feed_stmts  # noqa: E402
-from graph.statements.outbox import OUTBOX_BACKLOG  # noqa: E402
-from runtime.bootstrap import prepare  # noqa: E402
+from graph.statements import fanout as fanout_stmts  # noqa: E402
 from runtime.container import build_services  # noqa: E402
 from runtime.resources import open_resources  # noqa: E402
 from runtime.settings import Settings  # noqa: E402
@@ -63,20 +51,6 @@ from services.feed import FeedService  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 HUB = "fb_107"
-SEEDED_MARK = ".bench_feed_seeded"
-TRIVIAL = "{ __typename }"
-FEED = """
-query Feed($first: Int) {
-  feed(first: $first) {
-    edges { cursor node {
-      id caption createdAt likeCount commentCount viewerHasLiked
-      author { username } media { url(size: FEED) } } }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
-LOGIN = "mutation($l: String!, $p: String!) { login(input: {login: $l, password: $p}) { accessToken } }"
-console = Console()
 
 
 # -- small helpers --------------------------------------------------------------------------------------
@@ -103,218 +77,6 @@ def summary(latencies_s: list[float], wall_s: float) -> dict[str, float]:
     }
 
 
-def peak_rss_mib(pid: int | None) -> float | None:
-    """``VmHWM`` (peak resident set) of ``pid`` in MiB, from ``/proc/<pid>/status``."""
-    if pid is None:
-        return None
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
-
-
-def snap_neighbours(path: Path, node: int) -> list[int]:
-    """SNAP ego-Facebook neighbours of ``node`` (each undirected edge is two follows), ascending."""
-    found: set[int] = set()
-    for line in path.read_text().splitlines():
-        if not line or line.startswith("#"):
-            continue
-        a, b = (int(x) for x in line.split())
-        if a == node:
-            found.add(b)
-        elif b == node:
-            found.add(a)
-    return sorted(found)
-
-
-def child(name: str, args: list[str], env: dict[str, str], logs: Path) -> ManagedProcess:
-    """``python -m server.cli <args>`` as a managed child logging to ``logs/<name>.log``."""
-    return ManagedProcess(
-        name, [sys.executable, "-m", "server.cli", *args], log_path=logs / f"{name}.log", env=env, cwd=ROOT
-    )
-
-
-# -- stages ---------------------------------------------------------------------------------------------
-
-
-async def seed(settings: Settings, data_dir: Path, reseed: bool) -> float | None:
-    """Seed once per data dir (``seed.run.run_seed``, i.e. ``instagraph seed``, when it exists; else its
-    three parts: SNAP graph, posts through the upload flow, likes/comments); returns seconds or None."""
-    mark = data_dir / SEEDED_MARK
-    if mark.exists() and not reseed:
-        return None
-    started = time.perf_counter()
-    try:
-        seeding = importlib.import_module("seed.run")
-    except ModuleNotFoundError as exc:
-        if exc.name != "seed.run":
-            raise
-        await _seed_parts(settings)
-    else:
-        result = seeding.run_seed(settings, console)
-        if inspect.iscoroutine(result):
-            await result
-    mark.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
-    return time.perf_counter() - started
-
-
-async def _seed_parts(settings: Settings) -> None:
-    from seed.engagement import seed_engagement
-    from seed.posts import seed_posts
-    from seed.snap_graph import import_snap_graph
-    from services.core.passwords import Passwords
-
-    async with open_resources(settings) as resources, build_services(resources) as services:
-        password_hash = await Passwords().hash(settings.seed_password)
-        stats = await import_snap_graph(resources.graph, ROOT / settings.seed_graph_path, password_hash)
-        console.print(f"seed graph: {stats}")
-        posts = await seed_posts(
-            services.posts, services.media, resources.graph,
-            posts_dir=ROOT / settings.seed_posts_dir, images_dir=ROOT / settings.seed_images_dir,
-        )  # fmt: skip
-        console.print(f"seed posts: {posts.published} published, {posts.failed} failed in {posts.seconds:.1f} s")
-        console.print(f"seed engagement: {await seed_engagement(resources.graph, services.engagement.counters)}")
-
-
-async def wait_quiet(settings: Settings, timeout_s: float = 600.0) -> None:
-    """Wait until the outbox is drained (the relay published everything) and stays so for 3 s."""
-    async with open_resources(settings) as resources:
-        deadline, quiet_since = time.monotonic() + timeout_s, None
-        while time.monotonic() < deadline:
-            backlog = (await resources.graph.read(OUTBOX_BACKLOG))[0]["backlog"]
-            if backlog == 0:
-                quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since >= 3.0:
-                    return
-            else:
-                quiet_since = None
-            await asyncio.sleep(0.5)
-    raise TimeoutError("the outbox did not drain")
-
-
-def cpu_ticks(pids: list[int | None]) -> int:
-    """User + system CPU ticks used so far by ``pids`` (``/proc/<pid>/stat`` fields 14 and 15)."""
-    total = 0
-    for pid in pids:
-        if pid is None:
-            continue
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total
-
-
-async def wait_idle(pids: list[int | None], timeout_s: float = 900.0) -> float:
-    """Wait until ``pids`` (the workers) used under 5 CPU ticks (~50 ms) in each of two 2-s windows, i.e.
-    they finished the seed's events (fan-out of every seeded post); returns the seconds waited."""
-    started = time.monotonic()
-    quiet = 0
-    before = cpu_ticks(pids)
-    while time.monotonic() - started < timeout_s:
-        await asyncio.sleep(2.0)
-        now = cpu_ticks(pids)
-        quiet = quiet + 1 if now - before < 5 else 0
-        before = now
-        if quiet >= 2:
-            return time.monotonic() - started
-    raise TimeoutError("the workers did not become idle")
-
-
-async def login_all(client: httpx.AsyncClient, usernames: list[str], password: str) -> dict[str, str]:
-    """Access tokens of ``usernames`` (each login from its own X-Forwarded-For, under the rate limits)."""
-    tokens: dict[str, str] = {}
-    for name in usernames:
-        ip = "10." + ".".join(str(b) for b in secrets.token_bytes(3))
-        resp = await client.post(
-            "/graphql",
-            json={"query": LOGIN, "variables": {"l": name, "p": password}},
-            headers={"X-Forwarded-For": ip},
-        )
-        body = resp.json()
-        if body.get("errors"):
-            raise RuntimeError(f"login {name}: {body['errors']}")
-        tokens[name] = body["data"]["login"]["accessToken"]
-    return tokens
-
-
-async def http_batch(
-    client: httpx.AsyncClient, bodies: list[tuple[dict[str, Any], dict[str, str]]], concurrency: int
-) -> dict[str, float]:
-    """POST every ``(json, headers)`` with at most ``concurrency`` in flight; latency summary."""
-    latencies: list[float] = []
-    queue: asyncio.Queue[tuple[dict[str, Any], dict[str, str]]] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
-
-    async def run() -> None:
-        while not queue.empty():
-            payload, headers = queue.get_nowait()
-            started = time.perf_counter()
-            resp = await client.post("/graphql", json=payload, headers=headers)
-            latencies.append(time.perf_counter() - started)
-            data = resp.json()
-            if resp.status_code != 200 or data.get("errors"):
-                raise RuntimeError(f"request failed: {resp.status_code} {str(data)[:300]}")
-
-    wall = time.perf_counter()
-    await asyncio.gather(*(run() for _ in range(concurrency)))
-    return summary(latencies, time.perf_counter() - wall)
-
-
-async def server_commands(settings: Settings) -> dict[str, int]:
-    """Commands the stack's servers have run so far: ``graph_queries`` (FalkorDB ``GRAPH.QUERY`` +
-    ``GRAPH.RO_QUERY`` calls, from ``INFO commandstats``) and ``redis_commands`` (Redis
-    ``total_commands_processed``, this ``INFO`` excluded). Deltas over a batch / its requests give the
-    per-request cost (the idle workers' polling adds a few hundredths)."""
-    graph_url = urlsplit(settings.graph_url)
-    graph = aioredis.Redis(host=graph_url.hostname or "127.0.0.1", port=graph_url.port or 6379)
-    cache = aioredis.Redis.from_url(settings.redis_url)
-    try:
-        stats = await graph.info("commandstats")
-        queries = sum(int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in ("graph.QUERY", "graph.RO_QUERY"))
-        commands = int((await cache.info("stats"))["total_commands_processed"])
-    finally:
-        await graph.aclose()
-        await cache.aclose()
-    return {"graph_queries": queries, "redis_commands": commands}
-
-
-async def bench_api(
-    base_url: str, settings: Settings, viewers: list[str], requests: int, concurrency: int
-) -> dict[str, Any]:
-    """Stage 1: feed query vs ``{ __typename }`` over HTTP on the same server; for the feed also the graph
-    queries and Redis commands per request."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
-        tokens = await login_all(client, viewers, settings.seed_password)
-        feed_bodies = [
-            (
-                {"query": FEED, "variables": {"first": 10}},
-                {"Authorization": f"Bearer {tokens[viewers[i % len(viewers)]]}"},
-            )
-            for i in range(requests)
-        ]
-        trivial_bodies = [({"query": TRIVIAL}, {}) for _ in range(requests)]
-        await http_batch(client, feed_bodies[: len(viewers)], concurrency)  # warm: rebuild cold feeds
-        await http_batch(client, trivial_bodies[:50], concurrency)
-        trivial = await http_batch(client, trivial_bodies, concurrency)
-        before = await server_commands(settings)
-        feed = await http_batch(client, feed_bodies, concurrency)
-        after = await server_commands(settings)
-        feed["graph_queries_per_request"] = round((after["graph_queries"] - before["graph_queries"]) / requests, 2)
-        feed["redis_commands_per_request"] = round(
-            (after["redis_commands"] - before["redis_commands"] - 1) / requests, 2
-        )
-        sample = (await client.post("/graphql", json=feed_bodies[0][0], headers=feed_bodies[0][1])).json()
-    edges = sample["data"]["feed"]["edges"]
-    return {"trivial": trivial, "feed": feed, "sample_page_size": len(edges), "viewers": len(viewers)}
-
-
 async def bench_fanout(settings: Settings, rounds: int) -> dict[str, Any]:
     """Stage 2 (in-process part): fan-out of a hub post vs raw pipelined ZADD on the same Redis."""
     async with open_resources(settings) as resources, build_services(resources) as services:
@@ -324,7 +86,7 @@ async def bench_fanout(settings: Settings, rounds: int) -> dict[str, Any]:
         cache = FeedCache(resources.redis, resources.keys, max_items=settings.feed_max_items)
         fanout = FanoutService(resources.graph, cache, celebrity_threshold=settings.celebrity_threshold)
         rows = await resources.graph.read(
-            feed_stmts.FOLLOWERS_PAGE, {"author_id": hub.id, "after": "", "limit": 100_000}
+            fanout_stmts.FOLLOWER_IDS_PAGE, {"author_id": hub.id, "after": "", "limit": 100_000}
         )
         users = [r["id"] for r in rows] + [hub.id]
         keys = [resources.keys.feed(u) for u in users]
@@ -414,6 +176,7 @@ async def bench_reads(settings: Settings, groups: dict[str, list[str]], rounds: 
         hubs_as_celebrities = FeedService(  # the SNAP graph has no 10,000-follower account: make the hubs one
             resources.graph,
             FeedCache(resources.redis, resources.keys, max_items=settings.feed_max_items),
+            services.engagement.counters,
             celebrity_threshold=CELEBRITY_BENCH_THRESHOLD,
             max_items=settings.feed_max_items,
         )
@@ -461,24 +224,20 @@ def write_results(result: dict[str, Any]) -> None:
     """``bench/results/feed.json`` and the markdown table ``feed.md``."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "feed.json").write_text(json.dumps(result, indent=2) + "\n")
-    api, fan, reads, r = result["api"], result["fanout"], result["reads"], result["ratios"]
+    fan, reads, r = result["fanout"], result["reads"], result["ratios"]
     lines = [
         "# Feed benchmark",
         "",
-        f"Run {result['when']} on the seeded SNAP data ({result['machine']}); one run, side by side.",
+        f"Run {result['when']} on the seeded SNAP data ({result['machine']}); one run, side by side. The API "
+        "over HTTP: `bench/results/http.md` (wrk).",
         "",
         "| measurement | throughput | p50 | p99 |",
         "|---|---|---|---|",
-        _row("`{ __typename }` over HTTP", api["trivial"], "req/s"),
-        _row("`feed(first: 10)` over HTTP", api["feed"], "req/s"),
         *(
             _row(f"{name} read, {group} (in-process, serial)", reads[group][name], "pages/s")
             for group in reads
             for name in ("hybrid", "hybrid+celebs", "pull")
         ),
-        "",
-        f"`feed(first: 10)` per request: {api['feed'].get('graph_queries_per_request')} graph queries, "
-        f"{api['feed'].get('redis_commands_per_request')} Redis commands (server counters over the batch).",
         "",
         f"| fan-out of one {fan['author']} post ({fan['follower_feeds']} feeds) | feed inserts/s | p50 |",
         "|---|---|---|",
@@ -504,68 +263,25 @@ def write_results(result: dict[str, Any]) -> None:
 
 
 async def main(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
-    """Run every stage on a fresh (or kept) embedded stack in ``data_dir``; returns the result document."""
-    logs = data_dir / "logs"
-    base = Settings()
-    stack = EmbeddedStack(
-        data_dir / "stack", console=console,
-        s3_access_key=base.s3_access_key, s3_secret_key=base.s3_secret_key, s3_bucket=base.s3_bucket,
-    )  # fmt: skip
-    children: list[ManagedProcess] = []
-    try:
-        info = await stack.start()
-        env = {**os.environ, **info.as_env(), "INSTAGRAPH_ENV": "prod", "INSTAGRAPH_DATA_DIR": str(data_dir)}
-        os.environ.update(env)
-        settings = Settings()
-        await prepare(settings)
-        from workers.registry import WORKER_NAMES
-
-        workers = {n: child(f"worker-{n}", ["worker", n], env, logs) for n in WORKER_NAMES}
-        for proc in workers.values():
-            proc.start()
-        seed_s = await seed(settings, data_dir, args.reseed)
-        console.print(f"seed: {'skipped (seeded before)' if seed_s is None else f'{seed_s:.1f} s'}")
-        await wait_quiet(settings)
-        waited = await wait_idle([p.pid for p in workers.values()])
-        console.print(f"workers idle after {waited:.0f} s")
-        port = args.port
-        api = child("api", ["serve", "--host", "127.0.0.1", "--port", str(port)], env, logs)
-        api.start()
-        children = [api, *workers.values()]
-        base_url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(timeout=2) as probe:
-            for _ in range(300):
-                try:
-                    if (await probe.get(f"{base_url}/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
+    """Run every stage on a fresh (or kept) seeded stack in ``data_dir``; returns the result document."""
+    async with seeded_stack(data_dir, port=args.port, reseed=args.reseed) as run:
+        settings = run.settings
         neighbours = snap_neighbours(ROOT / settings.seed_graph_path, int(HUB.split("_")[1]))
         viewers = [f"fb_{n}" for n in neighbours[:: max(1, len(neighbours) // args.viewers)][: args.viewers]]
-
-        console.print("stage 1: feed vs { __typename } over HTTP")
-        api_result = await bench_api(base_url, settings, viewers, args.requests, args.concurrency)
-        console.print("stage 2: fan-out")
+        console.print("stage 1: fan-out")
         fan = await bench_fanout(settings, args.fanout_rounds)
         worker_fan = await bench_worker_fanout(settings, fan, max(3, args.fanout_rounds // 4))
-        console.print("stage 3: hybrid vs pull reads")
+        console.print("stage 2: hybrid vs pull reads")
         reads = await bench_reads(
             settings, {"followers of fb_107": viewers, "hub viewers": list(HUBS)}, args.read_rounds
         )
         rss = {
-            "api": peak_rss_mib(api.pid),
-            **{f"worker {n}": peak_rss_mib(p.pid) for n, p in workers.items()},
+            "api": peak_rss_mib(run.api.pid),
+            **{f"worker {n}": peak_rss_mib(p.pid) for n, p in run.workers.items()},
         }
-    finally:
-        await asyncio.gather(*(c.stop() for c in children))
-        await stack.stop()
     for key in ("users", "post_id", "hub_id"):
         fan.pop(key)
     ratios = {
-        "feed / typename throughput": round(api_result["feed"]["per_s"] / api_result["trivial"]["per_s"], 3),
-        "feed / typename p50": round(api_result["feed"]["p50_ms"] / api_result["trivial"]["p50_ms"], 2),
-        "feed / typename p99": round(api_result["feed"]["p99_ms"] / api_result["trivial"]["p99_ms"], 2),
         "fan_out_post / raw ZADD inserts/s": round(
             fan["fan_out_post"]["inserts_per_s"] / fan["raw_pipelined_zadd"]["inserts_per_s"], 3
         ),
@@ -598,8 +314,7 @@ async def main(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
         "parameters": vars(args),
-        "seed_seconds": seed_s,
-        "api": api_result,
+        "seed_seconds": run.seed_seconds,
         "fanout": fan,
         "worker_fanout": worker_fan,
         "reads": reads,
@@ -613,14 +328,11 @@ def cli() -> None:
     parser.add_argument("--data-dir", help="keep the stack's data here (seeded once); default: a temp dir")
     parser.add_argument("--reseed", action="store_true", help="seed even when --data-dir was seeded before")
     parser.add_argument("--port", type=int, default=18080, help="API port on 127.0.0.1")
-    parser.add_argument("--requests", type=int, default=600, help="HTTP requests per measured batch")
-    parser.add_argument("--concurrency", type=int, default=8, help="HTTP requests in flight")
     parser.add_argument("--viewers", type=int, default=40, help="viewers (followers of fb_107)")
     parser.add_argument("--fanout-rounds", type=int, default=20, help="fan-out repetitions")
     parser.add_argument("--read-rounds", type=int, default=5, help="reads per viewer per strategy")
     args = parser.parse_args()
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="bench_feed_")).resolve()
-    (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     result = asyncio.run(main(args, data_dir))
     write_results(result)
     console.print_json(json.dumps(result["ratios"]))

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from redis.exceptions import LockError
 
-from cache.errors import REDIS_DOWN, CacheUnavailable
+from cache.errors import redis_call
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -125,8 +125,9 @@ class FeedCache:
 
     async def oldest_feed_score(self, user_id: str) -> int | None:
         """Score of the oldest entry of ``feed:{user_id}``; ``None`` when the key is absent or empty."""
-        rows = await self._call(self.redis.zrange(self.keys.feed(user_id), 0, 0, withscores=True))
+        reply = await redis_call(self.redis.zrange(self.keys.feed(user_id), 0, 0, withscores=True))
         self.commands += 1
+        rows = cast("list[tuple[bytes, float]]", reply)
         return int(rows[0][1]) if rows and rows[0][0].decode() != BUILT else None
 
     # -- rebuild lock -------------------------------------------------------------------------------------
@@ -151,10 +152,7 @@ class FeedCache:
             sleep=0.02,
             blocking_timeout=wait_s,
         )
-        try:
-            acquired = await lock.acquire()
-        except REDIS_DOWN as exc:
-            raise CacheUnavailable(str(exc)) from exc
+        acquired = await redis_call(lock.acquire())
         try:
             if acquired and await is_built():
                 return False
@@ -163,24 +161,16 @@ class FeedCache:
         finally:
             if acquired:
                 try:
-                    await lock.release()
+                    await redis_call(lock.release())
                 except LockError:
                     pass  # expired meanwhile: another holder may own it now, nothing to release
-                except REDIS_DOWN as exc:
-                    raise CacheUnavailable(str(exc)) from exc
 
     async def is_feed_built(self, user_id: str) -> bool:
         """True when ``feed:{user_id}`` carries the rebuilt marker."""
         self.commands += 1
-        return await self._call(self.redis.zscore(self.keys.feed(user_id), BUILT)) is not None
+        return await redis_call(self.redis.zscore(self.keys.feed(user_id), BUILT)) is not None
 
     # -- internals ----------------------------------------------------------------------------------------
-
-    async def _call(self, awaitable: Awaitable[Any]) -> Any:
-        try:
-            return await awaitable
-        except REDIS_DOWN as exc:
-            raise CacheUnavailable(str(exc)) from exc
 
     def _trim_stop(self) -> int:
         # keep the highest max_items scores plus the +inf marker
@@ -193,7 +183,7 @@ class FeedCache:
                 pipe.zadd(key, mapping)
                 pipe.zremrangebyrank(key, 0, self._trim_stop())
             self.commands += len(pipe)
-            await self._call(pipe.execute())
+            await redis_call(pipe.execute())
         return len(keys)
 
     async def _store(self, key: str, items: Sequence[FeedItem], *, built: bool) -> None:
@@ -206,7 +196,7 @@ class FeedCache:
         pipe.zadd(key, mapping)
         pipe.zremrangebyrank(key, 0, self._trim_stop())
         self.commands += len(pipe)
-        await self._call(pipe.execute())
+        await redis_call(pipe.execute())
 
     async def _remove_keys(self, keys: list[str], post_ids: Sequence[str]) -> int:
         for start in range(0, len(keys), PUSH_CHUNK):
@@ -214,7 +204,7 @@ class FeedCache:
             for key in keys[start : start + PUSH_CHUNK]:
                 pipe.zrem(key, *post_ids)
             self.commands += len(pipe)
-            await self._call(pipe.execute())
+            await redis_call(pipe.execute())
         return len(keys)
 
     async def _pages(self, keys: list[str], after: tuple[int, str] | None, count: int) -> list[KeyPage]:
@@ -238,7 +228,7 @@ class FeedCache:
                 if first_round:
                     pipe.zscore(keys[i], BUILT)
             self.commands += len(pipe)
-            replies = await self._call(pipe.execute())
+            replies = await redis_call(pipe.execute())
             step = 2 if first_round else 1
             for n, i in enumerate(pending):
                 rows = replies[n * step]

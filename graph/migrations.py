@@ -54,13 +54,15 @@ REGISTER_TYPES = cypher(
     + " ".join(f"CREATE (probe)-[:{t}]->(probe)" for t in RELATIONSHIP_TYPES)
     + " DETACH DELETE probe RETURN 1 AS done",
     write=True,
+    system=True,
 )
 
-APPLIED = cypher("migrations.applied", "MATCH (m:Migration) RETURN m.id AS id")
+APPLIED = cypher("migrations.applied", "MATCH (m:Migration) RETURN m.id AS id", system=True)
 RECORD = cypher(
     "migrations.record",
     "MERGE (m:Migration {id: $id}) ON CREATE SET m.applied_at = $now RETURN m.id AS id",
     write=True,
+    system=True,
 )
 
 

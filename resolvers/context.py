@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from strawberry.dataloader import DataLoader
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -77,6 +78,15 @@ class Context:
             loader.clear_all()
 
 
+async def viewer_write(info: Any, use_case: Callable[[str, str], Awaitable[T]], target_id: str) -> T:
+    """A mutation on another user or object: ``await use_case(viewer_id, target_id)`` (``Unauthenticated``
+    when anonymous), then forget the request's loads, which the write may have changed."""
+    ctx = context_of(info)
+    result = await use_case(await ctx.require_viewer(), target_id)
+    ctx.clear_loaders()
+    return result
+
+
 def context_of(info: Any) -> Context:
     """The typed :class:`Context` of a resolver's ``info`` (Strawberry types it loosely)."""
-    return info.context
+    return cast("Context", info.context)

@@ -3,7 +3,7 @@
 Contract used by the schema layer:
 - ``await like_count(info, post) -> int`` via ``LikeCountsByPostId`` (Redis counters, one ``MGET`` per page;
   recounted from the graph on a miss; the graph's ``Post.like_count`` when Redis is down);
-  ``await prefetch_like_counts(info, posts)`` loads a page's counts ahead.
+  ``prime_like_counts(info, {post_id: likes})`` primes it.
 - ``await viewer_has_liked(info, post_id) -> bool`` via ``ViewerLikesByPostId`` (one graph round trip per
   page; False for an anonymous viewer without any); ``prime_viewer_likes(info, {post_id: liked})``.
 - ``like_count_now`` / ``viewer_has_liked_now``: the same, but the value at once when the loader holds it
@@ -27,7 +27,7 @@ from resolvers.context import context_of
 from resolvers.loading import resolve, settle
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Iterable, Mapping
+    from collections.abc import Awaitable, Mapping
 
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
@@ -47,7 +47,7 @@ def _like_counts_loader(info: Info) -> DataLoader[str, int | None]:
 
 
 def like_count_now(info: Info, post: PostRecord) -> int | Awaitable[int]:
-    """Likes of ``post``: at once when ``LikeCountsByPostId`` holds them (:func:`prefetch_like_counts`, or
+    """Likes of ``post``: at once when ``LikeCountsByPostId`` holds them (:func:`prime_like_counts`, or
     loaded before in the request), else an awaitable. Only PUBLISHED posts can have likes, so others cost
     no round trip."""
     if post.status != "PUBLISHED":
@@ -64,12 +64,11 @@ async def like_count(info: Info, post: PostRecord) -> int:
     return await resolve(like_count_now(info, post))
 
 
-async def prefetch_like_counts(info: Info, posts: Iterable[PostRecord]) -> None:
-    """Load the like counts of the PUBLISHED ``posts`` in one batch now (one ``MGET``), so that their
-    ``likeCount`` fields resolve without suspending."""
-    ids = [p.id for p in posts if p.status == "PUBLISHED"]
-    if ids:
-        await _like_counts_loader(info).load_many(ids)
+def prime_like_counts(info: Info, counts: Mapping[str, int]) -> None:
+    """Put like counts (post id -> likes, read with a page of posts) into ``LikeCountsByPostId``."""
+    loader = _like_counts_loader(info)
+    for post_id, count in counts.items():
+        loader.prime(post_id, count)
 
 
 def _viewer_likes_loader(info: Info) -> DataLoader[str, bool]:

@@ -13,20 +13,22 @@ Contract used by the schema layer:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from resolvers.context import context_of
 from services.core.errors import NotFound
+from services.core.pagination import Page
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
-    from services.core.pagination import Page
     from services.core.records import MediaRecord, PostRecord
     from services.posts import CreatedPost, MediaSpec
+
+T = TypeVar("T")
 
 POSTS_BY_ID = "PostsById"
 
@@ -57,6 +59,19 @@ def prime_posts(info: Info, records: Iterable[PostRecord]) -> None:
     loader = posts_loader(info)
     for record in records:
         loader.prime(record.id, record)
+
+
+async def records_page(info: Info, page: Page[T], post_id_of: Callable[[T], str]) -> Page[PostRecord]:
+    """``page`` of items that name posts (``post_id_of(item)``) as a page of the posts the viewer may see,
+    cursors and flags kept; an item whose post is gone or hidden is dropped. One batched load through
+    ``PostsById`` (none for posts primed before)."""
+    records = await posts_or_none(info, [post_id_of(item) for _, item in page.items])
+    return Page(
+        items=[(cursor, rec) for (cursor, _), rec in zip(page.items, records, strict=True) if rec is not None],
+        has_next=page.has_next,
+        has_previous=page.has_previous,
+        total_count=page.total_count,
+    )
 
 
 async def posts_or_none(info: Info, post_ids: Sequence[str]) -> list[PostRecord | None]:

@@ -1,13 +1,12 @@
-"""User loaders and account/profile resolvers (owner: accounts).
+"""User loaders and user/profile resolvers.
 
 Contract used by the schema layer:
 - ``await user_by_id(info, user_id) -> UserRecord`` (raises ``NotFound``) via the ``UsersById`` DataLoader.
 - ``await users_by_ids(info, ids) -> list[UserRecord | None]`` same loader, order kept.
 - ``user_by_id_now(info, user_id)``: the record at once when the loader holds it, else an awaitable;
   ``prime_users(info, records)`` primes the loader (the feed reads authors with its posts).
-- ``viewer``, ``user``, ``visible_user`` (for ``node(id:)``), and the mutations ``register``, ``login``,
-  ``refresh_token``, ``logout``, ``update_profile``: each reads its input, calls one service, returns a
-  record (or ``AuthResult``); the schema layer maps it to a type.
+- ``viewer``, ``user``, ``visible_user`` (for ``node(id:)``), and the mutation ``update_profile``: each reads
+  its input, calls one ``services.users`` use case and returns a record; the schema layer maps it to a type.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from resolvers.context import context_of
 from resolvers.loading import settle
-from services.core.errors import NotFound, Unauthenticated
+from services.core.errors import NotFound
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Iterable, Mapping
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
-    from services.accounts import AuthResult
     from services.core.records import UserRecord
 
 USERS_BY_ID = "UsersById"
@@ -81,37 +79,6 @@ async def visible_user(info: Info, user_id: str) -> UserRecord:
     """``node(id:)`` for a User id, with the same rule as :func:`user`."""
     ctx = context_of(info)
     return await ctx.services.users.user_by_id_for_viewer(user_id, await ctx.viewer_id())
-
-
-async def register(
-    info: Info, username: str, email: str, password: str, display_name: str | None
-) -> AuthResult:
-    """``register(input:)``: a new account and its first session."""
-    ctx = context_of(info)
-    return await ctx.services.accounts.register_user(
-        username=username, email=email, password=password, display_name=display_name, client_ip=ctx.client_ip
-    )
-
-
-async def login(info: Info, login: str, password: str) -> AuthResult:
-    """``login(input:)``: a new session for a username or email and password."""
-    ctx = context_of(info)
-    return await ctx.services.accounts.log_in(login=login, password=password, client_ip=ctx.client_ip)
-
-
-async def refresh_token(info: Info, token: str) -> AuthResult:
-    """``refreshToken(input:)``: rotate a refresh token (no access token needed)."""
-    return await context_of(info).services.accounts.refresh_session(refresh_token=token)
-
-
-async def logout(info: Info, all_sessions: bool) -> bool:
-    """``logout``: revoke the caller's session (all of them with ``all_sessions``); ``True`` when done."""
-    ctx = context_of(info)
-    principal = await ctx.principal()
-    if principal is None:
-        raise Unauthenticated()
-    await ctx.services.accounts.log_out(principal, all_sessions=all_sessions)
-    return True
 
 
 async def update_profile(info: Info, changes: Mapping[str, Any]) -> UserRecord:

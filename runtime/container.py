@@ -13,7 +13,6 @@ from cache.sessions import SessionCache
 from services.accounts import AccountService
 from services.auth import AuthService
 from services.blocks import BlockService
-from services.connections import ConnectionService
 from services.core.container import Services
 from services.core.passwords import Passwords
 from services.core.tokens import AccessTokens
@@ -40,35 +39,38 @@ if TYPE_CHECKING:
 @contextlib.asynccontextmanager
 async def build_services(resources: Resources) -> AsyncIterator[Services]:
     """Yield the process's :class:`Services`; anything started here is stopped on exit."""
-    services = Services()
     settings = resources.settings
+    graph, redis, keys = resources.graph, resources.redis, resources.keys
     tokens = AccessTokens(
         settings.jwt_secret,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl=settings.access_token_ttl,
     )
-    session_cache = SessionCache(resources.redis, resources.keys, refresh_ttl=settings.refresh_token_ttl)
-    sessions = SessionService(resources.graph, session_cache, tokens)
-    services.rate_limits = RateLimitService(GcraLimiter(resources.redis), resources.keys)
-    services.auth = AuthService(tokens, sessions)
-    services.users = UserService(resources.graph)
-    services.accounts = AccountService(resources.graph, Passwords(), sessions, services.rate_limits)
-    services.follows = FollowService(resources.graph, services.rate_limits)
-    services.blocks = BlockService(resources.graph)
-    services.connections = ConnectionService(resources.graph)
-    services.visibility = VisibilityService(resources.graph)
-    services.suggestions = SuggestionService(resources.graph)
-    feed_cache = FeedCache(resources.redis, resources.keys, max_items=settings.feed_max_items)
-    services.feed = FeedService(
-        resources.graph, feed_cache,
-        celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
-    )
-    services.fanout = FanoutService(resources.graph, feed_cache, celebrity_threshold=settings.celebrity_threshold)
-    services.idempotency = IdempotencyService(IdempotencyRecords(resources.redis, resources.keys))
-    like_counters = LikeCountService(resources.graph, LikeCountCache(resources.redis, resources.keys))
-    services.engagement = EngagementService(resources.graph, like_counters)
+    sessions = SessionService(graph, SessionCache(redis, keys, refresh_ttl=settings.refresh_token_ttl), tokens)
+    rate_limits = RateLimitService(GcraLimiter(redis), keys)
+    visibility = VisibilityService(graph)
+    feed_cache = FeedCache(redis, keys, max_items=settings.feed_max_items)
     await open_variants_to_public(resources.objects)
-    services.posts = PostService(resources.graph, resources.objects, services.visibility)
-    services.media = MediaService(resources.graph, resources.objects, services.posts)
+    posts = PostService(graph, resources.objects)
+    like_counts = LikeCountService(graph, LikeCountCache(redis, keys))
+    services = Services(
+        auth=AuthService(tokens, sessions),
+        accounts=AccountService(graph, Passwords(), sessions, rate_limits),
+        users=UserService(graph),
+        follows=FollowService(graph, rate_limits),
+        blocks=BlockService(graph),
+        visibility=visibility,
+        suggestions=SuggestionService(graph),
+        rate_limits=rate_limits,
+        idempotency=IdempotencyService(IdempotencyRecords(redis, keys)),
+        posts=posts,
+        media=MediaService(graph, resources.objects, posts),
+        feed=FeedService(
+            graph, feed_cache, like_counts,
+            celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
+        ),
+        fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),
+        engagement=EngagementService(graph, like_counts),
+    )
     yield services

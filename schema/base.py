@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 
@@ -32,7 +32,7 @@ class PageInfo:
     end_cursor: str | None
 
     @classmethod
-    def of(cls, page: Page) -> PageInfo:
+    def of(cls, page: Page[Any]) -> PageInfo:
         """Page flags and the first/last cursors of ``page``."""
         return cls(
             has_next_page=page.has_next,

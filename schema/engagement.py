@@ -10,12 +10,7 @@ from strawberry.types import Info
 from resolvers import engagement as engagement_resolvers
 from schema.base import from_global_id
 from schema.node import register_node
-from schema.posts import Comment, Post
-
-
-@strawberry.input
-class PostIdInput:
-    post_id: strawberry.ID
+from schema.posts import Comment, Post, PostIdInput
 
 
 @strawberry.input(description="`text`: 1 to 2,200 characters after trimming.")

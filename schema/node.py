@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from schema.base import Node, from_global_id
 
-NodeResolver = Callable[[Info, str], Awaitable[Any]]
+NodeResolver = Callable[[Info, str], Awaitable[Node | None]]
 _RESOLVERS: dict[str, NodeResolver] = {}
 
 

@@ -13,13 +13,16 @@ from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema.accounts import AccountsMutation, AccountsQuery
+from schema.accounts import AccountsMutation
+from schema.blocks import BlocksMutation
 from schema.engagement import EngagementMutation
 from schema.extensions import ErrorCodes, OperationMetrics, document_cache, protection_extensions
 from schema.feed import FeedQuery
-from schema.follows import SocialMutation, SocialQuery
+from schema.follows import FollowsMutation, FollowsQuery
 from schema.node import NodeQuery
-from schema.posts_api import PostsMutation, PostsQuery
+from schema.posts import PostsMutation, PostsQuery
+from schema.suggestions import SuggestionsQuery
+from schema.users import UsersMutation, UsersQuery
 
 if TYPE_CHECKING:
     from graphql import GraphQLError
@@ -36,8 +39,10 @@ class InstagraphSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-QUERY_PARTS: tuple[type, ...] = (NodeQuery, AccountsQuery, FeedQuery, PostsQuery, SocialQuery)
-MUTATION_PARTS: tuple[type, ...] = (AccountsMutation, EngagementMutation, PostsMutation, SocialMutation)
+QUERY_PARTS: tuple[type, ...] = (NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery)
+MUTATION_PARTS: tuple[type, ...] = (
+    AccountsMutation, UsersMutation, EngagementMutation, PostsMutation, FollowsMutation, BlocksMutation,
+)
 SUBSCRIPTION_PARTS: tuple[type, ...] = ()
 
 

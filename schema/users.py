@@ -1,4 +1,6 @@
-"""The ``User`` type and ``UserConnection``. Fields delegate to resolvers; this module maps records to types."""
+"""Users in GraphQL: the ``User`` type and ``UserConnection`` (fields delegate to resolvers; this module maps
+records to types), ``viewer``, ``user(username:)``, ``updateProfile`` and ``UserIdInput`` (the input of every
+mutation on another user); ``User`` registered for ``node(id:)``."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from strawberry.types import Info
 
 from resolvers import follows as follow_resolvers
 from resolvers import posts as post_resolvers
-from schema.base import Node, PageInfo, from_ms, to_global_id
+from resolvers import users as user_resolvers
+from schema.base import Node, PageInfo, from_global_id, from_ms, to_global_id
+from schema.node import register_node
 from services.core.records import UserRecord
 
 if TYPE_CHECKING:
@@ -106,3 +110,55 @@ class UserConnection:
             page_info=PageInfo.of(page),
             total_count=page.total_count if page.total_count is not None else len(page.items),
         )
+
+
+@strawberry.input
+class UserIdInput:
+    user_id: strawberry.ID
+
+
+def user_id_of(value: UserIdInput) -> str:
+    """The raw user id of a ``UserIdInput``; raises ``BadInput("userId")`` for a malformed or non-User ID."""
+    return from_global_id(value.user_id, field="userId", expected="User")[1]
+
+
+@strawberry.input(description="Omitted fields are unchanged; null or blank displayName/bio clear them.")
+class UpdateProfileInput:
+    display_name: str | None = strawberry.UNSET
+    bio: str | None = strawberry.UNSET
+    is_private: bool | None = strawberry.UNSET
+
+
+async def _user_node(info: Info, raw_id: str) -> User:
+    return User.from_record(await user_resolvers.visible_user(info, raw_id))
+
+
+register_node("User", _user_node)
+
+
+@strawberry.type
+class UsersQuery:
+    @strawberry.field(description="The signed-in user; null when anonymous.")
+    async def viewer(self, info: Info) -> User | None:
+        record = await user_resolvers.viewer(info)
+        return None if record is None else User.from_record(record)
+
+    @strawberry.field(description="A user by username (case-insensitive); NOT_FOUND when absent or hidden.")
+    async def user(self, info: Info, username: str) -> User | None:
+        return User.from_record(await user_resolvers.user(info, username))
+
+
+@strawberry.type
+class UsersMutation:
+    @strawberry.mutation(description="Change the viewer's display name, bio or privacy.")
+    async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
+        changes = {
+            name: value
+            for name, value in (
+                ("displayName", input.display_name),
+                ("bio", input.bio),
+                ("isPrivate", input.is_private),
+            )
+            if value is not strawberry.UNSET
+        }
+        return User.from_record(await user_resolvers.update_profile(info, changes))

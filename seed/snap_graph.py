@@ -1,4 +1,4 @@
-"""Import the SNAP ego-Facebook friendship graph as users and follows (issue 3, item 8).
+"""Import the SNAP ego-Facebook friendship graph as users and follows.
 
 Input: ``facebook_combined.txt`` (J. McAuley, J. Leskovec, "Learning to Discover Social Circles in Ego
 Networks", NIPS 2012): one undirected edge ``u v`` per line, ``#`` comments; 4,039 users, 88,234 edges.

@@ -20,6 +20,7 @@ MERGE_USERS = cypher(
     RETURN count(u) AS users
     """,
     write=True,
+    system=True,
 )
 """``$rows``: ``[{username, id, email, created_at}]``; ``$password_hash``: one argon2id hash for all."""
 
@@ -34,6 +35,7 @@ MERGE_FOLLOWS = cypher(
     RETURN count(f) AS follows
     """,
     write=True,
+    system=True,
 )
 """``$rows``: ``[{follower, followee, created_at}]`` (usernames, epoch ms). Counters are NOT touched."""
 
@@ -51,16 +53,18 @@ SYNC_COUNTERS = cypher(
     RETURN count(u) AS updated
     """,
     write=True,
+    system=True,
 )
 """Set ``follower_count`` / ``following_count`` of ``$usernames`` from their FOLLOWS degrees, only where
 they differ. Returns ``{updated}``."""
 
-USER_TOTAL = cypher("seed.USER_TOTAL", "MATCH (u:User) RETURN count(u) AS n")
-FOLLOWS_TOTAL = cypher("seed.FOLLOWS_TOTAL", "MATCH (:User)-[f:FOLLOWS]->(:User) RETURN count(f) AS n")
+USER_TOTAL = cypher("seed.USER_TOTAL", "MATCH (u:User) RETURN count(u) AS n", system=True)
+FOLLOWS_TOTAL = cypher("seed.FOLLOWS_TOTAL", "MATCH (:User)-[f:FOLLOWS]->(:User) RETURN count(f) AS n", system=True)
 
 IDS_BY_USERNAME = cypher(
     "seed.IDS_BY_USERNAME",
     "UNWIND $usernames AS name MATCH (u:User {username: name}) RETURN u.username AS username, u.id AS id",
+    system=True,
 )
 """``{username, id}`` for each of ``$usernames`` that exists (seeders and benchmarks map ``fb_n`` to ids)."""
 
@@ -77,6 +81,7 @@ SEEDED_POSTS = cypher(
            a.id AS author_id
     ORDER BY seed_key
     """,
+    system=True,
 )
 
 #: Followers of each author of ``$author_ids``: rows ``{author_id, followers: [{id, username}, ...]}``
@@ -88,6 +93,7 @@ AUTHOR_FOLLOWERS = cypher(
     MATCH (f:User)-[:FOLLOWS]->(a:User {id: author_id})
     RETURN author_id, collect({id: f.id, username: f.username}) AS followers
     """,
+    system=True,
 )
 
 #: MERGE likes ``$rows`` = ``[{user_id, post_id, at}]``; ``created_at`` is set only on a new edge.
@@ -102,6 +108,7 @@ SEED_LIKES = cypher(
     RETURN count(l) AS likes
     """,
     write=True,
+    system=True,
 )
 
 #: MERGE comments ``$rows`` = ``[{id, user_id, post_id, text, at}]`` by id, with their edges.
@@ -118,6 +125,7 @@ SEED_COMMENTS = cypher(
     RETURN count(c) AS comments
     """,
     write=True,
+    system=True,
 )
 
 #: Recompute ``like_count`` and ``comment_count`` of ``$ids`` from the edges and live comments.
@@ -132,4 +140,5 @@ RECOUNT_ENGAGEMENT = cypher(
     RETURN count(p) AS posts
     """,
     write=True,
+    system=True,
 )

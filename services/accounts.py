@@ -16,7 +16,7 @@ import uuid_utils
 
 from events.envelope import Event
 from graph.errors import ConstraintViolation
-from graph.statements import users as stmts
+from graph.statements import accounts as stmts
 from services.core import clock
 from services.core.errors import BadInput, Conflict, Unauthenticated
 from services.core.records import UserRecord

@@ -1,4 +1,4 @@
-"""Block use cases: ``block_user`` and ``unblock_user`` (issue 3, items 3, 4 and 6).
+"""Block use cases: ``block_user`` and ``unblock_user``.
 
 A block removes follows and pending requests in BOTH directions and adjusts all four counters by exactly
 the number of edges deleted, in the same single statement that creates the BLOCKS edge and its
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from events.envelope import Event
-from graph.statements import follows as stmts
+from graph.statements import blocks as stmts
 from services.core import clock
 from services.core.errors import BadInput, NotFound
 from services.core.records import UserRecord

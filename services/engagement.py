@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from graph.store import GraphStore, Row
     from services.like_counts import LikeCountService
 
-COMMENT_MAX_CHARS = 2_200  # Instagram's limit for captions and comments (issue 4)
+COMMENT_MAX_CHARS = 2_200  # Instagram's limit for captions and comments
 COMMENTS_DEFAULT_FIRST = 20
 LIKERS_DEFAULT_FIRST = 20
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from graph.statements import feed as stmts
+from graph.statements import fanout as stmts
 from services.feed import load_recent_posts
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ class FanoutService:
         after = ""
         while True:
             rows = await self.graph.read(
-                stmts.FOLLOWERS_PAGE, {"author_id": author_id, "after": after, "limit": self.follower_page}
+                stmts.FOLLOWER_IDS_PAGE, {"author_id": author_id, "after": after, "limit": self.follower_page}
             )
             if not rows:
                 return

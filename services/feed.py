@@ -1,21 +1,26 @@
-"""The home feed read: skeleton -> filter -> (hydrate and present in the resolver), with the graph fallback.
+"""The home feed read as a pipeline: skeleton -> hydrate -> filter -> present, with the graph fallbacks.
 
 Hybrid push/pull (DESIGN.md "Feed"; seed "Instagram Feed", ``get_feed``): a page is the viewer's
 ``feed:{uid}`` (filled by fan-out on write) k-way merged with ``posts:{c}`` of every celebrity ``c`` the
 viewer follows (fan-out on read), newest first by ``(created_at ms, post id)``. The cursor is that keyset,
-so new posts arriving between requests never shift a later page (no duplicates, no gaps).
+so new posts arriving between requests never shift a later page (no duplicates, no gaps). The stages follow
+Bluesky AppView's ``getTimeline`` pipeline (``packages/bsky/src/api/app/bsky/feed/getTimeline.ts``):
 
-Pipeline per page, in a fixed number of round trips when nothing is filtered out:
-1. skeleton: graph ``VIEWER_CONTEXT`` (followee count, followed celebrities) alongside the Redis page of
-   ``feed:{uid}``; then one Redis pipeline of the celebrities' ``posts:{c}`` pages. Each source is read
-   over-fetched (``first + 1 + max(5, first // 2)``) and only the prefix of the merge that is certainly in
-   global order is kept.
-2. filter: graph ``FEED_FILTER`` on the candidates: deleted/unpublished posts, authors no longer followed and
-   blocks either way are dropped (and lazily ``ZREM``-ed from the keys they came from); when too few survive,
-   another round continues from the last candidate (at most ``MAX_ROUNDS``).
-3. hydrate/present: with ``hydrate`` (the API) the filter statement also returns each post's content, its
-   author and the viewer's like (``FEED_FILTER_HYDRATED``), which the resolver primes into the request's
-   loaders; pages from the other paths are loaded through ``PostsById`` and the Post type's loaders.
+1. skeleton (:meth:`FeedService._skeleton`): ids and scores only. Graph ``VIEWER_CONTEXT`` (followee count,
+   followed celebrities) alongside the Redis page of ``feed:{uid}``, then one Redis pipeline of the
+   celebrities' ``posts:{c}`` pages, k-way merged (:func:`merge_sources`). Each source is over-fetched
+   (``first + 1 + max(5, first // 2)``) and only the prefix of the merge certainly in global order is kept.
+2. hydrate (:meth:`FeedService._hydrate`): ONE graph statement (``FEED_FILTER_HYDRATED``) returns, per
+   candidate, what the filter decides on (status, author, the viewer's follow and block flags) and, for the
+   candidates that will fill the page, the post, its author and the viewer's like, as separate maps
+   (``services.core.records.PostHydration``); the page's like counts are one Redis ``MGET`` at the end.
+3. filter (:func:`in_home_feed`): the one rule: PUBLISHED, by the viewer or a followee, visible
+   (``services.visibility.may_view``). What fails it is dropped, and lazily ``ZREM``-ed from the keys it came
+   from; when too few survive, another skeleton round continues after the last candidate (at most
+   ``MAX_ROUNDS``).
+4. present (:meth:`FeedService._present`): the Relay page of ``FeedEntry`` with keyset cursors, and the
+   hydration for the GraphQL layer to hand to its DataLoaders. An entry that moved up into the page (a
+   candidate before it was filtered out) was not hydrated; the GraphQL layer loads it by id.
 
 A ``feed:{uid}`` without its rebuilt marker (new or returning user, eviction) is rebuilt from the graph
 (``rebuild_home_feed``: the pull of the followees' recent PUBLISHED posts, capped) under a short Redis lock.
@@ -31,11 +36,11 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import Counter
 
 from cache.errors import CacheUnavailable
 from cache.feed import FeedItem, KeyPage
@@ -43,13 +48,14 @@ from graph.statements import feed as stmts
 from services.core.clock import now_ms
 from services.core.errors import BadInput
 from services.core.pagination import Page, decode_cursor, encode_cursor
-from services.core.records import UserRecord
-from services.post_reads import record_from_row
+from services.core.records import PostHydration, UserRecord
+from services.post_reads import PUBLISHED, record_from_row
+from services.visibility import may_view
 
 if TYPE_CHECKING:
     from cache.feed import FeedCache
-    from graph.store import GraphStore
-    from services.core.records import PostRecord
+    from graph.store import GraphStore, Row
+    from services.like_counts import LikeCountService
 
 log = structlog.get_logger(__name__)
 
@@ -57,32 +63,87 @@ MAX_ROUNDS = 4  # skeleton+filter rounds per page before returning a short page 
 POPULAR_TAG = "popular"
 DAY_MS = 86_400_000
 
-
-def _counter(name: str, doc: str) -> Counter:
-    existing = REGISTRY._names_to_collectors.get(name)
-    return existing if existing is not None else Counter(name, doc)  # type: ignore[return-value]
-
-
-DEGRADED = _counter("instagraph_feed_degraded", "Feed pages served from the graph because Redis was unreachable")
-REBUILDS = _counter("instagraph_feed_rebuilds", "Home feeds rebuilt from the graph (cold or evicted keys)")
+DEGRADED = Counter("instagraph_feed_degraded", "Feed pages served from the graph because Redis was unreachable")
+REBUILDS = Counter("instagraph_feed_rebuilds", "Home feeds rebuilt from the graph (cold or evicted keys)")
 
 
 @dataclass(frozen=True, slots=True)
 class FeedEntry:
-    """A post that passed the filter: ``post_id``, ``author_id``, ``score`` (created_at, epoch ms).
-
-    A hydrated page (``home_feed(..., hydrate=True)`` on the cached path) also carries the ``post`` record,
-    its ``author`` and ``viewer_liked`` (whether the viewer likes it), read in the filter's own round trip;
-    other pages (pull, cold start, degraded), and an entry that moved up into the page because a candidate
-    before it was filtered out, leave them ``None`` for the caller to load.
-    """
+    """A post of a feed page: ``post_id``, ``author_id``, ``score`` (created_at, epoch ms)."""
 
     post_id: str
     author_id: str
     score: int
-    post: PostRecord | None = None
-    author: UserRecord | None = None
-    viewer_liked: bool | None = None
+
+
+@dataclass(slots=True)
+class HomeFeedPage:
+    """A presented home-feed page: ``page`` of ``FeedEntry`` with keyset cursors, and the ``hydration`` its
+    reads produced (posts, authors, like counts, viewer likes of the entries that were hydrated)."""
+
+    page: Page[FeedEntry]
+    hydration: PostHydration = field(default_factory=PostHydration)
+
+
+@dataclass(frozen=True, slots=True)
+class Skeleton:
+    """Stage 1's output: ``candidates`` newest first (ids and scores), ``exhausted`` when no source holds
+    more after them, ``pushed_ids`` the candidates that came from ``feed:{uid}`` (for the lazy removal)."""
+
+    candidates: list[FeedItem]
+    exhausted: bool
+    pushed_ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPostState:
+    """What the filter decides on for one candidate (a ``FEED_FILTER`` row)."""
+
+    post_id: str
+    author_id: str
+    status: str
+    own: bool
+    author_private: bool
+    viewer_follows: bool
+    blocked: bool
+
+    @classmethod
+    def from_row(cls, row: Row) -> FeedPostState:
+        """Build from a ``FEED_FILTER``/``FEED_FILTER_HYDRATED`` row."""
+        return cls(
+            post_id=row["id"], author_id=row["author_id"], status=row["status"], own=bool(row["own"]),
+            author_private=bool(row["author_private"]), viewer_follows=bool(row["viewer_follows"]),
+            blocked=bool(row["blocked"]),
+        )  # fmt: skip
+
+
+def in_home_feed(state: FeedPostState) -> bool:
+    """The home feed's rule: a PUBLISHED post by the viewer or someone they follow, that the visibility rule
+    lets them see (no block either way)."""
+    visible = may_view(
+        is_owner=state.own, owner_private=state.author_private,
+        viewer_follows=state.viewer_follows, blocked=state.blocked,
+    )  # fmt: skip
+    return state.status == PUBLISHED and (state.own or state.viewer_follows) and visible
+
+
+def merge_sources(pages: list[KeyPage]) -> tuple[list[FeedItem], bool]:
+    """k-way merge (newest first, duplicates dropped) of the part certainly in global order.
+
+    A source that is not exhausted may still hold items older than its last fetched one, so only merged
+    items at or above the highest such frontier are kept. Returns ``(candidates, all_exhausted)``.
+    """
+    frontiers = [p.items[-1].key() for p in pages if not p.exhausted and p.items]
+    floor = max(frontiers) if frontiers else None
+    merged: list[FeedItem] = []
+    seen: set[str] = set()
+    for item in heapq.merge(*(p.items for p in pages), key=FeedItem.key, reverse=True):
+        if floor is not None and item.key() < floor:
+            break
+        if item.post_id not in seen:
+            seen.add(item.post_id)
+            merged.append(item)
+    return merged, floor is None
 
 
 async def load_recent_posts(graph: GraphStore, author_ids: list[str], limit: int) -> dict[str, list[FeedItem]]:
@@ -97,7 +158,7 @@ async def load_recent_posts(graph: GraphStore, author_ids: list[str], limit: int
     return result
 
 
-def _parse_cursor(after: str | None) -> tuple | None:
+def _parse_cursor(after: str | None) -> tuple[Any, ...] | None:
     """``(score, id)`` for a home cursor, ``("popular", likes, score, id)`` for a cold-start one."""
     if after is None:
         return None
@@ -116,7 +177,7 @@ def _slice(items: list[FeedItem], after: tuple[int, str] | None, count: int) -> 
 
 
 class FeedService:
-    """Home feed reads over ``graph`` and ``cache``.
+    """Home feed reads over ``graph``, the feed ``cache`` and the like ``counts``.
 
     ``celebrity_threshold``: followers from which an author is pulled (default 10,000, as in the seed);
     ``max_items``: the cap of a rebuilt feed (``FEED_MAX_ITEMS``); ``cold_start_days``: window of the
@@ -127,34 +188,27 @@ class FeedService:
         self,
         graph: GraphStore,
         cache: FeedCache,
+        counts: LikeCountService,
         *,
         celebrity_threshold: int = 10_000,
         max_items: int = 500,
         cold_start_days: int = 7,
         rebuild_wait_s: float = 2.0,
     ) -> None:
-        self.graph, self.cache = graph, cache
+        self.graph, self.cache, self.counts = graph, cache, counts
         self.celebrity_threshold, self.max_items = celebrity_threshold, max_items
         self.cold_start_ms, self.rebuild_wait_s = cold_start_days * DAY_MS, rebuild_wait_s
 
-    async def home_feed(
-        self, viewer_id: str, first: int, after: str | None, *, hydrate: bool = False
-    ) -> Page[FeedEntry]:
-        """One page of ``viewer_id``'s home feed, newest first; ``first`` already clamped to 1..100.
+    async def home_feed(self, viewer_id: str, first: int, after: str | None) -> Page[FeedEntry]:
+        """One page of ``viewer_id``'s home feed, newest first, ids only (no hydration shipped); ``first``
+        already clamped to 1..100. Raises ``BadInput("after")``."""
+        return (await self._read(viewer_id, first, after, hydrate=False)).page
 
-        ``hydrate``: the filter (``FEED_FILTER_HYDRATED``) also returns each entry's post, author and the
-        viewer's like in the same round trip (the API's path); without it the entries are the skeleton only.
-        Raises ``BadInput("after")``; serves from the graph (and counts it) when Redis is unreachable.
-        """
-        cursor = _parse_cursor(after)
-        if cursor is not None and cursor[0] == POPULAR_TAG:
-            return await self.popular_feed(viewer_id, first, cursor[1:])
-        try:
-            return await self._cached_feed(viewer_id, first, cursor, hydrate)
-        except CacheUnavailable as exc:
-            DEGRADED.inc()
-            log.warning("feed.degraded", viewer_id=viewer_id, error=str(exc))
-            return await self._degraded_feed(viewer_id, first, cursor)
+    async def read_home_feed(self, viewer_id: str, first: int, after: str | None) -> HomeFeedPage:
+        """:meth:`home_feed` with its hydration (the API's path): the page's posts, their authors, like
+        counts and the viewer's likes, read in the filter's own round trip plus one ``MGET``. Serves from
+        the graph (and counts it) when Redis is unreachable. Raises ``BadInput("after")``."""
+        return await self._read(viewer_id, first, after, hydrate=True)
 
     async def rebuild_home_feed(self, user_id: str) -> int:
         """Rebuild ``feed:{user_id}`` from the graph: the newest ``max_items`` PUBLISHED posts of the user and
@@ -171,9 +225,9 @@ class FeedService:
         the "social graph traversal at read" baseline of the bench."""
         rows = await self.graph.read(stmts.HOME_PULL, self._pull_params(viewer_id, cursor, first + 1, True))
         entries = [FeedEntry(r["id"], r["author_id"], int(r["score"])) for r in rows]
-        return self._page(entries, first, has_more=len(entries) > first, after=cursor)
+        return self._entries_page(entries, first, has_more=len(entries) > first, after=cursor)
 
-    async def popular_feed(self, viewer_id: str, first: int, cursor: tuple | None) -> Page[FeedEntry]:
+    async def popular_feed(self, viewer_id: str, first: int, cursor: tuple[Any, ...] | None) -> Page[FeedEntry]:
         """Cold start: recent popular posts (``cursor`` = ``(likes, score, id)`` or None), graph only."""
         likes, score, post_id = cursor if cursor is not None else (stmts.FIRST_PAGE_TS, stmts.FIRST_PAGE_TS, "")
         rows = await self.graph.read(
@@ -194,20 +248,31 @@ class FeedService:
         ]  # fmt: skip
         return Page(items=items, has_next=len(rows) > first, has_previous=cursor is not None)
 
-    # -- the cached (hybrid) path -------------------------------------------------------------------------
+    # -- the pipeline ---------------------------------------------------------------------------------------
+
+    async def _read(self, viewer_id: str, first: int, after: str | None, *, hydrate: bool) -> HomeFeedPage:
+        cursor = _parse_cursor(after)
+        if cursor is not None and cursor[0] == POPULAR_TAG:
+            return HomeFeedPage(await self.popular_feed(viewer_id, first, cursor[1:]))
+        try:
+            return await self._cached_feed(viewer_id, first, cursor, hydrate)
+        except CacheUnavailable as exc:
+            DEGRADED.inc()
+            log.warning("feed.degraded", viewer_id=viewer_id, error=str(exc))
+            return HomeFeedPage(await self._degraded_feed(viewer_id, first, cursor))
 
     async def _cached_feed(
         self, viewer_id: str, first: int, cursor: tuple[int, str] | None, hydrate: bool
-    ) -> Page[FeedEntry]:
+    ) -> HomeFeedPage:
         fetch = first + 1 + max(5, first // 2)
         context_rows, own = await asyncio.gather(
             self.graph.read(stmts.VIEWER_CONTEXT, {"viewer_id": viewer_id, "threshold": self.celebrity_threshold}),
             self.cache.feed_page(viewer_id, cursor, fetch),
         )
         if not context_rows:
-            return Page()
+            return HomeFeedPage(Page())
         if int(context_rows[0]["following"]) == 0 and cursor is None:
-            return await self.popular_feed(viewer_id, first, None)
+            return HomeFeedPage(await self.popular_feed(viewer_id, first, None))
         celebrities: list[str] = list(context_rows[0]["celebrities"] or [])
         if not own.built:
             await self.cache.rebuild_once(
@@ -217,83 +282,99 @@ class FeedService:
                 wait_s=self.rebuild_wait_s,
             )
             own = await self.cache.feed_page(viewer_id, cursor, fetch)
-        survivors: list[FeedEntry] = []
-        round_cursor = cursor
+        kept: list[FeedEntry] = []
+        hydration = PostHydration()
+        round_cursor, has_more = cursor, True
         for _ in range(MAX_ROUNDS):
-            celeb_pages = await self._celebrity_pages(celebrities, round_cursor, fetch)
-            candidates, exhausted = self._merge([own, *celeb_pages.values()])
-            need = first - len(survivors) if hydrate else 0  # the candidates that will fill the page
-            survivors += await self._filter(viewer_id, candidates, {i.post_id for i in own.items}, need)
-            if len(survivors) > first or exhausted or not candidates:
-                return self._page(survivors, first, has_more=len(survivors) > first, after=cursor)
-            round_cursor = candidates[-1].key()
-            own = await self.cache.feed_page(viewer_id, round_cursor, fetch)
-        return self._page(survivors, first, has_more=True, after=cursor)
-
-    async def _celebrity_pages(
-        self, celebrities: list[str], cursor: tuple[int, str] | None, fetch: int
-    ) -> dict[str, KeyPage]:
-        if not celebrities:
-            return {}
-        pages = await self.cache.posts_pages(celebrities, cursor, fetch)
-        missing = [c for c, page in pages.items() if not page.built]
-        if missing:
-            pulled = await load_recent_posts(self.graph, missing, self.max_items)
-            for author_id, items in pulled.items():
-                await self.cache.store_posts(author_id, items)
-                pages[author_id] = _slice(items, cursor, fetch)
-        return pages
-
-    @staticmethod
-    def _merge(pages: list[KeyPage]) -> tuple[list[FeedItem], bool]:
-        """k-way merge (newest first, duplicates dropped) of the part certainly in global order.
-
-        A source that is not exhausted may still hold items older than its last fetched one, so only merged
-        items at or above the highest such frontier are kept. Returns ``(candidates, all_exhausted)``.
-        """
-        frontiers = [p.items[-1].key() for p in pages if not p.exhausted and p.items]
-        floor = max(frontiers) if frontiers else None
-        merged: list[FeedItem] = []
-        seen: set[str] = set()
-        for item in heapq.merge(*(p.items for p in pages), key=FeedItem.key, reverse=True):
-            if floor is not None and item.key() < floor:
+            skeleton = await self._skeleton(own, celebrities, round_cursor, fetch)
+            ship = first - len(kept) if hydrate else 0  # the candidates that will fill the page
+            states = await self._hydrate(viewer_id, skeleton.candidates, ship, hydration)
+            kept += await self._filter(viewer_id, skeleton, states)
+            if len(kept) > first or skeleton.exhausted or not skeleton.candidates:
+                has_more = len(kept) > first
                 break
-            if item.post_id not in seen:
-                seen.add(item.post_id)
-                merged.append(item)
-        return merged, floor is None
+            round_cursor = skeleton.candidates[-1].key()
+            own = await self.cache.feed_page(viewer_id, round_cursor, fetch)
+        return await self._present(kept, first, has_more=has_more, after=cursor, hydration=hydration)
+
+    async def _skeleton(
+        self, own: KeyPage, celebrities: list[str], cursor: tuple[int, str] | None, fetch: int
+    ) -> Skeleton:
+        """Stage 1: the viewer's pushed page ``own`` merged with the celebrities' pages after ``cursor``."""
+        pages = [own]
+        if celebrities:
+            celeb_pages = await self.cache.posts_pages(celebrities, cursor, fetch)
+            missing = [c for c, page in celeb_pages.items() if not page.built]
+            if missing:
+                pulled = await load_recent_posts(self.graph, missing, self.max_items)
+                for author_id, items in pulled.items():
+                    await self.cache.store_posts(author_id, items)
+                    celeb_pages[author_id] = _slice(items, cursor, fetch)
+            pages += celeb_pages.values()
+        candidates, exhausted = merge_sources(pages)
+        return Skeleton(candidates, exhausted, frozenset(i.post_id for i in own.items))
+
+    async def _hydrate(
+        self, viewer_id: str, candidates: list[FeedItem], ship: int, hydration: PostHydration
+    ) -> dict[str, FeedPostState]:
+        """Stage 2: one graph round trip for the candidates' filter state; the first ``ship`` of them also
+        come with their post, author and the viewer's like, added to ``hydration``. Returns the state by post
+        id (a post that no longer exists has none)."""
+        if not candidates:
+            return {}
+        params: dict[str, object] = {"viewer_id": viewer_id, "ids": [i.post_id for i in candidates]}
+        if ship > 0:
+            params["hydrate"] = [i.post_id for i in candidates[:ship]]
+        rows = await self.graph.read(stmts.FEED_FILTER_HYDRATED if ship > 0 else stmts.FEED_FILTER, params)
+        states: dict[str, FeedPostState] = {}
+        for row in rows:
+            state = FeedPostState.from_row(row)
+            states[state.post_id] = state
+            content = row.get("content")
+            if content is not None and in_home_feed(state):
+                post = record_from_row(content)
+                hydration.posts[post.id] = post
+                hydration.authors[post.author_id] = UserRecord.from_row(content["author"])
+                hydration.viewer_likes[post.id] = bool(row["viewer_liked"])
+        return states
 
     async def _filter(
-        self, viewer_id: str, items: list[FeedItem], own_ids: set[str], hydrate: int
+        self, viewer_id: str, skeleton: Skeleton, states: dict[str, FeedPostState]
     ) -> list[FeedEntry]:
-        """Keep the PUBLISHED posts of followed (or own), unblocked authors; lazily remove the rest. The first
-        ``hydrate`` items come with their post, author and the viewer's like (``FEED_FILTER_HYDRATED``)."""
-        if not items:
-            return []
-        params: dict[str, object] = {"viewer_id": viewer_id, "ids": [i.post_id for i in items]}
-        if hydrate > 0:
-            params["hydrate"] = [i.post_id for i in items[:hydrate]]
-        rows = await self.graph.read(stmts.FEED_FILTER_HYDRATED if hydrate > 0 else stmts.FEED_FILTER, params)
-        by_id = {r["id"]: r for r in rows}
+        """Stage 3: the candidates that pass :func:`in_home_feed`, in order; the rest is removed from the
+        Redis keys it came from (best effort: skipped while Redis is down)."""
         kept: list[FeedEntry] = []
         stale_feed: list[str] = []
         stale_posts: dict[str, list[str]] = {}
-        for item in items:
-            row = by_id.get(item.post_id)
-            if row is not None and row["status"] == "PUBLISHED" and row["follows"] and not row["blocked"]:
-                content = row.get("content")
-                if content is None:
-                    kept.append(FeedEntry(item.post_id, row["author_id"], item.score))
-                else:
-                    post, author = record_from_row(content), UserRecord.from_row(content["author"])
-                    kept.append(FeedEntry(item.post_id, post.author_id, item.score, post, author, row["viewer_liked"]))
+        for item in skeleton.candidates:
+            state = states.get(item.post_id)
+            if state is not None and in_home_feed(state):
+                kept.append(FeedEntry(item.post_id, state.author_id, item.score))
                 continue
-            if item.post_id in own_ids:
+            if item.post_id in skeleton.pushed_ids:
                 stale_feed.append(item.post_id)
-            if row is not None and row["status"] != "PUBLISHED":
-                stale_posts.setdefault(row["author_id"], []).append(item.post_id)
+            if state is not None and state.status != PUBLISHED:
+                stale_posts.setdefault(state.author_id, []).append(item.post_id)
         await self._remove_stale(viewer_id, stale_feed, stale_posts)
         return kept
+
+    async def _present(
+        self,
+        entries: list[FeedEntry],
+        first: int,
+        *,
+        has_more: bool,
+        after: tuple[int, str] | None,
+        hydration: PostHydration,
+    ) -> HomeFeedPage:
+        """Stage 4: the page of the first ``first`` entries with their cursors; the like counts of the
+        hydrated posts among them join ``hydration`` (one ``MGET``; none when nothing was hydrated)."""
+        page = self._entries_page(entries, first, has_more=has_more, after=after)
+        ids = [e.post_id for _, e in page.items if e.post_id in hydration.posts]
+        if ids:
+            counts = await self.counts.counts(ids)
+            hydration.like_counts.update({pid: n for pid, n in zip(ids, counts, strict=True) if n is not None})
+        return HomeFeedPage(page, hydration)
 
     async def _remove_stale(self, viewer_id: str, feed_ids: list[str], posts: dict[str, list[str]]) -> None:
         try:
@@ -303,7 +384,7 @@ class FeedService:
         except CacheUnavailable:
             log.info("feed.lazy_removal_skipped", viewer_id=viewer_id)
 
-    # -- the graph path -----------------------------------------------------------------------------------
+    # -- the graph path -------------------------------------------------------------------------------------
 
     async def _degraded_feed(self, viewer_id: str, first: int, cursor: tuple[int, str] | None) -> Page[FeedEntry]:
         if cursor is None:
@@ -330,7 +411,7 @@ class FeedService:
         }
 
     @staticmethod
-    def _page(
+    def _entries_page(
         entries: list[FeedEntry], first: int, *, has_more: bool, after: tuple[int, str] | None
     ) -> Page[FeedEntry]:
         return Page(

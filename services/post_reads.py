@@ -1,7 +1,8 @@
 """Reading posts: rows -> ``PostRecord``, who may see which post, batch loads and a user's post grid.
 
-Visibility (issues 3 and 4; the user-level part is ``services.visibility``'s rule, which ``PostView`` applies
-to the flags ``POST_FIELDS`` returns so that a batch of posts costs one round trip): a DELETED
+Visibility (the user-level part is ``services.visibility.may_view``, which ``PostView`` applies to the flags
+``POST_FIELDS`` returns so that a batch of posts costs one round trip; a user's grid checks it in its own
+statement): a DELETED
 post is never served; the author sees their own posts in every other status (PENDING_UPLOAD, PROCESSING,
 FAILED: the app shows "uploading…/failed" tiles); anyone else sees only PUBLISHED posts, never across a block
 (either way), and a private author's posts only as an approved follower.
@@ -19,12 +20,12 @@ import orjson
 from graph.statements import posts as stmts
 from services.core.pagination import Page, clamp_first, decode_cursor, encode_cursor
 from services.core.records import MediaRecord, PostRecord
+from services.visibility import may_view
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from graph.store import GraphStore, Row
-    from services.visibility import VisibilityService
 
 PENDING_UPLOAD, PROCESSING, PUBLISHED, FAILED, DELETED = (
     "PENDING_UPLOAD", "PROCESSING", "PUBLISHED", "FAILED", "DELETED",
@@ -48,14 +49,12 @@ class PostView:
         status = self.record.status
         if status == DELETED:
             return False
-        if viewer_id is not None and viewer_id == self.record.author_id:
-            return True
-        return status == PUBLISHED and author_visible(self.author_private, self.viewer_follows, self.blocked)
-
-
-def author_visible(author_private: bool, viewer_follows: bool, blocked: bool) -> bool:
-    """Whether a non-author may see an author's published posts."""
-    return not blocked and (not author_private or viewer_follows)
+        own = viewer_id is not None and viewer_id == self.record.author_id
+        if not own and status != PUBLISHED:
+            return False
+        return may_view(
+            is_owner=own, owner_private=self.author_private, viewer_follows=self.viewer_follows, blocked=self.blocked
+        )
 
 
 def _variants(raw: Any) -> dict[str, str]:
@@ -115,11 +114,10 @@ def view_from_row(row: Row) -> PostView:
 
 
 class PostReader:
-    """Batch reads of posts over ``graph`` (one round trip per call); ``visibility`` decides whose grid a
-    viewer may see (``services.visibility``, the social graph's rule)."""
+    """Batch reads of posts over ``graph`` (one round trip per call)."""
 
-    def __init__(self, graph: GraphStore, visibility: VisibilityService) -> None:
-        self._graph, self._visibility = graph, visibility
+    def __init__(self, graph: GraphStore) -> None:
+        self._graph = graph
 
     async def views(self, post_ids: Sequence[str], viewer_id: str | None) -> list[PostView | None]:
         """Every post of ``post_ids`` whatever its status, in order (``None``: no such post)."""
@@ -148,12 +146,11 @@ class PostReader:
         limit = clamp_first(first, USER_POSTS_DEFAULT_FIRST)
         before_ts, before_id = decode_cursor(after, (int, str)) or (_FIRST_PAGE_TS, "")
         own = viewer_id is not None and viewer_id == author_id
-        if not own and not await self._visibility.can_view(viewer_id, author_id):
-            return Page(items=[], has_next=False, has_previous=after is not None)
         rows = await self._graph.read(
             stmts.USER_POSTS_PAGE,
             {
                 "author_id": author_id,
+                "viewer_id": viewer_id,
                 "statuses": list(OWN_STATUSES if own else (PUBLISHED,)),
                 "before_ts": before_ts,
                 "before_id": before_id,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uuid_utils
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from services.core.pagination import Page
     from services.core.records import MediaRecord, PostRecord
     from services.post_reads import PostView
-    from services.visibility import VisibilityService
 
 CAPTION_MAX_CHARS = 2_200  # Instagram's caption limit
 MAX_MEDIA = 10  # Instagram carousel limit
@@ -115,19 +114,17 @@ def _check_media(media: Sequence[MediaSpec]) -> list[MediaSpec]:
 
 
 class PostService:
-    """Posts over ``graph`` (writes and reads) with uploads to ``store``; ``visibility`` is the social graph's
-    rule for whose posts a viewer may list."""
+    """Posts over ``graph`` (writes and reads) with uploads to ``store``."""
 
     def __init__(
         self,
         graph: GraphStore,
         store: ObjectStore,
-        visibility: VisibilityService,
         *,
         upload_expiry_s: int = UPLOAD_EXPIRY_S,
     ) -> None:
         self._graph, self._store = graph, store
-        self.reader = PostReader(graph, visibility)
+        self.reader = PostReader(graph)
         self.upload_expiry_s = upload_expiry_s
 
     # -- create -------------------------------------------------------------------------------------------
@@ -184,7 +181,7 @@ class PostService:
             raise NotFound("Post not found.")
         return CreatedPost(post=created[0].record, uploads=tuple(uploads))
 
-    async def _sign(self, media_rows: list[dict], now: int) -> list[UploadTicket]:
+    async def _sign(self, media_rows: list[dict[str, Any]], now: int) -> list[UploadTicket]:
         tickets = []
         for m in media_rows:
             try:

@@ -7,7 +7,7 @@
 | ``login_ip`` | client IP          | 20 / minute  |
 | ``register`` | client IP          | 5 / hour     |
 
-(issue 3, item 7). Every call to ``hit`` counts, so ten aliased ``login`` fields in one operation are ten
+Every call to ``hit`` counts, so ten aliased ``login`` fields in one operation are ten
 attempts. Subjects that are not plain ids (logins, IPv6, anything with braces) are hashed (SHA-256) into the
 key, so user input never shapes a Redis key or its Cluster hash tag.
 

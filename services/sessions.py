@@ -30,7 +30,7 @@ from prometheus_client import Counter
 
 from cache.errors import CacheUnavailable
 from cache.sessions import Rotation
-from graph.statements import users as stmts
+from graph.statements import accounts as stmts
 from services.core import clock
 from services.core.errors import Unauthenticated, Unavailable
 from services.core.records import UserRecord

@@ -1,4 +1,4 @@
-"""Suggested users: friends of friends (issue 3, item 5).
+"""Suggested users: friends of friends.
 
 Candidates are the people followed by the people the viewer follows, ranked by ``mutual_count`` — how many
 of the viewer's followees follow them (the "mutual friends" signal of people-you-may-know systems) —
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from graph.statements import social_reads as stmts
+from graph.statements import suggestions as stmts
 from services.core.pagination import clamp_first
 from services.core.records import UserRecord
 

@@ -1,10 +1,12 @@
-"""Who may see a user's followers, following and posts (issue 3, item 4).
+"""Who may see a user's content: the visibility rule for one viewer and many owners, and its Python form.
 
 A public account's content is visible to everyone; a private account's only to itself and its approved
 followers. A block in either direction hides the content as well, and a user who blocks the viewer is
 ``NOT_FOUND`` to them (``Access.blocks_viewer``; the user lookups of ``services.users`` apply the same rule
-in their own statement). Inside other Cypher statements, use
-``graph.statements.visibility.can_view_predicate(owner_var)`` so that a page costs no extra round trip.
+in their own statement). Inside Cypher statements the rule is ``graph.statements.visibility``'s fragments
+(``can_view``, ``post_visible``, ``no_block``, ``user_visible``), so that a page costs no extra round trip;
+what a statement returns as flags (``viewer_relation``) is decided here by :func:`may_view`, the one Python
+form of the rule.
 """
 
 from __future__ import annotations

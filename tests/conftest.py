@@ -25,6 +25,7 @@ from graph.store import open_graph_store
 from runtime.resources import open_redis
 from runtime.settings import Settings
 from tests.support.app import api, app, gql  # noqa: F401  (shared API fixtures)
+from tests.support.kafka import make_consumer, producer, read_topic, topics  # noqa: F401  (shared Kafka fixtures)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

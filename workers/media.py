@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
-from workers.runtime import Worker
+from workers.consumers import Worker
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

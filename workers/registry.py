@@ -18,8 +18,8 @@ from events.producer import EventProducer
 from events.topics import Topics
 from runtime.container import build_services
 from runtime.resources import open_resources
+from workers.consumers import ConsumerConfig, Worker, build_consumers, run_consumers
 from workers.periodic import PeriodicJob, run_periodic
-from workers.runtime import RuntimeConfig, Worker, build_consumers, run_consumers
 
 if TYPE_CHECKING:
     from runtime.settings import Settings
@@ -29,9 +29,9 @@ PERIODIC: tuple[str, ...] = ("counters", "sweeper")
 WORKER_NAMES: tuple[str, ...] = ("outbox-relay", *CONSUMERS, *PERIODIC)
 
 
-def runtime_config(settings: Settings) -> RuntimeConfig:
+def consumer_config(settings: Settings) -> ConsumerConfig:
     """Consumer settings from the process settings."""
-    return RuntimeConfig(
+    return ConsumerConfig(
         bootstrap=settings.kafka_bootstrap,
         topic_suffix=settings.topic_suffix,
         group_prefix=settings.consumer_group_prefix,
@@ -66,7 +66,7 @@ async def run_worker(name: str, settings: Settings) -> None:
     """Run worker ``name`` until SIGINT/SIGTERM; raises ``ValueError`` for an unknown name."""
     if name not in WORKER_NAMES:
         raise ValueError(f"unknown worker {name!r}; choose one of {', '.join(WORKER_NAMES)}")
-    config = runtime_config(settings)
+    config = consumer_config(settings)
     producer = EventProducer(settings.kafka_bootstrap, idempotence=settings.kafka_idempotence)
     stop = asyncio.Event()
     async with open_resources(settings) as resources, build_services(resources) as services:

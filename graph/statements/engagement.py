@@ -7,9 +7,10 @@ Graph shape (DESIGN.md "Data model")::
 
 A post can be liked or commented on only when it is PUBLISHED and visible to the viewer: the author does not
 block the viewer nor the reverse, and a private author is the viewer or followed by the viewer
-(``VISIBLE_TO_VIEWER``). Every write checks that in its own single statement, so a post deleted or hidden
-between a read and the write is never touched. ``Post.like_count`` is the graph copy of the Redis counter
-(``services.like_counts``), written back periodically; ``Post.comment_count`` is maintained here.
+(``graph.statements.visibility.post_visible``). Every write checks that in its own single statement, so a post
+deleted or hidden between a read and the write is never touched. ``Post.like_count`` is the graph copy of the
+Redis counter (``services.like_counts``), written back periodically; ``Post.comment_count`` is maintained
+here.
 Times are epoch ms; ``$outbox`` is ``Event.outbox_props()``.
 Page filters are ``graph.keyset`` predicates (FalkorDB 4.16 mis-answers ``u.id < $x`` from the index).
 """
@@ -20,28 +21,12 @@ from graph.cypher import cypher
 from graph.keyset import keyset_after, keyset_before
 from graph.statements.outbox import WRITE_OUTBOX, write_outbox_if
 from graph.statements.users import USER_FIELDS
+from graph.statements.visibility import no_block, post_visible
 
-# FalkorDB 4.16 rejects pattern comprehensions inside WHERE ("Unable to resolve filtered alias"), evaluates
-# pattern predicates inside projections to lists, and caches a pattern comprehension between two BOUND nodes
-# stale when its relationship type did not exist yet at plan time. So: filters are WHERE pattern predicates;
-# a visibility flag is an ``OPTIONAL MATCH ... WHERE <predicates>`` gate; comprehensions only count edges to
-# an unbound end. All of it is valid Neo4j 5. A null viewer ``v`` is guarded explicitly.
-
-#: WHERE filter: ``p`` (a Post by author ``a``) may be seen by the bound viewer ``v``: published, no block
-#: either way, and a private author is ``v`` itself or followed by ``v``.
-VISIBLE_TO_VIEWER = (
-    "p.status = 'PUBLISHED' AND NOT (a)-[:BLOCKS]->(v) AND NOT (v)-[:BLOCKS]->(a) "
-    "AND (a.id = v.id OR NOT coalesce(a.is_private, false) OR (v)-[:FOLLOWS]->(a))"
-)
-
-#: WHERE filter: as ``VISIBLE_TO_VIEWER`` for a viewer ``v`` that may be null (anonymous: public authors).
-VISIBLE_TO_ANYONE = (
-    "p.status = 'PUBLISHED' AND (v IS NULL OR (NOT (a)-[:BLOCKS]->(v) AND NOT (v)-[:BLOCKS]->(a))) "
-    "AND (NOT coalesce(a.is_private, false) OR (v IS NOT NULL AND (a.id = v.id OR (v)-[:FOLLOWS]->(a))))"
-)
-
-#: WHERE filter: neither the user ``w`` nor the (possibly null) viewer ``v`` blocks the other.
-NO_BLOCK_WITH_VIEWER = "(v IS NULL OR (NOT (w)-[:BLOCKS]->(v) AND NOT (v)-[:BLOCKS]->(w)))"
+# Who may see what is ``graph.statements.visibility``'s rule: ``post_visible("p", "a", "v")`` for the post,
+# ``no_block("w", "v")`` for a comment's author or a liker (``v`` may be null: anonymous).
+_POST_VISIBLE = post_visible("p", "a", "v")
+_COMMENTER_VISIBLE = no_block("w", "v")
 
 # -- likes ----------------------------------------------------------------------------------------------
 
@@ -53,7 +38,7 @@ LIKE_POST = cypher(
     f"""
     MATCH (v:User {{id: $viewer_id}})
     MATCH (a:User)-[:POSTED]->(p:Post {{id: $post_id}})
-    WHERE {VISIBLE_TO_VIEWER}
+    WHERE {_POST_VISIBLE}
     MERGE (v)-[l:LIKED]->(p)
     ON CREATE SET l.created_at = $now, l.tx = $tx
     WITH p, l, coalesce(l.tx = $tx, false) AS created
@@ -71,7 +56,7 @@ UNLIKE_POST = cypher(
     f"""
     MATCH (v:User {{id: $viewer_id}})
     MATCH (a:User)-[:POSTED]->(p:Post {{id: $post_id}})
-    WHERE {VISIBLE_TO_VIEWER}
+    WHERE {_POST_VISIBLE}
     OPTIONAL MATCH (v)-[l:LIKED]->(p)
     WITH p, l, l IS NOT NULL AS removed
     DELETE l
@@ -89,15 +74,17 @@ LIKE_COUNTS = cypher(
     MATCH (p:Post {id: post_id})
     RETURN post_id, size([(u:User)-[:LIKED]->(p) | 1]) AS likes
     """,
+    system=True,
 )
 
-#: Which posts of ``$ids`` ``$viewer_id`` has liked: rows ``{post_id}``.
+#: Which posts of ``$ids`` (those the viewer may see) ``$viewer_id`` has liked: rows ``{post_id}``.
 VIEWER_LIKES = cypher(
     "engagement.VIEWER_LIKES",
-    """
-    MATCH (v:User {id: $viewer_id})
+    f"""
+    MATCH (v:User {{id: $viewer_id}})
     UNWIND $ids AS post_id
-    MATCH (v)-[:LIKED]->(p:Post {id: post_id})
+    MATCH (v)-[:LIKED]->(p:Post {{id: post_id}})<-[:POSTED]-(a:User)
+    WHERE {_POST_VISIBLE}
     RETURN p.id AS post_id
     """,
 )
@@ -112,7 +99,7 @@ LIKERS_PAGE = cypher(
     WITH v
     MATCH (u:User)-[l:LIKED]->(p:Post {{id: $post_id}})
     WHERE {keyset_before("l.created_at", "u.id", "after_at", "after_id")}
-      AND (v IS NULL OR (NOT (u)-[:BLOCKS]->(v) AND NOT (v)-[:BLOCKS]->(u)))
+      AND {no_block("u", "v")}
     RETURN u {USER_FIELDS} AS user, l.created_at AS created_at, u.id AS user_id
     ORDER BY created_at DESC, user_id DESC
     LIMIT $limit
@@ -131,6 +118,7 @@ WRITE_BACK_LIKE_COUNTS = cypher(
     RETURN count(p) AS updated
     """,
     write=True,
+    system=True,
 )
 
 # -- comments -------------------------------------------------------------------------------------------
@@ -144,7 +132,7 @@ ADD_COMMENT = cypher(
     f"""
     MATCH (v:User {{id: $viewer_id}})
     MATCH (a:User)-[:POSTED]->(p:Post {{id: $post_id}})
-    WHERE {VISIBLE_TO_VIEWER}
+    WHERE {_POST_VISIBLE}
     CREATE (v)-[:WROTE]->(c:Comment {{id: $comment.id, text: $comment.text, created_at: $comment.created_at,
                                      deleted: false}})-[:ON]->(p)
     SET p.comment_count = coalesce(p.comment_count, 0) + 1
@@ -165,7 +153,7 @@ DELETE_COMMENT = cypher(
     MATCH (v:User {{id: $viewer_id}})
     MATCH (w:User)-[:WROTE]->(c:Comment {{id: $comment_id}})-[:ON]->(p:Post)<-[:POSTED]-(a:User)
     OPTIONAL MATCH (seen:Comment {{id: $comment_id}})
-    WHERE {VISIBLE_TO_VIEWER} AND NOT (w)-[:BLOCKS]->(v) AND NOT (v)-[:BLOCKS]->(w)
+    WHERE {_POST_VISIBLE} AND {_COMMENTER_VISIBLE}
     WITH v, w, c, p, a, seen IS NOT NULL AS visible,
          (w.id = v.id OR a.id = v.id) AS allowed,
          (NOT coalesce(c.deleted, false) AND p.status = 'PUBLISHED') AS was_live
@@ -189,7 +177,7 @@ COMMENTS_PAGE = cypher(
     MATCH (w:User)-[:WROTE]->(c:Comment)-[:ON]->(p:Post {{id: $post_id}})
     WHERE NOT coalesce(c.deleted, false)
       AND {keyset_after("c.created_at", "c.id", "after_at", "after_id")}
-      AND {NO_BLOCK_WITH_VIEWER}
+      AND {_COMMENTER_VISIBLE}
     RETURN {_COMMENT}, c.created_at AS created_at, c.id AS comment_id
     ORDER BY created_at, comment_id
     LIMIT $limit
@@ -205,8 +193,8 @@ COMMENTS_BY_IDS = cypher(
     WITH v
     UNWIND $ids AS comment_id
     MATCH (w:User)-[:WROTE]->(c:Comment {{id: comment_id}})-[:ON]->(p:Post)<-[:POSTED]-(a:User)
-    WHERE NOT coalesce(c.deleted, false) AND {VISIBLE_TO_ANYONE}
-      AND {NO_BLOCK_WITH_VIEWER}
+    WHERE NOT coalesce(c.deleted, false) AND {_POST_VISIBLE}
+      AND {_COMMENTER_VISIBLE}
     RETURN {_COMMENT}
     """,
 )

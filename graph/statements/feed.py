@@ -1,15 +1,15 @@
-"""Cypher statements of the home feed and the fan-out worker (all reads).
+"""Cypher statements of the home feed (all reads; the fan-out worker's are ``graph.statements.fanout``).
 
 Valid on Neo4j 5 and FalkorDB 4.16: no ``EXISTS {}``/``COUNT {}``, and pattern comprehensions only in the
 post-content projection ``FEED_FILTER_HYDRATED`` shares with ``graph.statements.posts``: FalkorDB rejects them
 inside ``WHERE`` and caches a plan over a relationship type that does not exist yet (a fresh graph without any
-``BLOCKS``) as "no match" for good (``graph.migrations`` registers every type first). Relationship state
-between the viewer and others is read with ``OPTIONAL MATCH`` + ``count``/``collect`` or with ``WHERE``
-pattern predicates (``NOT (v)-[:BLOCKS]-(a)``), which re-resolve the type (checked on FalkorDB). Rows hold
-scalars and maps (no nodes). Scores are ``Post.created_at`` (epoch ms). A keyset "before" cursor ``($before_ts,
-$before_id)`` selects posts strictly older in ``(created_at, id)`` order (``graph.keyset.keyset_before``:
-FalkorDB 4.16 mis-answers ``p.id < $before_id`` from the ``Post.id`` index); the first page passes
-``FIRST_PAGE_TS`` and ``""``.
+``BLOCKS``) as "no match" for good (``graph.migrations`` registers every type first). Who may see what is
+``graph.statements.visibility``'s: the pulls filter with ``post_visible``; the filter of cached candidates
+returns ``viewer_relation``'s flags for ``services.feed`` to decide (and to drop what is stale from Redis).
+Rows hold scalars and maps (no nodes). Scores are ``Post.created_at`` (epoch ms). A keyset "before" cursor
+``($before_ts, $before_id)`` selects posts strictly older in ``(created_at, id)`` order
+(``graph.keyset.keyset_before``: FalkorDB 4.16 mis-answers ``p.id < $before_id`` from the ``Post.id`` index);
+the first page passes ``FIRST_PAGE_TS`` and ``""``.
 """
 
 from __future__ import annotations
@@ -18,48 +18,9 @@ from graph.cypher import cypher
 from graph.keyset import keyset_before
 from graph.statements.posts import POST_CONTENT_MAP
 from graph.statements.users import USER_FIELDS
+from graph.statements.visibility import post_visible, viewer_relation
 
 FIRST_PAGE_TS = 2**62  # larger than any epoch-ms timestamp: "before" the newest post
-
-#: Followers of ``$author_id`` with ids greater than ``$after`` (keyset), ascending, at most ``$limit``.
-#: Rows: ``{id}``. The ``WITH`` before the id filter keeps FalkorDB from planning a range scan of the
-#: ``User.id`` index over every user (40 ms instead of 4 ms for fb_107's 1,045 followers); likewise the
-#: ``WITH p`` below keeps it from scanning the ``Post.status`` index over every post.
-FOLLOWERS_PAGE = cypher(
-    "feed.FOLLOWERS_PAGE",
-    """
-    MATCH (a:User {id: $author_id})<-[:FOLLOWS]-(f:User)
-    WITH f.id AS id
-    WHERE id > $after
-    RETURN id
-    ORDER BY id
-    LIMIT $limit
-    """,
-)
-
-#: The post ``$post_id`` as the fan-out needs it. Rows (0 or 1):
-#: ``{id, author_id, status, created_at, follower_count}``.
-POST_FOR_FANOUT = cypher(
-    "feed.POST_FOR_FANOUT",
-    """
-    MATCH (a:User)-[:POSTED]->(p:Post {id: $post_id})
-    RETURN p.id AS id, a.id AS author_id, p.status AS status, p.created_at AS created_at,
-           coalesce(a.follower_count, 0) AS follower_count
-    """,
-)
-
-#: Whether ``$follower_id`` follows ``$followee_id`` now, and the followee's follower count.
-#: Rows (0 when either user is gone): ``{follows, follower_count}``.
-FOLLOW_STATE = cypher(
-    "feed.FOLLOW_STATE",
-    """
-    MATCH (f:User {id: $follower_id})
-    MATCH (e:User {id: $followee_id})
-    OPTIONAL MATCH (f)-[r:FOLLOWS]->(e)
-    WITH e, count(r) AS edges
-    RETURN edges > 0 AS follows, coalesce(e.follower_count, 0) AS follower_count
-    """,
-)
 
 #: The newest ``$limit`` PUBLISHED posts of each author in ``$author_ids``.
 #: Rows: ``{author_id, id, score}``, per author newest first.
@@ -78,16 +39,7 @@ AUTHORS_RECENT_POSTS = cypher(
     }
     RETURN aid AS author_id, id, score
     """,
-)
-
-#: Ids of every post (any status) of ``$author_id`` created at or after ``$since`` ms. Rows: ``{id}``.
-AUTHOR_POST_IDS_SINCE = cypher(
-    "feed.AUTHOR_POST_IDS_SINCE",
-    """
-    MATCH (a:User {id: $author_id})-[:POSTED]->(p:Post)
-    WHERE p.created_at >= $since
-    RETURN p.id AS id
-    """,
+    system=True,
 )
 
 #: What the feed read needs to know about the viewer: how many users they follow and which of them are
@@ -103,32 +55,31 @@ VIEWER_CONTEXT = cypher(
     """,
 )
 
-_FILTER_MATCH = """
-    MATCH (v:User {id: $viewer_id})
+_FILTER_MATCH = f"""
+    MATCH (v:User {{id: $viewer_id}})
     UNWIND $ids AS pid
-    MATCH (a:User)-[:POSTED]->(p:Post {id: pid})
-    OPTIONAL MATCH (v)-[fol:FOLLOWS]->(a)
-    WITH v, a, p, count(fol) AS follow_edges
-    OPTIONAL MATCH (v)-[blk:BLOCKS]-(a)
-    WITH v, a, p, follow_edges, count(blk) AS block_edges
+    MATCH (a:User)-[:POSTED]->(p:Post {{id: pid}})
+    {viewer_relation("v", "a", "v, a, p")}
 """
+_FILTER_COLUMNS = (
+    "p.id AS id, a.id AS author_id, p.status AS status, p.created_at AS created_at, a.id = v.id AS own, "
+    "coalesce(a.is_private, false) AS author_private, viewer_follows, blocked"
+)
 
 #: The read-time filter for a batch of candidate post ids: one row per post that exists, with what decides
-#: whether ``$viewer_id`` may see it in the home feed. Rows: ``{id, author_id, status, created_at, follows,
-#: blocked}``; ``follows`` is true for the viewer's own posts.
+#: whether ``$viewer_id`` may see it in the home feed (``services.feed``'s rule over these flags). Rows:
+#: ``{id, author_id, status, created_at, own, author_private, viewer_follows, blocked}``.
 FEED_FILTER = cypher(
     "feed.FEED_FILTER",
     f"""
     {_FILTER_MATCH.strip()}
-    RETURN p.id AS id, a.id AS author_id, p.status AS status, p.created_at AS created_at,
-           (a.id = v.id OR follow_edges > 0) AS follows, block_edges > 0 AS blocked
+    RETURN {_FILTER_COLUMNS}
     """,
 )
 
 #: ``FEED_FILTER`` that also hydrates the posts of ``$hydrate`` (the candidates that will fill the page), so
-#: that the API's feed costs no further graph round trip for the posts, their authors and the viewer's likes
-#: (the ``PostsById``, ``UsersById`` and ``ViewerLikesByPostId`` loaders are primed from it). Rows:
-#: ``FEED_FILTER``'s columns plus ``viewer_liked`` and ``content``: for ids in ``$hydrate`` a map of
+#: that the API's feed costs no further graph round trip for the posts, their authors and the viewer's likes.
+#: Rows: ``FEED_FILTER``'s columns plus ``viewer_liked`` and ``content``: for ids in ``$hydrate`` a map of
 #: ``graph.statements.posts.POST_CONTENT``'s columns (``post``, ``author_id``, ``author_private``, ``media``,
 #: ``hashtags``, ``mentions``) plus ``author`` (``USER_FIELDS``), else null (over-fetched candidates are
 #: filtered but not shipped: FalkorDB still evaluates the comprehensions, the client parses a third less).
@@ -140,10 +91,8 @@ FEED_FILTER_HYDRATED = cypher(
     f"""
     {_FILTER_MATCH.strip()}
     OPTIONAL MATCH (v)-[lk:LIKED]->(p)
-    WITH v, a, p, follow_edges, block_edges, count(lk) AS like_edges
-    RETURN p.id AS id, a.id AS author_id, p.status AS status, p.created_at AS created_at,
-           (a.id = v.id OR follow_edges > 0) AS follows, block_edges > 0 AS blocked,
-           like_edges > 0 AS viewer_liked,
+    WITH v, a, p, viewer_follows, blocked, count(lk) AS like_edges
+    RETURN {_FILTER_COLUMNS}, like_edges > 0 AS viewer_liked,
            CASE WHEN p.id IN $hydrate THEN {POST_CONTENT_MAP[:-1]}, author: a {USER_FIELDS}}} END AS content
     """,
 )
@@ -161,9 +110,8 @@ HOME_PULL = cypher(
     WITH v, collect(f) + [v] AS authors
     UNWIND authors AS a
     MATCH (a)-[:POSTED]->(p:Post)
-    WHERE p.status = 'PUBLISHED'
+    WHERE {post_visible("p", "a", "v")}
       AND {keyset_before("p.created_at", "p.id", "before_ts", "before_id")}
-      AND NOT (v)-[:BLOCKS]-(a)
     RETURN p.id AS id, p.created_at AS score, a.id AS author_id
     ORDER BY score DESC, id DESC
     LIMIT $limit
@@ -179,9 +127,7 @@ POPULAR_POSTS = cypher(
     f"""
     MATCH (v:User {{id: $viewer_id}})
     MATCH (a:User)-[:POSTED]->(p:Post)
-    WHERE p.status = 'PUBLISHED' AND p.created_at >= $since
-      AND NOT coalesce(a.is_private, false)
-      AND NOT (v)-[:BLOCKS]-(a)
+    WHERE p.created_at >= $since AND NOT coalesce(a.is_private, false) AND {post_visible("p", "a", "v")}
     WITH p, a, coalesce(p.like_count, 0) AS likes
     WHERE CASE WHEN likes = $before_likes THEN {keyset_before("p.created_at", "p.id", "before_ts", "before_id")}
           ELSE likes < $before_likes END

@@ -1,10 +1,11 @@
-"""Cypher statements that change the follow graph: follow, unfollow, requests, remove follower, block.
+"""Cypher statements of the follow graph: follow, unfollow, requests, remove follower (writes), and the
+follower/following/request pages, viewer flags and mutual followers (reads).
 
 Graph shape (DESIGN.md "Data model")::
 
     (:User)-[:FOLLOWS {created_at}]->(:User)      a follow; counted in follower_count / following_count
     (:User)-[:REQUESTED {created_at}]->(:User)    a pending request to a private account (not counted)
-    (:User)-[:BLOCKS {created_at}]->(:User)
+    (:User)-[:BLOCKS {created_at}]->(:User)       see graph.statements.blocks
 
 Each use case is ONE statement (atomic on Neo4j and FalkorDB) that reads the pair's current state, then
 changes the edge, the two counters and writes its Outbox node only when something really changed: every
@@ -26,13 +27,22 @@ MATCH`` and ``WHERE`` pattern predicates re-resolve the type.
 Parameters: ``$viewer_id`` and the other user's ``$target_id`` / ``$requester_id`` / ``$follower_id`` (raw
 user ids), ``$now`` (epoch ms), ``$outbox`` (and, for ``FOLLOW``, ``$follow_outbox`` / ``$request_outbox``):
 ``events.envelope.Event.outbox_props()`` maps.
+
+Pages are keyset pages, newest first by ``(FOLLOWS.created_at DESC, user.id DESC)``: ``$after_at`` /
+``$after_id`` (null for the first page) and ``$limit`` (= first + 1, so the caller sees whether a next page
+exists); the filter is ``graph.keyset.keyset_before`` (FalkorDB 4.16 mis-answers ``other.id < $x`` from the
+``User.id`` index). Users who block the viewer are left out of every list (they are ``NOT_FOUND`` to the
+viewer). Lists come back collected with their sort key; callers re-sort them, so no statement relies on
+``collect`` keeping ``ORDER BY`` order.
 """
 
 from __future__ import annotations
 
 from graph.cypher import cypher
+from graph.keyset import keyset_before
 from graph.statements.outbox import WRITE_OUTBOX, write_outbox_if
 from graph.statements.users import USER_FIELDS
+from graph.statements.visibility import can_view, user_visible
 
 FOLLOW = cypher(
     "follows.FOLLOW",
@@ -166,53 +176,95 @@ REMOVE_FOLLOWER = cypher(
 """``b`` (the viewer) removes follower ``a`` (and any pending request of ``a``); ``follow.removed`` when a
 follow was deleted. ``{hidden, follows_deleted, requests_deleted, user}`` (``user`` = ``a``) or no row."""
 
-BLOCK = cypher(
-    "follows.BLOCK",
-    f"""
-    MATCH (a:User {{id: $viewer_id}})
-    MATCH (b:User {{id: $target_id}})
-    OPTIONAL MATCH (a)-[blk:BLOCKS]->(b)
-    WITH a, b, count(blk) > 0 AS already
-    OPTIONAL MATCH (a)-[out_f:FOLLOWS]->(b)
-    WITH a, b, already, collect(out_f) AS outgoing
-    OPTIONAL MATCH (b)-[in_f:FOLLOWS]->(a)
-    WITH a, b, already, outgoing, collect(in_f) AS incoming
-    OPTIONAL MATCH (a)-[out_r:REQUESTED]->(b)
-    WITH a, b, already, outgoing, incoming, collect(out_r) AS requests_out
-    OPTIONAL MATCH (b)-[in_r:REQUESTED]->(a)
-    WITH a, b, already, outgoing, incoming, requests_out, collect(in_r) AS requests_in
-    WITH a, b, already, outgoing, incoming, requests_out + requests_in AS requests
-    FOREACH (_ IN CASE WHEN already THEN [] ELSE [1] END |
-        MERGE (a)-[k:BLOCKS]->(b) ON CREATE SET k.created_at = $now
-        {WRITE_OUTBOX})
-    FOREACH (gone_out IN outgoing | DELETE gone_out)
-    FOREACH (gone_in IN incoming | DELETE gone_in)
-    FOREACH (gone_request IN requests | DELETE gone_request)
-    FOREACH (_ IN CASE WHEN size(outgoing) > 0 THEN [1] ELSE [] END |
-        SET a.following_count = coalesce(a.following_count, 0) - size(outgoing),
-            b.follower_count = coalesce(b.follower_count, 0) - size(outgoing))
-    FOREACH (_ IN CASE WHEN size(incoming) > 0 THEN [1] ELSE [] END |
-        SET b.following_count = coalesce(b.following_count, 0) - size(incoming),
-            a.follower_count = coalesce(a.follower_count, 0) - size(incoming))
-    RETURN NOT already AS changed, size(outgoing) AS unfollowed, size(incoming) AS removed_follower,
-           size(requests) AS requests_removed, b {USER_FIELDS} AS user
-    """,
-    write=True,
-)
-"""Viewer ``a`` blocks ``b``: BLOCKS edge, follows and requests deleted BOTH ways with exact counter
-updates, ``block.created`` when the block is new. ``{changed, unfollowed, removed_follower,
-requests_removed, user}`` or no row for an unknown user."""
+# -- reads: followers, following, requests, viewer flags, mutual followers ----------------------------
 
-UNBLOCK = cypher(
-    "follows.UNBLOCK",
-    f"""
-    MATCH (a:User {{id: $viewer_id}})
-    MATCH (b:User {{id: $target_id}})
-    OPTIONAL MATCH (a)-[blk:BLOCKS]->(b)
-    WITH b, collect(blk) AS blocks
-    FOREACH (lifted IN blocks | DELETE lifted)
-    RETURN size(blocks) > 0 AS changed, b {USER_FIELDS} AS user
-    """,
-    write=True,
+_KEYSET = keyset_before("edge.created_at", "other.id", "after_at", "after_id")
+#: ``CASE`` because FalkorDB projects a null node to a map of nulls (Neo4j: null, which ``collect`` skips).
+_PAGE_ITEM = (
+    "CASE WHEN other IS NULL THEN null"
+    f" ELSE other {{{USER_FIELDS[1:-1]}, edge_created_at: edge.created_at}} END"
 )
-"""Viewer ``a`` lifts a block of ``b`` (no event; follows are not restored). ``{changed, user}`` or no row."""
+
+
+def _page(pattern: str, counter: str) -> str:
+    return f"""
+    OPTIONAL MATCH (v:User {{id: $viewer_id}})
+    WITH v
+    MATCH (owner:User {{id: $user_id}})
+    OPTIONAL MATCH (gate:User {{id: $user_id}}) WHERE {can_view("gate", "v")}
+    WITH v, owner, gate IS NOT NULL AS visible
+    OPTIONAL MATCH {pattern}
+    WHERE visible AND {_KEYSET} AND {user_visible("other", "v")}
+    WITH owner, visible, other, edge
+    ORDER BY edge.created_at DESC, other.id DESC
+    LIMIT $limit
+    RETURN visible, coalesce(owner.{counter}, 0) AS total, collect({_PAGE_ITEM}) AS users
+    """
+
+
+FOLLOWERS_PAGE = cypher(
+    "follows.FOLLOWERS_PAGE",
+    _page("(other:User)-[edge:FOLLOWS]->(owner)", "follower_count"),
+)
+"""``$user_id``'s followers as seen by ``$viewer_id``: one row ``{visible, total, users}`` (``total`` is the
+counter, ``users`` maps carry ``edge_created_at`` and are empty when not ``visible``); no row for an
+unknown user."""
+
+FOLLOWING_PAGE = cypher(
+    "follows.FOLLOWING_PAGE",
+    _page("(owner)-[edge:FOLLOWS]->(other:User)", "following_count"),
+)
+"""``$user_id``'s followees, same shape as ``FOLLOWERS_PAGE``."""
+
+FOLLOW_REQUESTS_PAGE = cypher(
+    "follows.FOLLOW_REQUESTS_PAGE",
+    f"""
+    MATCH (owner:User {{id: $viewer_id}})
+    OPTIONAL MATCH (:User)-[pending:REQUESTED]->(owner)
+    WITH owner, count(pending) AS total
+    OPTIONAL MATCH (other:User)-[edge:REQUESTED]->(owner)
+    WHERE {_KEYSET}
+    WITH total, other, edge
+    ORDER BY edge.created_at DESC, other.id DESC
+    LIMIT $limit
+    RETURN total, collect({_PAGE_ITEM}) AS users
+    """,
+)
+"""Pending requests to the viewer ``$viewer_id``: one row ``{total, users}``, newest first."""
+
+RELATIONSHIPS = cypher(
+    "follows.RELATIONSHIPS",
+    """
+    MATCH (viewer:User {id: $viewer_id})
+    UNWIND $ids AS user_id
+    MATCH (u:User {id: user_id})
+    OPTIONAL MATCH (viewer)-[vf:FOLLOWS]->(u)
+    WITH viewer, u, count(vf) > 0 AS viewer_follows
+    OPTIONAL MATCH (u)-[fv:FOLLOWS]->(viewer)
+    WITH viewer, u, viewer_follows, count(fv) > 0 AS follows_viewer
+    OPTIONAL MATCH (viewer)-[vr:REQUESTED]->(u)
+    WITH viewer, u, viewer_follows, follows_viewer, count(vr) > 0 AS viewer_has_requested
+    OPTIONAL MATCH (viewer)-[vb:BLOCKS]->(u)
+    RETURN u.id AS id, viewer_follows, follows_viewer, viewer_has_requested, count(vb) > 0 AS viewer_blocks
+    """,
+)
+"""Viewer flags for a batch of ``$ids``: one row per existing user ``{id, viewer_follows, follows_viewer,
+viewer_has_requested, viewer_blocks}``; no rows when the viewer does not exist."""
+
+MUTUAL_FOLLOWERS = cypher(
+    "follows.MUTUAL_FOLLOWERS",
+    f"""
+    MATCH (viewer:User {{id: $viewer_id}})
+    UNWIND $ids AS user_id
+    MATCH (u:User {{id: user_id}})
+    OPTIONAL MATCH (viewer)-[:FOLLOWS]->(other:User)-[:FOLLOWS]->(u)
+    WHERE other.id <> u.id AND {user_visible("other", "viewer")}
+    WITH u, other
+    ORDER BY other.follower_count DESC, other.username
+    WITH u, collect(CASE WHEN other IS NULL THEN null ELSE other {USER_FIELDS} END) AS mutuals
+    RETURN u.id AS id, size(mutuals) AS total, mutuals[0..$first] AS users
+    """,
+)
+"""For each of ``$ids``: people ``$viewer_id`` follows who follow that user, most-followed first, at most
+``$first``: ``{id, total, users}``. The slice relies on ``collect`` after ``ORDER BY``; callers re-sort."""
+

@@ -26,6 +26,7 @@ OUTBOX_APPEND = cypher(
     "outbox.OUTBOX_APPEND",
     f"{WRITE_OUTBOX} RETURN outbox.id AS id",
     write=True,
+    system=True,
 )
 
 OUTBOX_PENDING = cypher(
@@ -37,6 +38,7 @@ OUTBOX_PENDING = cypher(
     ORDER BY o.created_at, o.id
     LIMIT $batch
     """,
+    system=True,
 )
 
 OUTBOX_DELETE = cypher(
@@ -48,9 +50,11 @@ OUTBOX_DELETE = cypher(
     RETURN count(o) AS deleted
     """,
     write=True,
+    system=True,
 )
 
 OUTBOX_BACKLOG = cypher(
     "outbox.OUTBOX_BACKLOG",
     "MATCH (o:Outbox) RETURN count(o) AS backlog",
+    system=True,
 )

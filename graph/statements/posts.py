@@ -27,6 +27,7 @@ from __future__ import annotations
 from graph.cypher import cypher
 from graph.keyset import keyset_before
 from graph.statements.outbox import WRITE_OUTBOX
+from graph.statements.visibility import can_view, viewer_relation
 
 _CONTENT_ITEMS: tuple[tuple[str, str], ...] = (
     ("post", "p {.id, .caption, .status, .failure_reason, .created_at, .like_count, .comment_count}"),
@@ -47,14 +48,15 @@ POST_CONTENT = "\n    " + ",\n    ".join(f"{expr} AS {name}" for name, expr in _
 POST_CONTENT_MAP = "{" + ", ".join(f"{name}: {expr}" for name, expr in _CONTENT_ITEMS) + "}"
 
 #: ``POST_CONTENT`` plus what decides visibility for the viewer ``viewer`` (bound by ``OPTIONAL MATCH``; null
-#: for nobody) as ``follow_edges``/``block_edges`` counts (see ``POSTS_BY_IDS``); the service applies the
-#: policy. Counted from the viewer's side (an ``Expand Into`` between two bound nodes): the former pattern
-#: comprehension ``[(a)<-[:FOLLOWS]-(fv:User {id: $viewer_id}) | 1]`` walked every follower of the author
-#: and filtered them by id (1,568 edges for a feed page of hub authors, 1.2 ms of a 2.7 ms statement on
-#: FalkorDB's GRAPH.PROFILE).
+#: for nobody): ``graph.statements.visibility.viewer_relation``'s ``viewer_follows`` and ``blocked`` flags
+#: (see ``POSTS_BY_IDS``); ``services.post_reads`` applies the rule. Counted from the viewer's side (an
+#: ``Expand Into`` between two bound nodes): the former pattern comprehension
+#: ``[(a)<-[:FOLLOWS]-(fv:User {id: $viewer_id}) | 1]`` walked every follower of the author and filtered them
+#: by id (1,568 edges for a feed page of hub authors, 1.2 ms of a 2.7 ms statement on FalkorDB's
+#: GRAPH.PROFILE).
 POST_FIELDS = f"""{POST_CONTENT.rstrip()},
-    follow_edges > 0 AS viewer_follows,
-    block_edges > 0 AS blocked
+    viewer_follows,
+    blocked
 """
 #: Create a post in PENDING_UPLOAD with its media, hashtags (MERGEd) and mentions of existing users other
 #: than the author who do not block the author either way. ``$post``: the Post's properties; ``$media``:
@@ -93,10 +95,7 @@ POSTS_BY_IDS = cypher(
     WITH viewer
     UNWIND $ids AS post_id
     MATCH (a:User)-[:POSTED]->(p:Post {{id: post_id}})
-    OPTIONAL MATCH (viewer)-[fol:FOLLOWS]->(a)
-    WITH viewer, a, p, count(fol) AS follow_edges
-    OPTIONAL MATCH (viewer)-[blk:BLOCKS]-(a)
-    WITH a, p, follow_edges, count(blk) AS block_edges
+    {viewer_relation("viewer", "a", "viewer, a, p")}
     RETURN {POST_FIELDS}
     """,
 )
@@ -109,6 +108,7 @@ POSTS_BY_SEED_KEYS = cypher(
     WHERE p.seed_key IN $seed_keys
     RETURN p.seed_key AS seed_key, p.id AS id, p.status AS status, a.id AS author_id
     """,
+    system=True,
 )
 
 #: Ids of the users named in ``$usernames``. Rows: ``{username, id}``.
@@ -122,12 +122,16 @@ USER_IDS_BY_USERNAMES = cypher(
 )
 
 #: One page of ``$author_id``'s posts in ``$statuses``, newest first, strictly before the keyset cursor
-#: ``($before_ts, $before_id)`` (first page: a null or huge ts). Rows: POST_CONTENT, at most ``$limit`` (the
-#: service checked that the viewer may see the author's grid before).
+#: ``($before_ts, $before_id)`` (first page: a null or huge ts), when ``$viewer_id`` is the author or may see
+#: the author's content (else no rows). Rows: POST_CONTENT, at most ``$limit``.
 USER_POSTS_PAGE = cypher(
     "posts.USER_POSTS_PAGE",
     f"""
-    MATCH (a:User {{id: $author_id}})-[:POSTED]->(p:Post)
+    MATCH (a:User {{id: $author_id}})
+    OPTIONAL MATCH (v:User {{id: $viewer_id}})
+    WITH a, v
+    WHERE a.id = $viewer_id OR {can_view("a", "v")}
+    MATCH (a)-[:POSTED]->(p:Post)
     WHERE p.status IN $statuses
       AND {keyset_before("p.created_at", "p.id", "before_ts", "before_id")}
     WITH a, p
@@ -170,6 +174,7 @@ PUBLISH = cypher(
     RETURN p.id AS id
     """,
     write=True,
+    system=True,
 )
 
 #: ``$from`` statuses -> FAILED with ``$reason``. Rows: ``{id}`` (0: not in one of ``$from``).
@@ -182,6 +187,7 @@ MARK_FAILED = cypher(
     RETURN p.id AS id
     """,
     write=True,
+    system=True,
 )
 
 #: ``$expected`` status -> DELETED by its author, ``post_count`` down when it was PUBLISHED, and the
@@ -209,6 +215,7 @@ POST_MEDIA = cypher(
            [(p)-[r:HAS_MEDIA]->(m:Media) | m {.id, .key, .content_type, .byte_size, .variants,
                                               position: r.position}] AS media
     """,
+    system=True,
 )
 
 #: Posts in ``$status`` last changed before ``$before`` (ms), oldest first, at most ``$limit``. Rows:
@@ -223,4 +230,5 @@ STALE_POSTS = cypher(
     ORDER BY updated_at
     LIMIT $limit
     """,
+    system=True,
 )

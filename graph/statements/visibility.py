@@ -44,6 +44,12 @@ def rendered_fragments() -> frozenset[str]:
     return frozenset(_RENDERED)
 
 
+def user_visible(user: str, viewer: str) -> str:
+    """``WHERE`` expression: the bound ``user`` has not blocked the (nullable) ``viewer``; a user who blocks
+    the viewer is ``NOT_FOUND`` to them, in every list that returns users."""
+    return _rendered(f"({viewer} IS NULL OR NOT ({user})-[:BLOCKS]->({viewer}))")
+
+
 def no_block(user: str, viewer: str) -> str:
     """``WHERE`` expression: no ``BLOCKS`` edge either way between the bound ``user`` and the (nullable)
     ``viewer``. For content whose owner's privacy is decided elsewhere (a comment on a visible post, a liker)."""
@@ -75,15 +81,6 @@ def viewer_relation(viewer: str, owner: str, carry: str) -> str:
         f"    WITH {carry}, count(vis_follow) > 0 AS viewer_follows\n"
         f"    OPTIONAL MATCH ({viewer})-[vis_block:BLOCKS]-({owner})\n"
         f"    WITH {carry}, viewer_follows, count(vis_block) > 0 AS blocked"
-    )
-
-
-def can_view_predicate(owner: str, viewer_param: str = "viewer_id") -> str:
-    """Deprecated form of :func:`can_view` over a viewer id PARAMETER (``$viewer_id``; null: anonymous)."""
-    viewer = f"(:User {{id: ${viewer_param}}})"
-    return _rendered(
-        f"(NOT ({owner})-[:BLOCKS]-{viewer} AND ({owner}.id = ${viewer_param}"
-        f" OR NOT coalesce({owner}.is_private, false) OR {viewer}-[:FOLLOWS]->({owner})))"
     )
 
 

@@ -1,33 +1,46 @@
-"""The service objects of one process, built once by the composition root (``runtime/container.py``)."""
+"""The service objects of one process, built once by the composition root (``runtime/container.py``).
+
+Typed with the real classes, so that mypy checks every resolver -> service and worker -> service call.
+The imports are for typing only: building the services is ``runtime.container.build_services``'s job.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.accounts import AccountService
+    from services.auth import AuthService
+    from services.blocks import BlockService
+    from services.engagement import EngagementService
+    from services.fanout import FanoutService
+    from services.feed import FeedService
+    from services.follows import FollowService
+    from services.idempotency import IdempotencyService
+    from services.media_processing import MediaService
+    from services.posts import PostService
+    from services.rate_limits import RateLimitService
+    from services.suggestions import SuggestionService
+    from services.users import UserService
+    from services.visibility import VisibilityService
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Services:
-    """Every use-case object a resolver may call, by capability.
+    """Every use-case object a resolver or a worker may call, by capability (one name in every layer)."""
 
-    ``auth`` must offer ``async authenticate(authorization_header) -> Principal`` (raises ``Unauthenticated``).
-    The others are the capability services (accounts, follows, posts, feed, engagement, …); each resolver
-    module documents what it calls.
-    """
-
-    auth: Any = None
-    accounts: Any = None
-    users: Any = None
-    follows: Any = None
-    blocks: Any = None
-    connections: Any = None
-    visibility: Any = None
-    suggestions: Any = None
-    rate_limits: Any = None
-    idempotency: Any = None
-    posts: Any = None
-    media: Any = None
-    feed: Any = None
-    fanout: Any = None
-    engagement: Any = None
-    health: Any = None
+    auth: AuthService
+    accounts: AccountService
+    users: UserService
+    follows: FollowService
+    blocks: BlockService
+    visibility: VisibilityService
+    suggestions: SuggestionService
+    rate_limits: RateLimitService
+    idempotency: IdempotencyService
+    posts: PostService
+    media: MediaService
+    feed: FeedService
+    fanout: FanoutService
+    engagement: EngagementService

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -33,7 +33,9 @@ def encode_cursor(*key: str | int | float) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(key))).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, types: tuple[type, ...], *, field_name: str = "after") -> tuple | None:
+def decode_cursor(
+    cursor: str | None, types: tuple[type, ...], *, field_name: str = "after"
+) -> tuple[Any, ...] | None:
     """Decode a cursor made by ``encode_cursor`` whose parts have ``types``; ``None`` passes through.
 
     Raises ``BadInput(field_name)`` for anything malformed or of the wrong shape.

@@ -93,3 +93,16 @@ class CommentRecord:
     author_id: str
     text: str
     created_at: int
+
+
+@dataclass(slots=True)
+class PostHydration:
+    """What a read loaded in batches for a page of posts, as separate maps (Bluesky AppView's hydration
+    state): ``posts`` and ``like_counts`` and ``viewer_likes`` by post id, ``authors`` by user id. Every map
+    may miss keys (not loaded: the GraphQL layer loads those on demand); nothing in it is filtered yet or
+    checked against the viewer, except where the producer says so."""
+
+    posts: dict[str, PostRecord] = field(default_factory=dict)
+    authors: dict[str, UserRecord] = field(default_factory=dict)
+    like_counts: dict[str, int] = field(default_factory=dict)
+    viewer_likes: dict[str, bool] = field(default_factory=dict)

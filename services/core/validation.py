@@ -1,6 +1,6 @@
 """Validation and normalisation of account and profile input; each failure is ``BadInput(field, message)``.
 
-Rules (issue 3): username ``^[a-z0-9._]{1,30}$`` after lower-casing (stored lower-case: uniqueness is
+Rules: username ``^[a-z0-9._]{1,30}$`` after lower-casing (stored lower-case: uniqueness is
 case-insensitive); email syntax-checked by ``email-validator`` (no DNS), lower-cased, at most 254 characters
 (RFC 5321 path limit); password 8..256 characters; display name at most 64 and bio at most 150 characters.
 Lengths are checked before anything reaches the graph: FalkorDB crashes on multi-KB values of properties

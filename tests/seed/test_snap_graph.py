@@ -1,4 +1,4 @@
-"""The SNAP ego-Facebook import on the real graph (issue 3, item 8): exact counts, idempotence, and seeded
+"""The SNAP ego-Facebook import on the real graph: exact counts, idempotence, and seeded
 users that can sign in and page their follows through the API."""
 
 from __future__ import annotations

@@ -120,8 +120,8 @@ async def test_followers_and_following_with_one_follow_time_come_once_each(
     await _tie(graph_store, TIE_FOLLOWING, len(fans), user_id=owner.id)
     newest_first = sorted((f.id for f in fans), reverse=True)
 
-    followers = await _walk(lambda after: services.connections.followers(owner.id, owner.id, 1, after))
-    following = await _walk(lambda after: services.connections.following(fans[0].id, owner.id, 1, after))
+    followers = await _walk(lambda after: services.follows.followers(owner.id, owner.id, 1, after))
+    following = await _walk(lambda after: services.follows.following(fans[0].id, owner.id, 1, after))
 
     assert [u.id for u in followers] == newest_first
     assert [u.id for u in following] == newest_first
@@ -136,7 +136,7 @@ async def test_follow_requests_with_one_request_time_come_once_each(
         assert (await services.follows.follow_user(fan.id, private.id)).status == FollowStatus.REQUESTED
     await _tie(graph_store, TIE_REQUESTS, len(fans), user_id=private.id)
 
-    requests = await _walk(lambda after: services.connections.follow_requests(private.id, 1, after))
+    requests = await _walk(lambda after: services.follows.follow_requests(private.id, 1, after))
 
     assert [u.id for u in requests] == sorted((f.id for f in fans), reverse=True)
 

@@ -1,4 +1,4 @@
-"""Suggested users and mutual followers (issue 3, item 5): friends of friends ranked by how many people the
+"""Suggested users and mutual followers: friends of friends ranked by how many people the
 viewer follows follow them, with the exclusions and the reason text."""
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def keys(settings: Settings) -> RedisKeys:
     return RedisKeys(settings.redis_prefix)
 
 
-def test_the_limits_are_the_issue_s() -> None:
+def test_the_limits_are_the_documented_budgets() -> None:
     assert LIMITS == {
         "follow": Limit(30, 60),
         "login": Limit(5, 60),

@@ -1,4 +1,4 @@
-"""``workers.runtime`` glue: a Worker description runs as a consumer beside the outbox relay."""
+"""``workers.consumers`` glue: a Worker description runs as a consumer beside the outbox relay."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from events.envelope import Event
 from events.outbox import OutboxRelay
 from events.topics import Topics
 from graph.statements.outbox import OUTBOX_APPEND
-from workers.runtime import RuntimeConfig, Worker, build_consumers, run_consumers
+from workers.consumers import ConsumerConfig, Worker, build_consumers, run_consumers
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -34,7 +34,7 @@ async def test_run_consumers_delivers_outbox_events_to_workers(
 
         return handle
 
-    config = RuntimeConfig(
+    config = ConsumerConfig(
         bootstrap=settings.kafka_bootstrap,
         topic_suffix=settings.topic_suffix,
         group_prefix=settings.consumer_group_prefix,

@@ -2,7 +2,7 @@
 
 A ``Worker`` names a feature consumer (``fanout``, ``notifications``...), the BASE topics it reads and a
 factory that builds its handler from a context object the caller owns (services, clients).
-``workers/registry.py`` lists the workers; entry points turn settings into a ``RuntimeConfig`` and call
+``workers/registry.py`` lists the workers; entry points turn settings into a ``ConsumerConfig`` and call
 ``run_consumers``, which ensures the topics, runs one ``Consumer`` per worker (each its own consumer group,
 ``<group_prefix>.<name>``) and optionally the outbox relay, until cancelled or stopped.
 """
@@ -47,7 +47,7 @@ class Worker(Generic[Ctx]):
 
 
 @dataclass(frozen=True, slots=True)
-class RuntimeConfig:
+class ConsumerConfig:
     """Consumer settings, copied from ``runtime.settings.Settings`` by the entry point (ms units)."""
 
     bootstrap: str
@@ -64,7 +64,7 @@ def build_consumers(
     workers: Sequence[Worker[Ctx]],
     ctx: Ctx,
     *,
-    config: RuntimeConfig,
+    config: ConsumerConfig,
     redis: Redis,
     keys: RedisKeys,
     producer: EventProducer,
@@ -95,7 +95,7 @@ def build_consumers(
 async def run_consumers(
     consumers: Sequence[Consumer],
     *,
-    config: RuntimeConfig,
+    config: ConsumerConfig,
     relay: OutboxRelay | None = None,
 ) -> None:
     """Ensure every topic (and its DLQ) exists, then run the consumers and ``relay`` concurrently.

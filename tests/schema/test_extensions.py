@@ -14,15 +14,17 @@ from strawberry.extensions import SchemaExtension, ValidationCache
 
 from schema.extensions import document_cache, protection_extensions
 
-SEEN: list[dict[str, Any]] = []
-
 
 class Recorder(SchemaExtension):
-    """Records the document object and the validation rules each request ran with."""
+    """Records the document object and the validation rules each request ran with into ``seen``."""
+
+    def __init__(self, *, seen: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.seen = seen
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
-        SEEN.append({"document": ctx.graphql_document, "rules": ctx.validation_rules})
+        self.seen.append({"document": ctx.graphql_document, "rules": ctx.validation_rules})
         yield
 
 
@@ -33,48 +35,48 @@ class Query:
         return f"hello {name}"
 
 
-def make_schema(maxsize: int = 2) -> strawberry.Schema:
+def make_schema(maxsize: int = 2) -> tuple[strawberry.Schema, list[dict[str, Any]]]:
+    """A schema with the app's caching extensions and a recorder; returns it with the recorder's list."""
+    seen: list[dict[str, Any]] = []
     return strawberry.Schema(
         query=Query,
         extensions=[
             *protection_extensions(max_depth=3, max_aliases=2, max_tokens=200),
             document_cache(maxsize=maxsize),
             lambda: ValidationCache(maxsize=256),
-            Recorder,
+            lambda: Recorder(seen=seen),
         ],
-    )
+    ), seen
 
 
 async def test_a_repeated_query_reuses_its_document_and_the_same_rule_classes() -> None:
-    schema = make_schema()
-    SEEN.clear()
+    schema, seen = make_schema()
     first = await schema.execute('{ hello(name: "a") }')
     second = await schema.execute('{ hello(name: "a") }')
 
     assert first.errors is None and second.errors is None
     assert first.data == second.data == {"hello": "hello a"}
-    assert SEEN[0]["document"] is SEEN[1]["document"]
+    assert seen[0]["document"] is seen[1]["document"]
     # QueryDepthLimiter/MaxAliasesLimiter built per request made new rule classes each time, so
     # ValidationCache (keyed by the rules) never hit
-    assert SEEN[0]["rules"] == SEEN[1]["rules"]
-    assert len(SEEN[0]["rules"]) > 2
+    assert seen[0]["rules"] == seen[1]["rules"]
+    assert len(seen[0]["rules"]) > 2
 
 
 async def test_syntax_errors_are_reported_every_time_and_never_cached() -> None:
-    schema = make_schema()
-    SEEN.clear()
+    schema, seen = make_schema()
     for _ in range(2):
         result = await schema.execute("{ hello(name: ) }")
         assert result.data is None
         assert result.errors is not None and len(result.errors) == 1
         assert result.errors[0].message == "Syntax Error: Unexpected ')'."
-    assert SEEN == []  # nothing was executed
+    assert seen == []  # nothing was executed
     ok = await schema.execute("{ hello }")
     assert ok.data == {"hello": "hello you"}
 
 
 async def test_limits_still_apply_to_cached_documents() -> None:
-    schema = make_schema()
+    schema, _ = make_schema()
     for _ in range(2):
         result = await schema.execute("{ a: hello b: hello c: hello }")
         assert result.errors is not None
@@ -82,11 +84,10 @@ async def test_limits_still_apply_to_cached_documents() -> None:
 
 
 async def test_the_cache_keeps_the_most_recent_maxsize_queries() -> None:
-    schema = make_schema(maxsize=2)
-    SEEN.clear()
+    schema, seen = make_schema(maxsize=2)
     for query in ("{ hello }", '{ hello(name: "b") }', '{ hello(name: "c") }', "{ hello }", '{ hello(name: "c") }'):
         result = await schema.execute(query)
         assert result.errors is None
-    documents = [seen["document"] for seen in SEEN]
+    documents = [entry["document"] for entry in seen]
     assert documents[3] is not documents[0]  # evicted by the third query, parsed again
     assert documents[4] is documents[2]  # still cached

@@ -17,9 +17,9 @@ import pytest
 from cache.feed import BUILT
 from cache.keys import RedisKeys
 from schema.base import from_global_id, to_global_id
-from services.feed import DEGRADED, REBUILDS
-from tests.services.test_fanout import created_at, follow, publish_and_fan_out, publish_post
 from tests.support.factories import graphql, make_user
+from tests.support.fanout import created_at, follow, publish_and_fan_out, publish_post
+from tests.support.metrics import metric_value
 from workers.fanout import make_handler
 
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ class World:
     celebrity: TestUser
     stranger: TestUser
     posts: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    public_posts: list[tuple[int, str]] = field(default_factory=list)  # every post of the module (cold start)
 
     def expected(self, *users: TestUser) -> list[str]:
         """Post ids of ``users`` newest first by (created_at, id): the feed's order."""
@@ -78,15 +79,11 @@ class World:
         return [post_id for _, post_id in sorted(rows, reverse=True)]
 
 
-#: Every post published in this module: (created_at ms, post id), for the cold-start expectations.
-PUBLIC_POSTS: list[tuple[int, str]] = []
-
-
 async def _post(app: Starlette, graph: GraphStore, world: World, user: TestUser) -> str:
     post_id = await publish_and_fan_out(app, graph, make_handler(app.state.services), user)
     row = (await created_at(app, post_id), post_id)
     world.posts.setdefault(user.username, []).append(row)
-    PUBLIC_POSTS.append(row)
+    world.public_posts.append(row)
     return post_id
 
 
@@ -238,12 +235,12 @@ async def test_missing_feed_key_is_rebuilt_from_the_graph(
 ) -> None:
     key = RedisKeys(settings.redis_prefix).feed(world.viewer.id)
     expected = world.expected(world.viewer, world.author, world.celebrity)
-    rebuilds = REBUILDS._value.get()
+    rebuilds = metric_value("instagraph_feed_rebuilds_total")
     assert await redis.delete(key) == 1
 
     assert await _all_pages(api, world.viewer, 6) == expected
 
-    assert REBUILDS._value.get() == rebuilds + 1
+    assert metric_value("instagraph_feed_rebuilds_total") == rebuilds + 1
     members = {m.decode(): s for m, s in await redis.zrange(key, 0, -1, withscores=True)}
     assert members.pop(BUILT) == float("inf")
     assert set(members) == set(world.expected(world.viewer, world.author))  # celebrities stay pulled
@@ -251,14 +248,15 @@ async def test_missing_feed_key_is_rebuilt_from_the_graph(
     assert await redis.delete(key) == 1
     concurrent = await asyncio.gather(*(graphql(api, FEED, {"first": 100}, token=world.viewer.token) for _ in range(4)))
     assert [_ids(body) for body in concurrent] == [expected] * 4
-    assert REBUILDS._value.get() == rebuilds + 2  # the rebuild lock let one request rebuild, the rest waited
+    # the rebuild lock let one request rebuild, the rest waited
+    assert metric_value("instagraph_feed_rebuilds_total") == rebuilds + 2
 
 
 async def test_feed_is_served_from_the_graph_while_redis_is_down(
     app: Starlette, api: httpx.AsyncClient, redis: aioredis.Redis, stack: EmbeddedStack, world: World
 ) -> None:
     expected = world.expected(world.viewer, world.author, world.celebrity)
-    degraded = DEGRADED._value.get()
+    degraded = metric_value("instagraph_feed_degraded_total")
     await stack.stop_service("redis")
     try:
         pages = await _all_pages(api, world.viewer, 10)
@@ -269,9 +267,9 @@ async def test_feed_is_served_from_the_graph_while_redis_is_down(
 
     assert pages == expected
     served_by_graph = degraded + math.ceil(len(expected) / 10)  # one per page
-    assert DEGRADED._value.get() == served_by_graph
+    assert metric_value("instagraph_feed_degraded_total") == served_by_graph
     assert _ids(await graphql(api, FEED, {"first": 100}, token=world.viewer.token)) == expected
-    assert DEGRADED._value.get() == served_by_graph  # back on Redis
+    assert metric_value("instagraph_feed_degraded_total") == served_by_graph  # back on Redis
 
 
 async def test_unfollowed_blocked_and_deleted_authors_are_filtered_at_read(
@@ -283,7 +281,7 @@ async def test_unfollowed_blocked_and_deleted_authors_are_filtered_at_read(
     ]
     for user in (kept, dropped, blocker, deleter):
         await follow(api, reader, user)
-    local = World(reader, kept, blocker, deleter)
+    local = World(reader, kept, blocker, deleter, public_posts=world.public_posts)  # one ledger of posts
     old = [await _post(app, graph_store, local, kept) for _ in range(2)]
     await _post(app, graph_store, local, deleter)
     for user in (dropped, blocker, dropped, blocker):  # the four newest posts will all be filtered out
@@ -301,7 +299,7 @@ async def test_unfollowed_blocked_and_deleted_authors_are_filtered_at_read(
     body = await graphql(api, FEED, {"first": 3}, token=reader.token)
     survivors = local.expected(kept, deleter)
     survivors.remove(gone)
-    PUBLIC_POSTS.remove(next(row for row in PUBLIC_POSTS if row[1] == gone))
+    world.public_posts.remove(next(row for row in world.public_posts if row[1] == gone))
     assert len(survivors) == 3 and set(old) <= set(survivors)
     assert _ids(body) == survivors
     assert body["data"]["feed"]["pageInfo"]["hasNextPage"] is False
@@ -325,6 +323,6 @@ async def test_viewer_following_nobody_gets_recent_popular_posts(
 
     pages = await _all_pages(api, newcomer, 7)
 
-    rest = [post_id for _, post_id in sorted(PUBLIC_POSTS, reverse=True) if post_id not in (top, second)]
+    rest = [post_id for _, post_id in sorted(world.public_posts, reverse=True) if post_id not in (top, second)]
     assert pages == [top, second, *rest]  # likes desc, then newest first; the private author's post left out
     assert secret not in pages

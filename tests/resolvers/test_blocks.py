@@ -1,4 +1,4 @@
-"""Blocks over GraphQL (issue 3, items 3, 4 and 6): a block removes follows and requests both ways with exact
+"""Blocks over GraphQL: a block removes follows and requests both ways with exact
 counters, emits ``block.created`` once, forbids following, and hides the blocker from the blocked user."""
 
 from __future__ import annotations

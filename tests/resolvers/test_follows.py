@@ -1,5 +1,5 @@
 """Follows over GraphQL: follow, unfollow, private-account requests, removeFollower, bad input, rate limit,
-and the follower/following connections with their viewer flags (issue 3, items 3 and 6)."""
+and the follower/following connections with their viewer flags."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who sees a private account's followers, following and posts (issue 3, item 4): the authorization matrix
+"""Who sees a private account's followers, following and posts: the authorization matrix
 (anonymous, self, approved follower, stranger, pending requester, blocked) over the three reads, plus the
 public-account case and the reusable ``VisibilityService`` the posts and feed code call."""
 

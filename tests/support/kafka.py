@@ -1,4 +1,5 @@
-"""Fixtures of the event tests: topics of the module (ensured per test), a producer, consumer factory."""
+"""Kafka fixtures (registered for every test by ``tests/conftest.py``): the module's topics (ensured per
+test), a producer, a factory of fast consumers, and a reader of a topic from its start."""
 
 from __future__ import annotations
 
