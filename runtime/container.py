@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
+from cache.explore import ExploreCache
 from cache.feed import FeedCache
+from cache.hashtags import TrendCounters
 from cache.idempotency import IdempotencyRecords
 from cache.like_counts import LikeCountCache
 from cache.rate_limits import GcraLimiter
@@ -17,14 +19,18 @@ from services.core.container import Services
 from services.core.passwords import Passwords
 from services.core.tokens import AccessTokens
 from services.engagement import EngagementService
+from services.explore import ExploreService
 from services.fanout import FanoutService
 from services.feed import FeedService
 from services.follows import FollowService
+from services.hashtags import HashtagService
 from services.idempotency import IdempotencyService
 from services.like_counts import LikeCountService
 from services.media_processing import MediaService, open_variants_to_public
 from services.posts import PostService
 from services.rate_limits import RateLimitService
+from services.search import SearchService
+from services.search_indexing import SearchIndexer
 from services.sessions import SessionService
 from services.suggestions import SuggestionService
 from services.users import UserService
@@ -54,6 +60,10 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     await open_variants_to_public(resources.objects)
     posts = PostService(graph, resources.objects)
     like_counts = LikeCountService(graph, LikeCountCache(redis, keys))
+    explore = ExploreService(
+        graph, ExploreCache(redis, keys), like_counts,
+        cache_ttl_s=settings.explore_cache_ttl, max_per_author=settings.explore_max_per_author,
+    )
     services = Services(
         auth=AuthService(tokens, sessions),
         accounts=AccountService(graph, Passwords(), sessions, rate_limits),
@@ -68,9 +78,13 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         media=MediaService(graph, resources.objects, posts),
         feed=FeedService(
             graph, feed_cache, like_counts,
-            celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
+            celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items, explore=explore,
         ),
         fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),
         engagement=EngagementService(graph, like_counts),
+        search=SearchService(graph, resources.search, rate_limits, like_counts),
+        search_indexer=SearchIndexer(graph, resources.search, like_counts),
+        hashtags=HashtagService(graph, TrendCounters(redis, keys), like_counts),
+        explore=explore,
     )
     yield services

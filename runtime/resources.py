@@ -17,6 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from cache.keys import RedisKeys
 from graph.store import GraphStore, open_graph_store
 from media.store import ObjectStore, S3Config, open_object_store
+from search.index import SearchIndex, open_search_index
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -28,13 +29,15 @@ REDIS_SOCKET_TIMEOUT = 1.0  # s: a dead Redis must fail fast so the feed can fal
 
 @dataclass(slots=True)
 class Resources:
-    """The open clients: ``graph`` store, ``redis`` (bytes responses), its ``keys``, the S3 ``objects``."""
+    """The open clients: ``graph`` store, ``redis`` (bytes responses), its ``keys``, the S3 ``objects``, the
+    ``search`` index (opened lazily by the backend itself)."""
 
     settings: Settings
     graph: GraphStore
     redis: aioredis.Redis
     keys: RedisKeys
     objects: ObjectStore
+    search: SearchIndex
 
 
 def s3_config(settings: Settings) -> S3Config:
@@ -67,11 +70,14 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Open every client for ``settings`` and close them on exit."""
     graph = open_graph_store(settings.graph_url, timeout=settings.request_timeout)
     redis = open_redis(settings.redis_url)
+    search = open_search_index(settings.search_url, api_key=settings.search_api_key, timeout=settings.search_timeout)
     try:
         async with open_object_store(s3_config(settings)) as objects:
             yield Resources(
-                settings=settings, graph=graph, redis=redis, keys=RedisKeys(settings.redis_prefix), objects=objects
+                settings=settings, graph=graph, redis=redis, keys=RedisKeys(settings.redis_prefix), objects=objects,
+                search=search,
             )
     finally:
+        await search.close()
         await redis.aclose()
         await graph.close()

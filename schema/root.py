@@ -16,11 +16,14 @@ from strawberry.tools import merge_types
 from schema.accounts import AccountsMutation
 from schema.blocks import BlocksMutation
 from schema.engagement import EngagementMutation
+from schema.explore import ExploreQuery
 from schema.extensions import ErrorCodes, OperationMetrics, document_cache, protection_extensions
 from schema.feed import FeedQuery
 from schema.follows import FollowsMutation, FollowsQuery
+from schema.hashtags import HashtagsQuery
 from schema.node import NodeQuery
 from schema.posts import PostsMutation, PostsQuery
+from schema.search import SearchQuery
 from schema.suggestions import SuggestionsQuery
 from schema.users import UsersMutation, UsersQuery
 
@@ -39,7 +42,10 @@ class InstagraphSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-QUERY_PARTS: tuple[type, ...] = (NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery)
+QUERY_PARTS: tuple[type, ...] = (
+    NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery,
+    SearchQuery, HashtagsQuery, ExploreQuery,
+)  # fmt: skip
 MUTATION_PARTS: tuple[type, ...] = (
     AccountsMutation, UsersMutation, EngagementMutation, PostsMutation, FollowsMutation, BlocksMutation,
 )

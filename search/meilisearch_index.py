@@ -115,7 +115,10 @@ class MeilisearchIndex:
 
     async def prepare(self) -> None:
         """Create both indexes (primary key ``id``) if missing and apply their settings, waiting for each."""
-        for name, settings in (("users", USERS_SETTINGS), ("posts", POSTS_SETTINGS)):
+        steps: tuple[tuple[IndexName, MeilisearchSettings], ...] = (
+            ("users", USERS_SETTINGS), ("posts", POSTS_SETTINGS),
+        )  # fmt: skip
+        for name, settings in steps:
             index = await self._call(self._client.get_or_create_index(self.uid(name), primary_key="id"))
             await self._wait(await self._call(index.update_settings(settings)))
 
@@ -129,10 +132,11 @@ class MeilisearchIndex:
 
     async def apply(self, batch: IndexBatch) -> None:
         """Deletes, then upserts (whole documents), per index; waits until Meilisearch has applied each."""
-        for name, docs, deletes in (
+        work: tuple[tuple[IndexName, list[dict[str, Any]], list[str]], ...] = (
             ("users", [_user_doc(u, batch.indexed_at) for u in batch.users], batch.user_deletes),
             ("posts", [_post_doc(p, batch.indexed_at) for p in batch.posts], batch.post_deletes),
-        ):
+        )
+        for name, docs, deletes in work:
             index = self._client.index(self.uid(name))
             if deletes:
                 await self._wait(await self._call(index.delete_documents(list(deletes))))

@@ -215,7 +215,7 @@ def _newest_first(
             frontier = int(window[-1][0])
             if int(window[0][0]) == frontier:
                 exact = ts.created_between(schema, base, frontier, frontier)
-                total = searcher.search(exact, 1, count=True).count
+                total = int(searcher.search(exact, 1, count=True).count)  # type: ignore[attr-defined]
                 window = searcher.search(exact, max(total, 1), count=False, order_by_field="created_at").hits
                 next_cursor = (frontier, 0)
             else:

@@ -4,6 +4,7 @@
 2. Posts from the Instagram CSVs with the real photos, through the presigned-POST upload flow and the media
    pipeline (seed/posts.py).
 3. Likes and comments from each author's followers (seed/engagement.py).
+4. The search indexes rebuilt from the graph and the week's hashtags counted for trending (seed/search.py).
 Every step is idempotent: a second run changes nothing. Home feeds are filled by the fan-out worker from the
 ``post.published`` events (when workers run), and in any case rebuilt from the graph on first read.
 """
@@ -19,6 +20,7 @@ from runtime.container import build_services
 from runtime.resources import open_resources
 from seed.engagement import seed_engagement
 from seed.posts import seed_posts
+from seed.search import reindex
 from seed.snap_graph import import_snap_graph
 from services.core.clock import now_ms
 from services.core.passwords import Passwords
@@ -73,3 +75,5 @@ async def run_seed(settings: Settings, console: Console) -> None:
             f"engagement: {engagement.likes:,} likes and {engagement.comments:,} comments "
             f"on {engagement.posts} posts"
         )
+        await resources.search.prepare()
+        await reindex(services, console)

@@ -26,7 +26,9 @@ A ``feed:{uid}`` without its rebuilt marker (new or returning user, eviction) is
 (``rebuild_home_feed``: the pull of the followees' recent PUBLISHED posts, capped) under a short Redis lock.
 When Redis is unreachable the page is pulled from the graph (``HOME_PULL`` with celebrities, same cursor)
 and ``instagraph_feed_degraded_total`` counts it. A viewer who follows nobody gets the cold-start feed:
-PUBLISHED posts of public authors from the last ``cold_start_days`` days by like count, then recency.
+their explore (``services.explore``: recent posts by engagement velocity from accounts they do not follow),
+and when explore has nothing, PUBLISHED posts of public authors from the last ``cold_start_days`` days by like
+count, then recency.
 
 Errors: ``BadInput("after")`` for a malformed cursor; graph errors propagate (there is no fallback for the
 graph, which holds the truth).
@@ -55,12 +57,14 @@ from services.visibility import may_view
 if TYPE_CHECKING:
     from cache.feed import FeedCache
     from graph.store import GraphStore, Row
+    from services.explore import ExploreService
     from services.like_counts import LikeCountService
 
 log = structlog.get_logger(__name__)
 
 MAX_ROUNDS = 4  # skeleton+filter rounds per page before returning a short page with has_next
 POPULAR_TAG = "popular"
+EXPLORE_TAG = "explore"
 DAY_MS = 86_400_000
 
 DEGRADED = Counter("instagraph_feed_degraded", "Feed pages served from the graph because Redis was unreachable")
@@ -159,11 +163,17 @@ async def load_recent_posts(graph: GraphStore, author_ids: list[str], limit: int
 
 
 def _parse_cursor(after: str | None) -> tuple[Any, ...] | None:
-    """``(score, id)`` for a home cursor, ``("popular", likes, score, id)`` for a cold-start one."""
+    """``(score, id)`` for a home cursor, ``("popular", likes, score, id)`` for a cold-start one,
+    ``(EXPLORE_TAG, after)`` for an explore one (``[snapshot, position]``)."""
     if after is None:
         return None
     try:
         return decode_cursor(after, (int, str))
+    except BadInput:
+        pass
+    try:
+        decode_cursor(after, (str, int))
+        return (EXPLORE_TAG, after)
     except BadInput:
         parts = decode_cursor(after, (str, int, int, str))
         if parts is None or parts[0] != POPULAR_TAG:
@@ -194,8 +204,9 @@ class FeedService:
         max_items: int = 500,
         cold_start_days: int = 7,
         rebuild_wait_s: float = 2.0,
+        explore: ExploreService | None = None,
     ) -> None:
-        self.graph, self.cache, self.counts = graph, cache, counts
+        self.graph, self.cache, self.counts, self.explore = graph, cache, counts, explore
         self.celebrity_threshold, self.max_items = celebrity_threshold, max_items
         self.cold_start_ms, self.rebuild_wait_s = cold_start_days * DAY_MS, rebuild_wait_s
 
@@ -250,10 +261,23 @@ class FeedService:
 
     # -- the pipeline ---------------------------------------------------------------------------------------
 
+    async def cold_start(self, viewer_id: str, first: int, after: str | None) -> HomeFeedPage:
+        """The feed of a viewer who follows nobody: their explore page (cursor ``after``, an explore cursor),
+        or, when explore has nothing on its first page, the recent popular posts (``popular_feed``)."""
+        if self.explore is not None:
+            read = await self.explore.explore(viewer_id, first, after)
+            if read.page.items or after is not None:
+                items = [(cursor, FeedEntry(r.id, r.author_id, r.created_at)) for cursor, r in read.page.items]
+                page = Page(items=items, has_next=read.page.has_next, has_previous=read.page.has_previous)
+                return HomeFeedPage(page, read.hydration)
+        return HomeFeedPage(await self.popular_feed(viewer_id, first, None))
+
     async def _read(self, viewer_id: str, first: int, after: str | None, *, hydrate: bool) -> HomeFeedPage:
         cursor = _parse_cursor(after)
         if cursor is not None and cursor[0] == POPULAR_TAG:
             return HomeFeedPage(await self.popular_feed(viewer_id, first, cursor[1:]))
+        if cursor is not None and cursor[0] == EXPLORE_TAG:
+            return await self.cold_start(viewer_id, first, after)
         try:
             return await self._cached_feed(viewer_id, first, cursor, hydrate)
         except CacheUnavailable as exc:
@@ -272,7 +296,7 @@ class FeedService:
         if not context_rows:
             return HomeFeedPage(Page())
         if int(context_rows[0]["following"]) == 0 and cursor is None:
-            return HomeFeedPage(await self.popular_feed(viewer_id, first, None))
+            return await self.cold_start(viewer_id, first, None)
         celebrities: list[str] = list(context_rows[0]["celebrities"] or [])
         if not own.built:
             await self.cache.rebuild_once(
@@ -394,7 +418,7 @@ class FeedService:
             if not context:
                 return Page()
             if int(context[0]["following"]) == 0:
-                return await self.popular_feed(viewer_id, first, None)
+                return (await self.cold_start(viewer_id, first, None)).page
         return await self.pull_feed(viewer_id, first, cursor)
 
     def _pull_params(

@@ -6,6 +6,7 @@
 | ``login``    | (login, client IP) | 5 / minute   |
 | ``login_ip`` | client IP          | 20 / minute  |
 | ``register`` | client IP          | 5 / hour     |
+| ``search``   | user id (anonymous: client IP) | 20 / minute, ``searchUsers`` and ``searchPosts`` together |
 
 Every call to ``hit`` counts, so ten aliased ``login`` fields in one operation are ten
 attempts. Subjects that are not plain ids (logins, IPv6, anything with braces) are hashed (SHA-256) into the
@@ -58,6 +59,7 @@ LIMITS: dict[str, Limit] = {
     "login": Limit(5, 60),
     "login_ip": Limit(20, 60),
     "register": Limit(5, 3600),
+    "search": Limit(20, 60),
 }
 
 

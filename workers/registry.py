@@ -1,7 +1,8 @@
 """Every worker process by name: ``instagraph worker NAME`` runs one; ``instagraph dev`` runs them all.
 
 - ``outbox-relay``: publishes Outbox nodes to Kafka (events/outbox.py).
-- consumers (``workers/<name>.py`` exports ``WORKER``): ``fanout``, ``media``.
+- consumers (``workers/<name>.py`` exports ``WORKER``): ``fanout``, ``media``, ``indexer`` (search indexes),
+  ``hashtags`` (trending counters).
 - periodic jobs (``workers/<name>.py`` exports ``JOB``): ``counters`` (like-count write-back),
   ``sweeper`` (posts stuck in PENDING_UPLOAD or PROCESSING).
 """
@@ -24,7 +25,7 @@ from workers.periodic import PeriodicJob, run_periodic
 if TYPE_CHECKING:
     from runtime.settings import Settings
 
-CONSUMERS: tuple[str, ...] = ("fanout", "media")
+CONSUMERS: tuple[str, ...] = ("fanout", "media", "indexer", "hashtags")
 PERIODIC: tuple[str, ...] = ("counters", "sweeper")
 WORKER_NAMES: tuple[str, ...] = ("outbox-relay", *CONSUMERS, *PERIODIC)
 

@@ -14,13 +14,17 @@ if TYPE_CHECKING:
     from services.auth import AuthService
     from services.blocks import BlockService
     from services.engagement import EngagementService
+    from services.explore import ExploreService
     from services.fanout import FanoutService
     from services.feed import FeedService
     from services.follows import FollowService
+    from services.hashtags import HashtagService
     from services.idempotency import IdempotencyService
     from services.media_processing import MediaService
     from services.posts import PostService
     from services.rate_limits import RateLimitService
+    from services.search import SearchService
+    from services.search_indexing import SearchIndexer
     from services.suggestions import SuggestionService
     from services.users import UserService
     from services.visibility import VisibilityService
@@ -44,3 +48,7 @@ class Services:
     feed: FeedService
     fanout: FanoutService
     engagement: EngagementService
+    search: SearchService
+    search_indexer: SearchIndexer
+    hashtags: HashtagService
+    explore: ExploreService
