@@ -37,7 +37,7 @@ import structlog
 from cache.errors import CacheUnavailable
 from cache.explore import Snapshot
 from graph.statements import explore as stmts
-from services.core.clock import now_ms
+from services.core import clock as wall
 from services.core.pagination import Page, clamp_first, decode_cursor, encode_cursor
 from services.core.records import PostHydration
 from services.post_reads import HydratedPosts, hydrate_rows
@@ -117,15 +117,17 @@ class ExploreService:
 
     ``window_ms``: how recent candidates are (24 h); ``halflife_ms``: the score's decay; ``cache_ttl_s``: a
     snapshot's lifetime (``INSTAGRAPH_EXPLORE_CACHE_TTL``); ``max_per_author`` in any ``page_span`` posts
-    (``INSTAGRAPH_EXPLORE_MAX_PER_AUTHOR``); ``clock``: epoch ms, injectable.
+    (``INSTAGRAPH_EXPLORE_MAX_PER_AUTHOR``); ``clock``: epoch ms (default the wall clock,
+    ``services.core.clock.now_ms``), public: tests move it.
     """
 
     def __init__(
         self, graph: GraphStore, cache: ExploreCache, counts: LikeCountService, *,
-        clock: Callable[[], int] = now_ms, window_ms: int = 24 * HOUR_MS, halflife_ms: int = HALFLIFE_MS,
+        clock: Callable[[], int] | None = None, window_ms: int = 24 * HOUR_MS, halflife_ms: int = HALFLIFE_MS,
         cache_ttl_s: int = 300, max_per_author: int = 2, page_span: int = DEFAULT_FIRST, pool_size: int = POOL_SIZE,
     ) -> None:  # fmt: skip
-        self._graph, self._cache, self._counts, self._clock = graph, cache, counts, clock
+        self._graph, self._cache, self._counts = graph, cache, counts
+        self.clock: Callable[[], int] = clock or (lambda: wall.now_ms())
         self.window_ms, self.halflife_ms, self.cache_ttl_s = window_ms, halflife_ms, cache_ttl_s
         self.max_per_author, self.page_span, self.pool_size = max_per_author, page_span, pool_size
 
@@ -175,7 +177,7 @@ class ExploreService:
             log.warning("explore.cache_unavailable", error=str(exc))
             return await self._build(viewer_id)
         if snapshot is not None:
-            fresh = self._clock() - snapshot.built_at < self.cache_ttl_s * 1000
+            fresh = self.clock() - snapshot.built_at < self.cache_ttl_s * 1000
             if (continuing is None and fresh) or (continuing is not None and snapshot.id == continuing):
                 return snapshot
         snapshot = await self._build(viewer_id)
@@ -186,7 +188,7 @@ class ExploreService:
         return snapshot
 
     async def _build(self, viewer_id: str | None) -> Snapshot:
-        now = self._clock()
+        now = self.clock()
         ranked = await self._pool(now)
         rows = await self._graph.read(
             stmts.EXPLORE_FILTER, {"ids": [c.post_id for c in ranked], "viewer_id": viewer_id}

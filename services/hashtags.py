@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 from cache.errors import CacheUnavailable
 from cache.hashtags import WINDOWS
 from graph.statements import hashtags as stmts
+from services.core import clock as wall
 from services.core.captions import normalize_hashtag
-from services.core.clock import now_ms
 from services.core.errors import BadInput, Unavailable
 from services.core.pagination import Page, clamp_first, decode_cursor, encode_cursor
 from services.post_reads import PUBLISHED, HydratedPosts, hydrate_rows
@@ -63,13 +63,15 @@ def _tag(name: str) -> str:
 
 
 class HashtagService:
-    """Tags over the ``graph``, trending over ``trends``; like counts of pages from ``counts``."""
+    """Tags over the ``graph``, trending over ``trends``; like counts of pages from ``counts``. ``clock``
+    (epoch ms; default the wall clock, ``services.core.clock.now_ms``) is public: tests move it."""
 
     def __init__(
         self, graph: GraphStore, trends: TrendCounters, counts: LikeCountService, *,
-        clock: Callable[[], int] = now_ms,
+        clock: Callable[[], int] | None = None,
     ) -> None:  # fmt: skip
-        self._graph, self._trends, self._counts, self._clock = graph, trends, counts, clock
+        self._graph, self._trends, self._counts = graph, trends, counts
+        self.clock: Callable[[], int] = clock or (lambda: wall.now_ms())
 
     async def hashtag(self, name: str, viewer_id: str | None) -> HashtagInfo | None:
         """The tag ``name`` (``#`` optional, any case) with the viewer's count; ``None`` when no post ever used
@@ -110,7 +112,7 @@ class HashtagService:
         if spec is None:
             raise BadInput("window", f"window must be one of {', '.join(WINDOWS)}.")
         try:
-            counts = await self._trends.top(spec, self._clock(), limit)
+            counts = await self._trends.top(spec, self.clock(), limit)
         except CacheUnavailable as exc:
             raise Unavailable("Trending is unavailable right now; try again shortly.") from exc
         return [TrendingTag(c.name, c.count, c.delta) for c in counts]
@@ -128,7 +130,7 @@ class HashtagService:
     async def recount_recent(self, page_size: int = 500) -> int:
         """Count every PUBLISHED, tagged post published within the longest window (a week) that is not
         counted yet; returns how many were counted now. Raises ``CacheUnavailable``."""
-        since = self._clock() - max(w.span_ms for w in WINDOWS.values())
+        since = self.clock() - max(w.span_ms for w in WINDOWS.values())
         after, counted = "", 0
         while True:
             rows = await self._graph.read(
