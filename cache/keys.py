@@ -99,6 +99,26 @@ class RedisKeys:
         """Pub/sub channel for a user's live notifications."""
         return f"{self.prefix}notify:{{{user_id}}}"
 
+    def notify_stream(self, user_id: str) -> str:
+        """Stream: the user's notification changes (``XADD ... MAXLEN ~``), replayed by ``notifications(after:)``."""
+        return f"{self.prefix}nstream:{{{user_id}}}"
+
+    def notify_sent(self, user_id: str, notification_id: str) -> str:
+        """String: epoch ms of the last live delivery of one notification group (debounce)."""
+        return f"{self.prefix}nsent:{{{user_id}}}:{notification_id}"
+
+    def notify_held(self, user_id: str) -> str:
+        """ZSET notification_id -> due epoch ms: updates held by the debounce or do-not-disturb."""
+        return f"{self.prefix}nheld:{{{user_id}}}"
+
+    def notify_due_users(self) -> str:
+        """ZSET user_id -> earliest due epoch ms of ``notify_held``: which users the delivery job visits."""
+        return f"{self.prefix}ndue"
+
+    def push_queue(self) -> str:
+        """ZSET job (JSON) -> due epoch ms: Web Push deliveries waiting (new or retrying with backoff)."""
+        return f"{self.prefix}pushq"
+
     def lock(self, name: str) -> str:
         """A short-lived lock (e.g. a feed rebuild)."""
         return f"{self.prefix}lock:{name}"

@@ -43,10 +43,11 @@ INDEXED: tuple[tuple[str, str], ...] = (
 #: fresh graphs). Registering them before any statement runs avoids both; on Neo4j it is harmless.
 LABELS: tuple[str, ...] = (
     "User", "Session", "Post", "Media", "Hashtag", "Comment", "Story", "Notification", "Outbox",
+    "NotificationGroup", "PushSubscription",
 )
 RELATIONSHIP_TYPES: tuple[str, ...] = (
     "FOLLOWS", "REQUESTED", "BLOCKS", "HAS_SESSION", "POSTED", "HAS_MEDIA", "TAGGED", "MENTIONS", "LIKED",
-    "SAVED", "WROTE", "ON", "POSTED_STORY", "VIEWED",
+    "SAVED", "WROTE", "ON", "POSTED_STORY", "VIEWED", "ACTOR", "HAS_PUSH",
 )
 REGISTER_TYPES = cypher(
     "migrations.register_types",
@@ -79,6 +80,15 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", uniques=UNIQUE, indexes=INDEXED),
     Migration("0002_register_types", register_types=True),
+    Migration(
+        "0003_notifications",
+        uniques=(("NotificationGroup", "key"), ("PushSubscription", "id")),
+        indexes=(
+            ("Notification", "recipient_id"), ("Notification", "post_id"), ("Notification", "comment_id"),
+            ("Notification", "updated_at"),
+        ),
+        register_types=True,
+    ),
 )
 
 

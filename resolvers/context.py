@@ -36,6 +36,7 @@ class Context:
     response: Any = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     connection_params: Any = None
+    connection_id: str | None = None  # a WebSocket connection's id in the notification relay (subscriptions)
     _principal: Principal | None = None
     _authenticated: bool = False
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)

@@ -10,6 +10,10 @@ from cache.feed import FeedCache
 from cache.hashtags import TrendCounters
 from cache.idempotency import IdempotencyRecords
 from cache.like_counts import LikeCountCache
+from cache.notification_relay import NotificationRelay
+from cache.notification_schedule import DeliverySchedule
+from cache.notifications import NotificationStreams
+from cache.push_queue import PushQueue
 from cache.rate_limits import GcraLimiter
 from cache.sessions import SessionCache
 from services.accounts import AccountService
@@ -27,6 +31,11 @@ from services.hashtags import HashtagService
 from services.idempotency import IdempotencyService
 from services.like_counts import LikeCountService
 from services.media_processing import MediaService, open_variants_to_public
+from services.notification_delivery import NotificationDelivery
+from services.notification_preferences import NotificationPreferenceService
+from services.notification_reads import NotificationReader
+from services.notifications import NotificationService
+from services.notifications_live import LiveNotificationService
 from services.posts import PostService
 from services.rate_limits import RateLimitService
 from services.search import SearchService
@@ -35,6 +44,8 @@ from services.sessions import SessionService
 from services.suggestions import SuggestionService
 from services.users import UserService
 from services.visibility import VisibilityService
+from services.web_push import WebPushService
+from services.web_push_keys import load_vapid
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -53,13 +64,31 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         audience=settings.jwt_audience,
         ttl=settings.access_token_ttl,
     )
-    sessions = SessionService(graph, SessionCache(redis, keys, refresh_ttl=settings.refresh_token_ttl), tokens)
+    streams = NotificationStreams(redis, keys, max_len=settings.notification_stream_max)
+    session_cache = SessionCache(redis, keys, refresh_ttl=settings.refresh_token_ttl)
+    sessions = SessionService(graph, session_cache, tokens, live=streams)
     rate_limits = RateLimitService(GcraLimiter(redis), keys)
     visibility = VisibilityService(graph)
     feed_cache = FeedCache(redis, keys, max_items=settings.feed_max_items)
     await open_variants_to_public(resources.objects)
     posts = PostService(graph, resources.objects)
     like_counts = LikeCountService(graph, LikeCountCache(redis, keys))
+    users = UserService(graph)
+    # notifications: preferences, the list, delivery (debounce, do-not-disturb), Web Push, the live relay
+    preferences = NotificationPreferenceService(graph, rate_limits)
+    reads = NotificationReader(graph, rate_limits)
+    vapid = load_vapid(settings.vapid_private_key)
+    push_queue = PushQueue(redis, keys)
+    delivery = NotificationDelivery(
+        streams, DeliverySchedule(redis, keys), preferences, push_queue if vapid is not None else None,
+        debounce_s=settings.notification_debounce,
+    )  # fmt: skip
+    web_push = WebPushService(
+        graph, push_queue, reads, users, vapid=vapid, subject=settings.vapid_subject,
+        allow_loopback=settings.web_push_allow_loopback and settings.env != "prod",
+        timeout=settings.web_push_timeout, max_attempts=settings.web_push_max_attempts, rate_limits=rate_limits,
+    )  # fmt: skip
+    relay = NotificationRelay(redis, streams, queue_size=settings.subscriber_queue_size)
     explore = ExploreService(
         graph, ExploreCache(redis, keys), like_counts,
         cache_ttl_s=settings.explore_cache_ttl, max_per_author=settings.explore_max_per_author,
@@ -67,7 +96,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     services = Services(
         auth=AuthService(tokens, sessions),
         accounts=AccountService(graph, Passwords(), sessions, rate_limits),
-        users=UserService(graph),
+        users=users,
         follows=FollowService(graph, rate_limits),
         blocks=BlockService(graph),
         visibility=visibility,
@@ -82,9 +111,18 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         ),
         fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),
         engagement=EngagementService(graph, like_counts),
+        notifications=NotificationService(graph, delivery, group_window_s=settings.notification_group_window),
+        notification_reads=reads,
+        notification_preferences=preferences,
+        notification_delivery=delivery,
+        live_notifications=LiveNotificationService(relay, streams, reads),
+        web_push=web_push,
         search=SearchService(graph, resources.search, rate_limits, like_counts),
         search_indexer=SearchIndexer(graph, resources.search, like_counts),
         hashtags=HashtagService(graph, TrendCounters(redis, keys), like_counts),
         explore=explore,
     )
-    yield services
+    try:
+        yield services
+    finally:
+        await relay.close()

@@ -61,6 +61,20 @@ class Settings(BaseSettings):
     consumer_max_retries: int = 3
     consumer_retry_backoff_ms: int = 200
 
+    notification_debounce: float = 60.0  # s: at most one live update of a group per this (first one at once)
+    notification_group_window: float = 3_600.0  # s: a group stays open this long after its latest event
+    notification_stream_max: int = 1_000  # entries kept (approximately) in each user's replay stream
+    notification_delivery_interval: float = 0.2  # s between runs of the notification-delivery job
+    ws_connection_init_timeout: float = 10.0  # s a WebSocket may wait before connection_init (then 4408)
+    ws_keepalive_interval: float = 15.0  # s between server pings on an idle subscription socket
+    ws_max_subscriptions: int = 5  # operations at once on one WebSocket connection
+    subscriber_queue_size: int = 256  # notifications buffered per subscriber before a slow client is closed
+    vapid_private_key: str = ""  # Web Push VAPID key (PEM, or base64url DER/raw); empty: Web Push off
+    vapid_subject: str = "mailto:push@instagraph.invalid"  # VAPID "sub" claim (RFC 8292)
+    web_push_allow_loopback: bool = False  # dev/test only: accept http://127.0.0.1 push endpoints
+    web_push_timeout: float = 10.0  # s per push-service request
+    web_push_max_attempts: int = 5  # attempts per push on 429/5xx (exponential backoff) before it is dropped
+
     seed_password: str = "instagraph-seed-pw"
     seed_graph_path: Path = Path("../shared/datasets/snap-ego-facebook/facebook_combined.txt")
     seed_posts_dir: Path = Path("../shared/datasets/instagram-posts")

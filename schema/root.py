@@ -22,6 +22,7 @@ from schema.feed import FeedQuery
 from schema.follows import FollowsMutation, FollowsQuery
 from schema.hashtags import HashtagsQuery
 from schema.node import NodeQuery
+from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.posts import PostsMutation, PostsQuery
 from schema.search import SearchQuery
 from schema.suggestions import SuggestionsQuery
@@ -43,13 +44,14 @@ class InstagraphSchema(strawberry.Schema):
 
 
 QUERY_PARTS: tuple[type, ...] = (
-    NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery,
+    NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery, NotificationsQuery,
     SearchQuery, HashtagsQuery, ExploreQuery,
 )  # fmt: skip
 MUTATION_PARTS: tuple[type, ...] = (
     AccountsMutation, UsersMutation, EngagementMutation, PostsMutation, FollowsMutation, BlocksMutation,
+    NotificationsMutation,
 )
-SUBSCRIPTION_PARTS: tuple[type, ...] = ()
+SUBSCRIPTION_PARTS: tuple[type, ...] = (NotificationsSubscription,)
 
 
 def build_schema(

@@ -4,7 +4,8 @@
 2. Posts from the Instagram CSVs with the real photos, through the presigned-POST upload flow and the media
    pipeline (seed/posts.py).
 3. Likes and comments from each author's followers (seed/engagement.py).
-4. The search indexes rebuilt from the graph and the week's hashtags counted for trending (seed/search.py).
+4. The notifications of that activity: FOLLOW, LIKE and COMMENT groups (seed/notifications.py).
+5. The search indexes rebuilt from the graph and the week's hashtags counted for trending (seed/search.py).
 Every step is idempotent: a second run changes nothing. Home feeds are filled by the fan-out worker from the
 ``post.published`` events (when workers run), and in any case rebuilt from the graph on first read.
 """
@@ -19,6 +20,7 @@ from graph.migrations import migrate
 from runtime.container import build_services
 from runtime.resources import open_resources
 from seed.engagement import seed_engagement
+from seed.notifications import seed_notifications
 from seed.posts import seed_posts
 from seed.search import reindex
 from seed.snap_graph import import_snap_graph
@@ -74,6 +76,15 @@ async def run_seed(settings: Settings, console: Console) -> None:
         console.print(
             f"engagement: {engagement.likes:,} likes and {engagement.comments:,} comments "
             f"on {engagement.posts} posts"
+        )
+        with _progress(console) as progress:
+            task = progress.add_task("notifications", total=None)
+            notified = await seed_notifications(
+                resources.graph, on_progress=lambda done, total: progress.update(task, completed=done, total=total)
+            )
+        console.print(
+            f"notifications: {notified.follows:,} FOLLOW, {notified.likes:,} LIKE and {notified.comments:,} "
+            f"COMMENT groups with {notified.actors:,} actors"
         )
         await resources.search.prepare()
         await reindex(services, console)

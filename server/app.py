@@ -8,6 +8,7 @@ subscriptions. Clients are opened in the lifespan.
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -19,6 +20,7 @@ from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from resolvers.context import Context
@@ -29,6 +31,7 @@ from schema.root import build_schema
 from server.health import healthz, readyz
 from server.idempotency import IdempotencyMiddleware
 from server.limits import BodyLimit
+from server.subscriptions import handler_class
 from services.core.errors import Unauthenticated
 
 if TYPE_CHECKING:
@@ -62,19 +65,18 @@ class GraphQLView(GraphQL[Context, None]):
         )
 
     async def on_ws_connect(self, context: Context) -> Any:
-        """Authenticate ``connection_init``'s ``authorization`` payload (none: anonymous); a bad token
-        rejects the connection with ``{"code": "UNAUTHENTICATED"}``."""
+        """Authenticate ``connection_init``'s ``authorization`` payload (``"Bearer <access token>"``): no token
+        or a bad, expired or revoked one rejects the connection (Strawberry closes it with 4403)."""
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         token = params.get("authorization") or params.get("Authorization")
-        if token is not None:
-            if not isinstance(token, str):
-                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
-            context.authorization = token
-            try:
-                await context.principal()
-            except Unauthenticated as exc:
-                raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from exc
-        return None
+        if not isinstance(token, str) or not token:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.authorization = token
+        try:
+            await context.principal()
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from exc
+        return UNSET  # a plain {"type": "connection_ack"}, no payload
 
 
 async def metrics(_: Request) -> Response:
@@ -96,7 +98,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         graphql_ide="graphiql" if settings.is_dev else None,
         allow_queries_via_get=True,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout),
+        max_subscriptions_per_connection=settings.ws_max_subscriptions,
     )
+    view.graphql_transport_ws_handler_class = handler_class(settings.ws_keepalive_interval)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -68,7 +68,10 @@ def serve(
 
     settings = load_settings(data_dir)  # puts a running dev stack's URLs in the env the factory reads
     configure_logging(dev=settings.is_dev)
-    uvicorn.run("server.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "server.app:create_app", factory=True, host=host, port=port, workers=workers,
+        ws_ping_interval=settings.ws_keepalive_interval, ws_ping_timeout=settings.ws_keepalive_interval,
+    )  # fmt: skip
 
 
 @app.command()

@@ -59,6 +59,9 @@ LIMITS: dict[str, Limit] = {
     "login": Limit(5, 60),
     "login_ip": Limit(20, 60),
     "register": Limit(5, 3600),
+    "markNotificationsRead": Limit(60, 60),
+    "updateNotificationPreferences": Limit(30, 60),
+    "registerPushSubscription": Limit(10, 60),
     "search": Limit(20, 60),
 }
 

@@ -37,6 +37,7 @@ from services.core.records import UserRecord
 from services.core.tokens import new_refresh_token, refresh_digest
 
 if TYPE_CHECKING:
+    from cache.notifications import NotificationStreams
     from cache.sessions import SessionCache
     from graph.store import GraphStore
     from services.core.tokens import AccessTokens
@@ -76,10 +77,13 @@ def new_session(now_ms: int) -> dict[str, object]:
 class SessionService:
     """Token pairs and revocation over the graph (truth) and ``SessionCache`` (Redis)."""
 
-    def __init__(self, graph: GraphStore, cache: SessionCache, tokens: AccessTokens) -> None:
+    def __init__(
+        self, graph: GraphStore, cache: SessionCache, tokens: AccessTokens, *, live: NotificationStreams | None = None
+    ) -> None:
         self._graph = graph
         self._cache = cache
         self._tokens = tokens
+        self._live = live  # tells every API process to close the revoked session's subscriptions
         # Revocations the cache missed during a Redis outage, pushed on the next successful cache call.
         self._pending_sessions: set[tuple[str, str]] = set()
         self._pending_versions: dict[str, int] = {}
@@ -165,6 +169,7 @@ class SessionService:
         except CacheUnavailable:
             self._pending_sessions.add((user_id, session_id))
             log.warning("auth.revoke_cache_unavailable", user_id=user_id, session_id=session_id)
+        await self._close_live(user_id, session_id=session_id)
 
     async def revoke_all(self, user_id: str) -> int:
         """Revoke every session of a user by bumping ``User.session_version``; returns the new version."""
@@ -175,7 +180,18 @@ class SessionService:
         except CacheUnavailable:
             self._pending_versions[user_id] = version
             log.warning("auth.revoke_all_cache_unavailable", user_id=user_id)
+        await self._close_live(user_id, version=version)
         return version
+
+    async def _close_live(self, user_id: str, *, session_id: str | None = None, version: int | None = None) -> None:
+        """Close the revoked sessions' live subscriptions in every API process (best effort: with Redis down
+        the sockets stay open until they reconnect, when ``connection_init`` authenticates again)."""
+        if self._live is None:
+            return
+        try:
+            await self._live.revoke(user_id, session_id=session_id, version=version)
+        except CacheUnavailable:
+            log.warning("auth.revoke_live_unavailable", user_id=user_id)
 
     async def _replay(self) -> None:
         """Push revocations made while Redis was down into the cache; raises ``CacheUnavailable``."""

@@ -1,15 +1,17 @@
 """Every worker process by name: ``instagraph worker NAME`` runs one; ``instagraph dev`` runs them all.
 
 - ``outbox-relay``: publishes Outbox nodes to Kafka (events/outbox.py).
-- consumers (``workers/<name>.py`` exports ``WORKER``): ``fanout``, ``media``, ``indexer`` (search indexes),
-  ``hashtags`` (trending counters).
+- consumers (``workers/<name>.py`` exports ``WORKER``): ``fanout``, ``media``, ``notifications``, ``indexer``
+  (search indexes), ``hashtags`` (trending counters).
 - periodic jobs (``workers/<name>.py`` exports ``JOB``): ``counters`` (like-count write-back),
-  ``sweeper`` (posts stuck in PENDING_UPLOAD or PROCESSING).
+  ``sweeper`` (posts stuck in PENDING_UPLOAD or PROCESSING), ``notification-delivery`` (held notification
+  updates and Web Push; module ``workers/notification_delivery.py``, interval from the settings).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import signal
 from typing import TYPE_CHECKING
@@ -25,8 +27,8 @@ from workers.periodic import PeriodicJob, run_periodic
 if TYPE_CHECKING:
     from runtime.settings import Settings
 
-CONSUMERS: tuple[str, ...] = ("fanout", "media", "indexer", "hashtags")
-PERIODIC: tuple[str, ...] = ("counters", "sweeper")
+CONSUMERS: tuple[str, ...] = ("fanout", "media", "notifications", "indexer", "hashtags")
+PERIODIC: tuple[str, ...] = ("counters", "sweeper", "notification-delivery")
 WORKER_NAMES: tuple[str, ...] = ("outbox-relay", *CONSUMERS, *PERIODIC)
 
 
@@ -46,9 +48,13 @@ def consumer_worker(name: str) -> Worker:
     return importlib.import_module(f"workers.{name}").WORKER
 
 
-def periodic_job(name: str) -> PeriodicJob:
-    """The ``JOB`` exported by ``workers/<name>.py``."""
-    return importlib.import_module(f"workers.{name}").JOB
+def periodic_job(name: str, settings: Settings | None = None) -> PeriodicJob:
+    """The ``JOB`` exported by ``workers/<name>.py`` (``-`` in the name is ``_`` in the module), with the
+    interval the settings give it where they do."""
+    job: PeriodicJob = importlib.import_module(f"workers.{name.replace('-', '_')}").JOB
+    if name == "notification-delivery" and settings is not None:
+        job = dataclasses.replace(job, interval=settings.notification_delivery_interval)
+    return job
 
 
 def _stop_on_signals(stop: asyncio.Event, tasks: list[asyncio.Task]) -> None:
@@ -85,7 +91,7 @@ async def run_worker(name: str, settings: Settings) -> None:
                 )
                 runner = run_consumers(consumers, config=config)
             else:
-                runner = run_periodic(periodic_job(name), services, stop)
+                runner = run_periodic(periodic_job(name, settings), services, stop)
             task = asyncio.ensure_future(runner)
             _stop_on_signals(stop, [task])
             try:

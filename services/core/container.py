@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from services.hashtags import HashtagService
     from services.idempotency import IdempotencyService
     from services.media_processing import MediaService
+    from services.notification_delivery import NotificationDelivery
+    from services.notification_preferences import NotificationPreferenceService
+    from services.notification_reads import NotificationReader
+    from services.notifications import NotificationService
+    from services.notifications_live import LiveNotificationService
     from services.posts import PostService
     from services.rate_limits import RateLimitService
     from services.search import SearchService
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
     from services.suggestions import SuggestionService
     from services.users import UserService
     from services.visibility import VisibilityService
+    from services.web_push import WebPushService
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,12 @@ class Services:
     feed: FeedService
     fanout: FanoutService
     engagement: EngagementService
+    notifications: NotificationService
+    notification_reads: NotificationReader
+    notification_preferences: NotificationPreferenceService
+    notification_delivery: NotificationDelivery
+    live_notifications: LiveNotificationService
+    web_push: WebPushService
     search: SearchService
     search_indexer: SearchIndexer
     hashtags: HashtagService

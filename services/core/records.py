@@ -105,6 +105,27 @@ class CommentRecord:
     created_at: int
 
 
+@dataclass(frozen=True, slots=True)
+class NotificationRecord:
+    """One notification (a group of actors) as its recipient may see it.
+
+    ``kind`` is LIKE, COMMENT, FOLLOW, FOLLOW_REQUEST, FOLLOW_ACCEPTED or MENTION; ``post_id`` /
+    ``comment_id`` are ``None`` when the kind has none; ``actor_count`` counts the distinct actors the
+    recipient may see (blocks either way excluded); ``actor_ids`` are the first of them, most recent first.
+    ``created_at`` / ``updated_at`` are the group's first and latest event (epoch ms).
+    """
+
+    id: str
+    kind: str
+    post_id: str | None
+    comment_id: str | None
+    created_at: int
+    updated_at: int
+    read: bool
+    actor_count: int
+    actor_ids: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class PostHydration:
     """What a read loaded in batches for a page of posts, as separate maps (Bluesky AppView's hydration

@@ -30,6 +30,9 @@ def test_the_limits_are_the_documented_budgets() -> None:
         "login": Limit(5, 60),
         "login_ip": Limit(20, 60),
         "register": Limit(5, 3600),
+        "markNotificationsRead": Limit(60, 60),
+        "updateNotificationPreferences": Limit(30, 60),
+        "registerPushSubscription": Limit(10, 60),
     }
 
 
