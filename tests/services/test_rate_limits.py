@@ -33,6 +33,7 @@ def test_the_limits_are_the_documented_budgets() -> None:
         "markNotificationsRead": Limit(60, 60),
         "updateNotificationPreferences": Limit(30, 60),
         "registerPushSubscription": Limit(10, 60),
+        "search": Limit(20, 60),
     }
 
 
