@@ -85,6 +85,16 @@ def _percentiles(samples_ms: list[float]) -> dict[str, float]:
             "p99_ms": round(cut[98], 3), "n": len(ordered)}  # fmt: skip
 
 
+async def _check_answers(url: str, bodies: list[dict[str, Any]]) -> None:
+    """Each body answers without GraphQL errors (wrk sees only HTTP statuses, and errors are 200s)."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        for i, body in enumerate(bodies):
+            answer = (await client.post(url, json=body, headers={"X-Forwarded-For": f"10.255.0.{i + 1}"})).json()
+            if answer.get("errors"):
+                raise RuntimeError(f"{body['variables']}: {answer['errors']}")
+            console.print(f"  {body['variables']}: {str(answer['data'])[:100]}")
+
+
 async def direct_queries(search_url: str, seconds: float) -> dict[str, dict[str, float]]:
     """Queries/s and latency of the index alone (this process, same directory, same queries)."""
     index = open_search_index(search_url)
@@ -159,6 +169,8 @@ async def measure(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
 
         def load(name: str, seconds: float) -> WrkResult:
             return run_wrk(graphql, seconds=seconds, **loads[name])
+
+        await _check_answers(graphql, users + posts)
 
         for name in loads:  # warm: plans cached, the index opened in the API, connections pooled
             await asyncio.to_thread(load, name, 2.0)

@@ -6,9 +6,9 @@ only ever asked WHICH ids match: callers reload and filter what they show from t
 URL schemes (``INSTAGRAPH_SEARCH_URL``):
 
 - ``tantivy://<dir>`` (embedded default): Tantivy in process, one index directory per index under ``<dir>``
-  (``users-v1``, ``posts-v1``). Tantivy allows one ``IndexWriter`` per directory at a time across processes;
-  the processes that write (the indexer worker, ``instagraph search reindex``) take it for one batch and
-  release it after the commit, the API processes only read.
+  (``users-v2``, ``posts-v2``: the version of ``search.tantivy_schema``). Tantivy allows one ``IndexWriter``
+  per directory at a time across processes; the processes that write (the indexer worker, ``instagraph search
+  reindex``) take it for one batch and release it after the commit, the API processes only read.
 - ``http://`` / ``https://``: Meilisearch through ``meilisearch-python-sdk``'s ``AsyncClient``; ``api_key`` is the
   Meilisearch key. An ``index_prefix`` query parameter (``http://meili:7700?index_prefix=staging_``) names
   the indexes ``<prefix>users`` and ``<prefix>posts`` (default prefix ``instagraph_``).

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import tantivy
 
 from search import tantivy_schema as ts
-from search.documents import MAX_RANK, PostHit, PostHits
+from search.documents import MAX_RANK, PostHit, PostHits, id_rank
 from search.errors import SearchUnavailable
 from search.geo import bounding_boxes, haversine_km
 
@@ -203,7 +203,7 @@ def _newest_first(
     millisecond are ordered by ``id_rank`` here, so a window's last millisecond, which may be cut, is left
     for the next window; a window that is all one millisecond reads that millisecond whole."""
     cursor: PostKey = query.before if query.before is not None else (2**62, MAX_RANK + 1)
-    found: list[PostHit] = []
+    found: list[tuple[PostKey, tantivy.DocAddress]] = []
     while True:
         upper = cursor[0] if cursor[1] > 0 else cursor[0] - 1  # rank 0: nothing of that ms is before it
         window = searcher.search(
@@ -221,16 +221,21 @@ def _newest_first(
             else:
                 window = [hit for hit in window if int(hit[0]) > frontier]
                 next_cursor = (frontier, MAX_RANK + 1)
-        rows = [row for row in _rows(searcher, window, query.near) if row.key < cursor]
-        rows.sort(key=lambda hit: hit.key, reverse=True)
+        rows = [row for row in _rows(searcher, window, query.near) if row[0] < cursor]
+        rows.sort(key=lambda row: row[0], reverse=True)
         found.extend(rows)
         if len(found) >= query.limit or not full:
-            return PostHits(found[: query.limit], exhausted=not full and len(found) <= query.limit)
+            hits = [PostHit(_stored_id(searcher, address), key[0]) for key, address in found[: query.limit]]
+            return PostHits(hits, exhausted=not full and len(found) <= query.limit)
         cursor = next_cursor
 
 
-def _rows(searcher: tantivy.Searcher, window: list[Any], near: GeoFilter | None) -> list[PostHit]:
+def _rows(
+    searcher: tantivy.Searcher, window: list[Any], near: GeoFilter | None
+) -> list[tuple[PostKey, tantivy.DocAddress]]:
+    """``(key, address)`` of the window's hits (inside ``near`` when given), from fast fields only."""
     addresses = [address for _, address in window]
+    ranks = searcher.fast_field_values("rank", addresses)
     keep = [True] * len(window)
     if near is not None:
         lats = searcher.fast_field_values("lat", addresses)
@@ -241,8 +246,8 @@ def _rows(searcher: tantivy.Searcher, window: list[Any], near: GeoFilter | None)
             for lat, lng in zip(lats, lngs, strict=True)
         ]  # fmt: skip
     return [
-        PostHit(_stored_id(searcher, address), int(created_at))
-        for (created_at, address), ok in zip(window, keep, strict=True)
+        ((int(created_at), int(rank or 0)), address)
+        for (created_at, address), rank, ok in zip(window, ranks, keep, strict=True)
         if ok
     ]
 
@@ -278,6 +283,7 @@ def _post_doc(post: PostDocument, indexed_at: int) -> tantivy.Document:
         doc.add_float("lat", post.lat)
         doc.add_float("lng", post.lng)
     doc.add_integer("created_at", post.created_at)
+    doc.add_integer("rank", id_rank(post.id))
     doc.add_integer("like_count", post.like_count)
     doc.add_integer("indexed_at", indexed_at)
     return doc

@@ -26,7 +26,7 @@ import tantivy
 if TYPE_CHECKING:
     from search.geo import Box
 
-SCHEMA_VERSION = 1  # bump on any schema change: a new directory is created and needs `instagraph search reindex`
+SCHEMA_VERSION = 2  # bump on any schema change: a new directory is created and needs `instagraph search reindex`
 NAME_ANALYZER, CAPTION_ANALYZER = "ig_name", "ig_caption"
 MAX_QUERY_WORDS = 10  # words of a query beyond this are ignored
 ONE_TYPO_FROM, TWO_TYPOS_FROM = 5, 9  # Meilisearch's typoTolerance.minWordSizeForTypos defaults
@@ -71,7 +71,8 @@ def users_schema() -> tantivy.Schema:
 
 def posts_schema() -> tantivy.Schema:
     """``id`` (stored), ``author_id``, ``caption`` (stemmed), ``hashtags``, ``lat``/``lng`` (fast, indexed
-    floats), ``created_at`` (fast, indexed), ``like_count`` (fast), ``indexed_at`` (fast, indexed)."""
+    floats), ``created_at`` (fast, indexed), ``rank`` (fast: ``id_rank(id)``, the tie-break of one ms, read
+    without loading the stored document), ``like_count`` (fast), ``indexed_at`` (fast, indexed)."""
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("id", stored=True, tokenizer_name="raw")
     builder.add_text_field("author_id", tokenizer_name="raw")
@@ -80,6 +81,7 @@ def posts_schema() -> tantivy.Schema:
     builder.add_float_field("lat", indexed=True, fast=True)
     builder.add_float_field("lng", indexed=True, fast=True)
     builder.add_integer_field("created_at", indexed=True, fast=True)
+    builder.add_integer_field("rank", fast=True)
     builder.add_integer_field("like_count", fast=True)
     builder.add_integer_field("indexed_at", indexed=True, fast=True)
     return builder.build()

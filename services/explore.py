@@ -147,7 +147,7 @@ class ExploreService:
             if not chunk:
                 break
             rows = await self._graph.read(
-                stmts.EXPLORE_PAGE, {"ids": [post_id for post_id, _ in chunk], "viewer_id": viewer_id}
+                stmts.EXPLORE_PAGE, {"ids": [post_id for post_id, _ in chunk], "viewer_id": viewer_id or ""}
             )
             records, found = hydrate_rows(rows)
             hydration.posts.update(found.posts)
@@ -191,7 +191,7 @@ class ExploreService:
         now = self.clock()
         ranked = await self._pool(now)
         rows = await self._graph.read(
-            stmts.EXPLORE_FILTER, {"ids": [c.post_id for c in ranked], "viewer_id": viewer_id}
+            stmts.EXPLORE_FILTER, {"ids": [c.post_id for c in ranked], "viewer_id": viewer_id or ""}
         ) if ranked else []  # fmt: skip
         allowed = {row["id"] for row in rows}
         items = [(c.post_id, c.author_id) for c in ranked if c.post_id in allowed]

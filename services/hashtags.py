@@ -76,7 +76,7 @@ class HashtagService:
     async def hashtag(self, name: str, viewer_id: str | None) -> HashtagInfo | None:
         """The tag ``name`` (``#`` optional, any case) with the viewer's count; ``None`` when no post ever used
         it. Raises ``BadInput("name")`` when ``name`` is not one hashtag."""
-        rows = await self._graph.read(stmts.HASHTAG, {"name": _tag(name), "viewer_id": viewer_id})
+        rows = await self._graph.read(stmts.HASHTAG, {"name": _tag(name), "viewer_id": viewer_id or ""})
         return HashtagInfo(rows[0]["name"], int(rows[0]["posts"])) if rows else None
 
     async def hashtag_posts(
@@ -87,7 +87,7 @@ class HashtagService:
         limit = clamp_first(first, POSTS_DEFAULT_FIRST)
         before_ts, before_id = decode_cursor(after, (int, str)) or (_FIRST_PAGE_TS, "")
         rows = await self._graph.read(stmts.HASHTAG_POSTS, {
-            "name": _tag(name), "viewer_id": viewer_id, "before_ts": before_ts, "before_id": before_id,
+            "name": _tag(name), "viewer_id": viewer_id or "", "before_ts": before_ts, "before_id": before_id,
             "limit": limit + 1,
         })  # fmt: skip
         records, hydration = hydrate_rows(rows)

@@ -5,7 +5,7 @@ worker about a second behind the graph) says which ids match; the graph decides,
 gets. So a result is never shown that the graph would hide: users who block the viewer are left out (private
 accounts are found, their content stays hidden), posts must be PUBLISHED and visible to the viewer (a private
 author's post is in the index but reaches only their followers). Each round is one index query and one graph
-statement; posts are over-fetched (``first + 1 + max(5, first // 2)``) and a page takes at most
+statement; posts are over-fetched (``first + 1 + max(3, first // 4)``) and a page takes at most
 ``MAX_ROUNDS`` rounds, so its cost does not grow with what is filtered out.
 
 Users: typo-tolerant and prefix-aware (the index's rules), boosted by follower count. Posts: every word of
@@ -108,7 +108,7 @@ class SearchService:
             return await self._users_by_username(text, viewer_id, limit)
         if not ids:
             return []
-        rows = await self._graph.read(stmts.SEARCH_USERS, {"ids": ids, "viewer_id": viewer_id})
+        rows = await self._graph.read(stmts.SEARCH_USERS, {"ids": ids, "viewer_id": viewer_id or ""})
         found = {row["user"]["id"]: UserRecord.from_row(row["user"]) for row in rows}
         return [found[i] for i in ids if i in found][:limit]
 
@@ -117,7 +117,7 @@ class SearchService:
         if not _USERNAME_PREFIX.fullmatch(prefix):
             return []
         rows = await self._graph.read(
-            stmts.USERS_BY_USERNAME_PREFIX, {"prefix": prefix, "viewer_id": viewer_id, "limit": limit}
+            stmts.USERS_BY_USERNAME_PREFIX, {"prefix": prefix, "viewer_id": viewer_id or "", "limit": limit}
         )
         return [UserRecord.from_row(row["user"]) for row in rows]
 
@@ -149,7 +149,7 @@ class SearchService:
         await self._hit_budget(viewer_id, client_ip)
         geo = None if circle is None else GeoFilter(circle.latitude, circle.longitude, circle.radius_km)
         before: PostKey | None = post_key(cursor[0], cursor[1]) if cursor is not None else None
-        fetch = limit + 1 + max(5, limit // 2)
+        fetch = limit + 1 + max(3, limit // 4)
         kept: list[PostRecord] = []
         hydration = PostHydration()
         exhausted = False
@@ -159,7 +159,7 @@ class SearchService:
             if not hits[0]:
                 break
             rows = await self._graph.read(
-                stmts.SEARCH_POSTS, {"ids": [h.id for h in hits[0]], "viewer_id": viewer_id}
+                stmts.SEARCH_POSTS, {"ids": [h.id for h in hits[0]], "viewer_id": viewer_id or ""}
             )
             records, found = hydrate_rows(rows)
             _merge(hydration, found)

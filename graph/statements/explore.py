@@ -34,7 +34,7 @@ EXPLORE_CANDIDATES = cypher(
     system=True,
 )
 
-#: Which posts of ``$ids`` ``$viewer_id`` (null: anonymous) may explore. Rows: ``{id}``.
+#: Which posts of ``$ids`` ``$viewer_id`` ("": anonymous) may explore. Rows: ``{id}``.
 EXPLORE_FILTER = cypher(
     "explore.EXPLORE_FILTER",
     f"""

@@ -13,7 +13,7 @@ from graph.keyset import keyset_before
 from graph.statements.search import hydrated_posts
 from graph.statements.visibility import post_visible
 
-#: The tag ``$name`` and how many of its posts ``$viewer_id`` (null: anonymous) may see. Rows: one
+#: The tag ``$name`` and how many of its posts ``$viewer_id`` ("": anonymous) may see. Rows: one
 #: ``{name, posts}``, or none when no post ever used the tag.
 HASHTAG = cypher(
     "hashtags.HASHTAG",

@@ -16,6 +16,7 @@ from search.documents import IndexBatch, PostQuery, UserDocument
 from search.errors import SearchUnavailable
 from search.index import open_search_index
 from search.tantivy_index import TantivyIndex
+from search.tantivy_schema import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -61,7 +62,7 @@ async def test_a_writer_held_by_another_process_blocks_then_releases(tmp_path: P
     holder = await asyncio.create_subprocess_exec(
         sys.executable, "-c", textwrap.dedent(f"""
             import sys, tantivy
-            index = tantivy.Index.open({str(index.root / "users-v1")!r})
+            index = tantivy.Index.open({str(index.root / f"users-v{SCHEMA_VERSION}")!r})
             writer = index.writer(15_000_000, 1)
             print("locked", flush=True)
             sys.stdin.readline()
