@@ -5,7 +5,9 @@
 #
 # Installs are idempotent: .venv is created once, `pip install -e '.[embedded,dev]'` reruns only when
 # pyproject.toml is newer than the stamp .venv/.installed, `npm ci` only when package-lock.json is newer
-# than tools/cypher-lint/node_modules/.installed.
+# than tools/cypher-lint/node_modules/.installed (tools/graphiql likewise: GraphiQL's assets, served by
+# `instagraph dev` from local files). `make chromium` installs Debian's chromium (the GraphiQL test's browser)
+# with apt-get when /usr/bin/chromium is missing.
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -13,16 +15,19 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LINTER := tools/cypher-lint
 NODE_STAMP := $(LINTER)/node_modules/.installed
+GRAPHIQL := tools/graphiql
+GRAPHIQL_STAMP := $(GRAPHIQL)/node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 # `docker-compose` (Debian's package) or the `docker compose` plugin, whichever is installed.
 COMPOSE ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || \
              (docker compose version >/dev/null 2>&1 && echo "docker compose"))
 
-.PHONY: dev test lint bench-deps install install-lint ruff mypy import-contracts cypher-lint schema-check env-check compose-check schema
+.PHONY: dev test lint bench-deps install install-lint graphiql chromium ruff mypy import-contracts cypher-lint schema-check env-check compose-check schema
 
-dev: install
+dev: install graphiql
 	$(VENV)/bin/instagraph dev --seed
 
-test: install
+test: install graphiql chromium
 	$(VENV)/bin/pytest -q
 
 lint: ruff mypy import-contracts cypher-lint schema-check env-check compose-check
@@ -41,6 +46,18 @@ install-lint: install $(NODE_STAMP)
 $(NODE_STAMP): $(LINTER)/package.json $(LINTER)/package-lock.json
 	npm ci --prefix $(LINTER) --no-audit --no-fund
 	touch $@
+
+graphiql: $(GRAPHIQL_STAMP)
+
+$(GRAPHIQL_STAMP): $(GRAPHIQL)/package.json $(GRAPHIQL)/package-lock.json
+	npm ci --prefix $(GRAPHIQL) --no-audit --no-fund
+	touch $@
+
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	$$( [ "$$(id -u)" -eq 0 ] || echo sudo ) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" -eq 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null
 
 ruff: install
 	$(VENV)/bin/ruff check .

@@ -24,8 +24,29 @@ class RedisKeys:
         return f"{self.prefix}posts:{{{user_id}}}"
 
     def stories(self, user_id: str) -> str:
-        """ZSET story_id -> expires_at ms."""
+        """ZSET story_id -> expires_at ms: the user's live stories (the stories ring reads these)."""
         return f"{self.prefix}stories:{{{user_id}}}"
+
+    def story_seen(self, viewer_id: str) -> str:
+        """SET of story ids the viewer has seen (TTL: the story lifetime, refreshed on each view)."""
+        return f"{self.prefix}story_seen:{{{viewer_id}}}"
+
+    def story_views(self, story_id: str) -> str:
+        """Counter: distinct viewers of a story (a cache of its VIEWED edges)."""
+        return f"{self.prefix}story_views:{{{story_id}}}"
+
+    def story_views_dirty(self) -> str:
+        """SET of story ids whose view counter changed since the last write-back to the graph."""
+        return f"{self.prefix}story_views_dirty"
+
+    def story_authors(self, shard: int) -> str:
+        """ZSET user_id -> the latest expires_at ms of their live stories: one shard of the index of users with
+        stories (the stories ring asks it which followees to read)."""
+        return f"{self.prefix}story_authors:{{{shard}}}"
+
+    def story_due(self, shard: int) -> str:
+        """ZSET story_id -> expires_at ms: one shard of the expiry schedule (stories by when they expire)."""
+        return f"{self.prefix}story_due:{{{shard}}}"
 
     def like_count(self, post_id: str) -> str:
         """Counter: likes of a post."""
@@ -58,6 +79,10 @@ class RedisKeys:
     def idempotency(self, subject: str, key: str) -> str:
         """Hash: the record of an ``Idempotency-Key`` of ``subject`` (``user:<id>`` or ``anon:<ip>``)."""
         return f"{self.prefix}idem:{{{subject}}}:{key}"
+
+    def persisted_query(self, sha256_hash: str) -> str:
+        """String: the query text an automatic persisted query's SHA-256 (64 hex digits) names."""
+        return f"{self.prefix}apq:{sha256_hash}"
 
     def seen(self, consumer: str, event_id: str) -> str:
         """Marker: ``consumer`` has processed ``event_id`` (consumer dedupe)."""

@@ -36,6 +36,23 @@ redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.max(1, new_t
 return {1, 0}
 """
 
+# KEYS[1] = rate key. Returns {tat (or now when unset), now}: the state, read without counting anything.
+PEEK_LUA = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1]) or now) or now
+return {tat, now}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A budget as it stands: ``remaining`` requests now, ``reset_at_ms`` (epoch ms, Redis clock) when all
+    ``count`` are available again."""
+
+    remaining: int
+    reset_at_ms: int
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -54,7 +71,9 @@ class GcraLimiter:
     """Runs the GCRA script on one Redis client. Raises ``CacheUnavailable`` when Redis is down."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
         self._script = redis.register_script(GCRA_LUA)
+        self._peek = redis.register_script(PEEK_LUA)
 
     async def hit(self, key: str, *, count: int, period_s: int) -> Decision:
         """Count one request against ``count`` per ``period_s`` seconds under ``key``; atomic in Redis."""
@@ -64,3 +83,17 @@ class GcraLimiter:
         interval_ms = period_ms // count
         allowed, retry_ms = await redis_call(self._script(keys=[key], args=[interval_ms, interval_ms * count]))
         return Decision(allowed=bool(int(allowed)), retry_after_ms=int(retry_ms))
+
+    async def peek(self, key: str, *, count: int, period_s: int) -> State:
+        """What is left of ``count`` per ``period_s`` under ``key``, without counting: with GCRA's ``tat``,
+        ``used = ceil((tat - now) / interval)`` and ``remaining = count - used`` (>= 0)."""
+        tat, now = (int(v) for v in await redis_call(self._peek(keys=[key])))
+        interval_ms = period_s * 1000 // count
+        if tat <= now or interval_ms == 0:
+            return State(remaining=count, reset_at_ms=max(tat, now))
+        used = math.ceil((tat - now) / interval_ms)
+        return State(remaining=max(0, count - used), reset_at_ms=tat)
+
+    async def reset(self, key: str) -> None:
+        """Forget the state under ``key``: the whole budget is available again."""
+        await redis_call(self._redis.delete(key))

@@ -43,11 +43,12 @@ INDEXED: tuple[tuple[str, str], ...] = (
 #: fresh graphs). Registering them before any statement runs avoids both; on Neo4j it is harmless.
 LABELS: tuple[str, ...] = (
     "User", "Session", "Post", "Media", "Hashtag", "Comment", "Story", "Notification", "Outbox",
-    "NotificationGroup", "PushSubscription",
+    "NotificationGroup", "PushSubscription", "Highlight",
 )
 RELATIONSHIP_TYPES: tuple[str, ...] = (
     "FOLLOWS", "REQUESTED", "BLOCKS", "HAS_SESSION", "POSTED", "HAS_MEDIA", "TAGGED", "MENTIONS", "LIKED",
-    "SAVED", "WROTE", "ON", "POSTED_STORY", "VIEWED", "ACTOR", "HAS_PUSH",
+    "SAVED", "WROTE", "ON", "POSTED_STORY", "VIEWED", "ACTOR", "HAS_PUSH", "CLOSE_FRIEND", "HAS_HIGHLIGHT",
+    "HIGHLIGHTS",
 )
 REGISTER_TYPES = cypher(
     "migrations.register_types",
@@ -87,6 +88,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             ("Notification", "recipient_id"), ("Notification", "post_id"), ("Notification", "comment_id"),
             ("Notification", "updated_at"),
         ),
+        register_types=True,
+    ),
+    # Stories: highlights (unique id), the status and media-state indexes the expiry sweep reads, and the
+    # close-friends and highlight relationship types registered before any statement names them.
+    Migration(
+        "0004_stories",
+        uniques=(("Highlight", "id"),),
+        indexes=(("Story", "status"), ("Story", "media_state")),
         register_types=True,
     ),
 )

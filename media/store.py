@@ -107,6 +107,21 @@ class ObjectStore:
         fields = {str(k): str(v) for k, v in post["fields"].items()}
         return PresignedPost(url=str(post["url"]), fields=fields, expires_at=now_ms + expires_s * 1000)
 
+    async def presigned_get(self, key: str, *, expires_s: int) -> str:
+        """A SigV4 presigned GET URL of ``key`` (for the public address) valid for ``expires_s`` seconds
+        (1..604,800, SigV4's limit) from now; S3 itself refuses it afterwards (403 "Request has expired") and
+        refuses any change to it. Signing is local (no request is sent). Raises ``ValueError`` for a lifetime
+        out of range, ``StoreUnavailable`` when signing fails."""
+        if not 1 <= expires_s <= 604_800:
+            raise ValueError(f"presigned GET lifetime must be 1..604800 s, got {expires_s}")
+        try:
+            url = await self._signer.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _translate(exc, key) from exc
+        return str(url)
+
     async def head(self, key: str) -> ObjectHead:
         """Size and type of ``key``; raises ``ObjectMissing`` or ``StoreUnavailable``."""
         try:

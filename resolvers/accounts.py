@@ -28,10 +28,13 @@ async def register(
     )
 
 
-async def login(info: Info, login: str, password: str) -> AuthResult:
-    """``login(input:)``: a new session for a username or email and password."""
+async def login(info: Info, login: str, password: str, device_token: str | None = None) -> AuthResult:
+    """``login(input:)``: a new session for a username or email and password (``device_token``: the client's
+    token from an earlier sign-in, if any)."""
     ctx = context_of(info)
-    return await ctx.services.accounts.log_in(login=login, password=password, client_ip=ctx.client_ip)
+    return await ctx.services.accounts.log_in(
+        login=login, password=password, client_ip=ctx.client_ip, device_token=device_token
+    )
 
 
 async def refresh_token(info: Info, token: str) -> AuthResult:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from resolvers import posts as post_resolvers
 from resolvers.context import context_of
 from resolvers.loading import resolve, settle
+from resolvers.pages import load_page
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Mapping
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 LIKE_COUNTS_BY_POST_ID = "LikeCountsByPostId"
 VIEWER_LIKES_BY_POST_ID = "ViewerLikesByPostId"
 COMMENTS_BY_ID = "CommentsById"
+COMMENTS_BY_POST_ID = "CommentsByPostId"
+LIKERS_BY_POST_ID = "LikersByPostId"
 
 
 
@@ -103,17 +106,29 @@ def prime_viewer_likes(info: Info, liked: Mapping[str, bool]) -> None:
 
 
 async def comments(info: Info, post: PostRecord, first: int | None, after: str | None) -> Page[CommentRecord]:
-    """Live comments of ``post``, oldest first."""
-    ctx = context_of(info)
-    viewer_id = await ctx.viewer_id()
-    return await ctx.services.engagement.comments(post.id, viewer_id, first, after, total=post.comment_count)
+    """Live comments of ``post``, oldest first; batched per request level (``CommentsByPostId``)."""
+    engagement = context_of(info).services.engagement
+
+    async def batch(
+        viewer_id: str | None, post_ids: list[str], first: int | None, after: str | None
+    ) -> dict[str, Page[CommentRecord]]:
+        return await engagement.comments_pages(post_ids, viewer_id, first, after)
+
+    page = await load_page(info, COMMENTS_BY_POST_ID, batch, post.id, first, after)
+    page.total_count = post.comment_count
+    return page
 
 
 async def likers(info: Info, post: PostRecord, first: int | None, after: str | None) -> Page[UserRecord]:
-    """Users who liked ``post``, newest first."""
-    ctx = context_of(info)
-    viewer_id = await ctx.viewer_id()
-    page = await ctx.services.engagement.likers(post.id, viewer_id, first, after)
+    """Users who liked ``post``, newest first; batched per request level (``LikersByPostId``)."""
+    engagement = context_of(info).services.engagement
+
+    async def batch(
+        viewer_id: str | None, post_ids: list[str], first: int | None, after: str | None
+    ) -> dict[str, Page[UserRecord]]:
+        return await engagement.likers_pages(post_ids, viewer_id, first, after)
+
+    page = await load_page(info, LIKERS_BY_POST_ID, batch, post.id, first, after)
     page.total_count = await like_count(info, post)
     return page
 

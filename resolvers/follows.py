@@ -4,7 +4,8 @@ Contract used by the schema layer (``schema/users.py``, ``schema/follows.py``):
 - ``await relationship(info, user_id) -> Relationship`` via the ``RelationshipsByUserId`` DataLoader (one
   round trip per page of users, whatever the number of flag fields asked).
 - ``await followers(info, user_id, first, after) -> Page[UserRecord]`` (newest first, keyset cursor; empty
-  page when the account is private and the viewer is neither the owner nor an approved follower).
+  page when the account is private and the viewer is neither the owner nor an approved follower), batched
+  per request level through ``FollowersByUserId`` (``resolvers.pages``).
 - ``await following(info, user_id, first, after) -> Page[UserRecord]``.
 - ``await mutual_followers(info, user_id, first) -> Page[UserRecord]`` via ``MutualFollowersByUserId``.
 - ``follow_requests`` (viewer required) and the mutations ``follow``, ``unfollow``,
@@ -19,6 +20,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from resolvers.context import context_of, viewer_write
+from resolvers.pages import load_page
 
 if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 
 RELATIONSHIPS_BY_USER_ID = "RelationshipsByUserId"
 MUTUAL_FOLLOWERS_BY_USER_ID = "MutualFollowersByUserId"
+FOLLOWERS_BY_USER_ID = "FollowersByUserId"
+FOLLOWING_BY_USER_ID = "FollowingByUserId"
 
 
 
@@ -66,15 +70,16 @@ async def relationship(info: Info, user_id: str) -> Relationship:
 
 
 async def followers(info: Info, user_id: str, first: int | None, after: str | None) -> Page[UserRecord]:
-    """``User.followers``: empty when not visible to the viewer; ``BadInput`` for bad ``first``/``after``."""
-    ctx = context_of(info)
-    return await ctx.services.follows.followers(await ctx.viewer_id(), user_id, first, after)
+    """``User.followers``: empty when not visible to the viewer; ``BadInput`` for bad ``first``/``after``.
+    Batched per request level (``FollowersByUserId``, ``resolvers.pages``)."""
+    batch = context_of(info).services.follows.followers_pages
+    return await load_page(info, FOLLOWERS_BY_USER_ID, batch, user_id, first, after)
 
 
 async def following(info: Info, user_id: str, first: int | None, after: str | None) -> Page[UserRecord]:
-    """``User.following``: same rules as :func:`followers`."""
-    ctx = context_of(info)
-    return await ctx.services.follows.following(await ctx.viewer_id(), user_id, first, after)
+    """``User.following``: same rules as :func:`followers` (``FollowingByUserId``)."""
+    batch = context_of(info).services.follows.following_pages
+    return await load_page(info, FOLLOWING_BY_USER_ID, batch, user_id, first, after)
 
 
 async def mutual_followers(info: Info, user_id: str, first: int | None) -> Page[UserRecord]:

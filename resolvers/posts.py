@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeVar
 
 from resolvers.context import context_of
+from resolvers.pages import load_page
 from services.core.errors import NotFound
 from services.core.pagination import Page
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 POSTS_BY_ID = "PostsById"
+POSTS_BY_AUTHOR_ID = "PostsByAuthorId"
 
 
 
@@ -46,9 +48,16 @@ def posts_loader(info: Info) -> DataLoader[str, PostRecord | None]:
 
 
 async def user_posts(info: Info, user_id: str, first: int | None, after: str | None) -> Page[PostRecord]:
-    """``User.posts``: newest first; the page's records are primed into ``PostsById``."""
-    ctx = context_of(info)
-    page = await ctx.services.posts.user_posts(user_id, await ctx.viewer_id(), first, after)
+    """``User.posts``: newest first, batched per request level (``PostsByAuthorId``, ``resolvers.pages``);
+    the page's records are primed into ``PostsById``."""
+    services = context_of(info).services
+
+    async def batch(
+        viewer_id: str | None, author_ids: list[str], first: int | None, after: str | None
+    ) -> dict[str, Page[PostRecord]]:
+        return await services.posts.user_posts_pages(author_ids, viewer_id, first, after)
+
+    page = await load_page(info, POSTS_BY_AUTHOR_ID, batch, user_id, first, after)
     loader = posts_loader(info)
     for _, record in page.items:
         loader.prime(record.id, record)

@@ -1,7 +1,8 @@
 """User loaders and user/profile resolvers.
 
 Contract used by the schema layer:
-- ``await user_by_id(info, user_id) -> UserRecord`` (raises ``NotFound``) via the ``UsersById`` DataLoader.
+- ``await user_by_id(info, user_id) -> UserRecord`` (raises ``NotFound``) via the ``UsersById`` DataLoader,
+  which answers as the viewer may see users: one who blocks the viewer is absent (``NotFound``/``None``).
 - ``await users_by_ids(info, ids) -> list[UserRecord | None]`` same loader, order kept.
 - ``user_by_id_now(info, user_id)``: the record at once when the loader holds it, else an awaitable;
   ``prime_users(info, records)`` primes the loader (the feed reads authors with its posts).
@@ -31,7 +32,11 @@ USERS_BY_ID = "UsersById"
 
 def _loader(info: Info) -> DataLoader[str, UserRecord | None]:
     ctx = context_of(info)
-    return ctx.loader(USERS_BY_ID, ctx.services.users.users_by_ids)
+
+    async def batch(user_ids: list[str]) -> list[UserRecord | None]:
+        return await ctx.services.users.users_by_ids(user_ids, await ctx.viewer_id())
+
+    return ctx.loader(USERS_BY_ID, batch)
 
 
 async def user_by_id(info: Info, user_id: str) -> UserRecord:

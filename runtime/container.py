@@ -13,13 +13,18 @@ from cache.like_counts import LikeCountCache
 from cache.notification_relay import NotificationRelay
 from cache.notification_schedule import DeliverySchedule
 from cache.notifications import NotificationStreams
+from cache.persisted_queries import PersistedQueryStore
 from cache.push_queue import PushQueue
 from cache.rate_limits import GcraLimiter
 from cache.sessions import SessionCache
+from cache.stories import StoryCache
 from services.accounts import AccountService
 from services.auth import AuthService
 from services.blocks import BlockService
+from services.close_friends import CloseFriendService
+from services.core.clock import Clock
 from services.core.container import Services
+from services.core.device_tokens import DeviceTokens
 from services.core.passwords import Passwords
 from services.core.tokens import AccessTokens
 from services.engagement import EngagementService
@@ -28,6 +33,7 @@ from services.fanout import FanoutService
 from services.feed import FeedService
 from services.follows import FollowService
 from services.hashtags import HashtagService
+from services.highlights import HighlightService
 from services.idempotency import IdempotencyService
 from services.like_counts import LikeCountService
 from services.media_processing import MediaService, open_variants_to_public
@@ -36,11 +42,17 @@ from services.notification_preferences import NotificationPreferenceService
 from services.notification_reads import NotificationReader
 from services.notifications import NotificationService
 from services.notifications_live import LiveNotificationService
+from services.persisted_queries import PersistedQueryService
 from services.posts import PostService
-from services.rate_limits import RateLimitService
+from services.rate_limits import LIMITS, RateLimitService
 from services.search import SearchService
 from services.search_indexing import SearchIndexer
 from services.sessions import SessionService
+from services.stories import StoryService
+from services.story_expiry import StoryExpiryService
+from services.story_media import StoryMediaService
+from services.story_ring import StoryRingService
+from services.story_views import StoryViewService
 from services.suggestions import SuggestionService
 from services.users import UserService
 from services.visibility import VisibilityService
@@ -67,7 +79,8 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     streams = NotificationStreams(redis, keys, max_len=settings.notification_stream_max)
     session_cache = SessionCache(redis, keys, refresh_ttl=settings.refresh_token_ttl)
     sessions = SessionService(graph, session_cache, tokens, live=streams)
-    rate_limits = RateLimitService(GcraLimiter(redis), keys)
+    rate_limits = RateLimitService(GcraLimiter(redis), keys, {**LIMITS, **settings.rate_limit_overrides})
+    devices = DeviceTokens(settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     visibility = VisibilityService(graph)
     feed_cache = FeedCache(redis, keys, max_items=settings.feed_max_items)
     await open_variants_to_public(resources.objects)
@@ -89,20 +102,24 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         timeout=settings.web_push_timeout, max_attempts=settings.web_push_max_attempts, rate_limits=rate_limits,
     )  # fmt: skip
     relay = NotificationRelay(redis, streams, queue_size=settings.subscriber_queue_size)
+    story_clock = Clock()  # one clock for every story rule, so that a test can move their time together
+    story_cache = StoryCache(redis, keys, seen_ttl_s=settings.story_ttl)
+    stories = StoryService(graph, resources.objects, story_cache, rate_limits, story_clock, ttl_s=settings.story_ttl)
+    story_media = StoryMediaService(graph, resources.objects, story_cache, story_clock)
     explore = ExploreService(
         graph, ExploreCache(redis, keys), like_counts,
         cache_ttl_s=settings.explore_cache_ttl, max_per_author=settings.explore_max_per_author,
     )
     services = Services(
         auth=AuthService(tokens, sessions),
-        accounts=AccountService(graph, Passwords(), sessions, rate_limits),
+        accounts=AccountService(graph, Passwords(), sessions, rate_limits, devices),
         users=users,
         follows=FollowService(graph, rate_limits),
         blocks=BlockService(graph),
         visibility=visibility,
         suggestions=SuggestionService(graph),
         rate_limits=rate_limits,
-        idempotency=IdempotencyService(IdempotencyRecords(redis, keys)),
+        idempotency=IdempotencyService(IdempotencyRecords(redis, keys), secret=settings.jwt_secret),
         posts=posts,
         media=MediaService(graph, resources.objects, posts),
         feed=FeedService(
@@ -111,12 +128,25 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         ),
         fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),
         engagement=EngagementService(graph, like_counts),
+        persisted_queries=PersistedQueryService(
+            PersistedQueryStore(redis, keys), ttl_s=settings.persisted_query_ttl
+        ),
         notifications=NotificationService(graph, delivery, group_window_s=settings.notification_group_window),
         notification_reads=reads,
         notification_preferences=preferences,
         notification_delivery=delivery,
         live_notifications=LiveNotificationService(relay, streams, reads),
         web_push=web_push,
+        stories=stories,
+        story_views=StoryViewService(graph, story_cache, stories.reader, rate_limits),
+        story_ring=StoryRingService(graph, story_cache, stories.reader),
+        story_media=story_media,
+        story_expiry=StoryExpiryService(
+            graph, resources.objects, story_cache, story_clock, story_media,
+            poll_interval_s=settings.story_expiry_poll_interval, sweep_interval_s=settings.story_sweep_interval,
+        ),
+        close_friends=CloseFriendService(graph),
+        highlights=HighlightService(graph, stories.reader),
         search=SearchService(graph, resources.search, rate_limits, like_counts),
         search_indexer=SearchIndexer(graph, resources.search, like_counts),
         hashtags=HashtagService(graph, TrendCounters(redis, keys), like_counts),

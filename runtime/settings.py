@@ -9,8 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.rate_limits import Limit, parse_rate_limits
+
+#: The JWT secret a fresh checkout runs with; public, so a production process refuses it.
+DEFAULT_JWT_SECRET = "change-me-in-production-please-32b"
+JWT_SECRET_MIN_CHARS = 32
 
 
 class Settings(BaseSettings):
@@ -41,7 +47,7 @@ class Settings(BaseSettings):
     s3_secret_key: str = "instagraph-secret"
     s3_bucket: str = "instagraph-media"
 
-    jwt_secret: str = Field(default="change-me-in-production-please-32b", min_length=32)
+    jwt_secret: str = DEFAULT_JWT_SECRET
     jwt_issuer: str = "instagraph"
     jwt_audience: str = "instagraph-api"
     access_token_ttl: int = 900
@@ -56,6 +62,13 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_tokens: int = 2_000
     max_request_bytes: int = 1024 * 1024  # POST /graphql bodies above this get 413 (server.limits)
+    max_query_nodes: int = 10_000  # GitHub-style node limit of one document (schema.cost)
+    rate_limits: str = ""  # "action=count/period_seconds,..." overriding services.rate_limits.LIMITS
+    persisted_query_ttl: int = 7 * 24 * 3600  # how long an APQ hash -> query registration lives in Redis
+
+    story_ttl: int = Field(default=86_400, ge=1)  # s a story stays live after it is created
+    story_sweep_interval: float = Field(default=300.0, gt=0)  # s between reconciliation sweeps of the graph
+    story_expiry_poll_interval: float = Field(default=5.0, gt=0)  # s between reads of the expiry schedule
 
     outbox_poll_interval: float = 0.2
     consumer_max_retries: int = 3
@@ -80,7 +93,36 @@ class Settings(BaseSettings):
     seed_posts_dir: Path = Path("../shared/datasets/instagram-posts")
     seed_images_dir: Path = Path("../shared/datasets/images")
 
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: str) -> str:
+        if len(value) < JWT_SECRET_MIN_CHARS:
+            raise ValueError(f"INSTAGRAPH_JWT_SECRET must be at least {JWT_SECRET_MIN_CHARS} characters")
+        return value
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rate_limits_parse(cls, value: str) -> str:
+        parse_rate_limits(value)  # ValueError naming the malformed entry
+        return value
+
     @property
     def is_dev(self) -> bool:
         """True when GraphiQL and field suggestions are on."""
         return self.env == "dev"
+
+    @property
+    def rate_limit_overrides(self) -> dict[str, Limit]:
+        """``INSTAGRAPH_RATE_LIMITS`` parsed: action -> ``Limit`` (only the actions it names)."""
+        return parse_rate_limits(self.rate_limits)
+
+    def refuse_unsafe_production(self) -> None:
+        """Raise ``ValueError`` naming ``INSTAGRAPH_JWT_SECRET`` when ``env`` is ``prod`` and the secret is
+        the public default or a placeholder (``change-me...``, as in ``.env.example``): anyone could then
+        sign access tokens. Entry points (the app factory, workers) call it before opening anything."""
+        placeholder = self.jwt_secret == DEFAULT_JWT_SECRET or self.jwt_secret.lower().startswith("change-me")
+        if self.env == "prod" and placeholder:
+            raise ValueError(
+                "INSTAGRAPH_JWT_SECRET is the public default or a placeholder; with INSTAGRAPH_ENV=prod set it "
+                f"to a random secret of {JWT_SECRET_MIN_CHARS}+ characters (e.g. `openssl rand -base64 48`)"
+            )

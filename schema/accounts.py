@@ -19,10 +19,14 @@ class RegisterInput:
     display_name: str | None = None
 
 
-@strawberry.input(description="`login` is a username or an email address.")
+@strawberry.input(
+    description="`login` is a username or an email address; `deviceToken` the one an earlier register or "
+    "login of this client returned (a known device keeps its own failed-login budget)."
+)
 class LoginInput:
     login: str
     password: str
+    device_token: str | None = None
 
 
 @strawberry.input
@@ -36,6 +40,9 @@ class AuthPayload:
     refresh_token: str
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
     user: User
+    device_token: str | None = strawberry.field(
+        description="register and login: keep it and send it with later logins (LoginInput.deviceToken)."
+    )
 
     @classmethod
     def of(cls, result: AuthResult) -> AuthPayload:
@@ -45,6 +52,7 @@ class AuthPayload:
             refresh_token=result.tokens.refresh_token,
             expires_in=result.tokens.expires_in,
             user=User.from_record(result.user),
+            device_token=result.device_token,
         )
 
 
@@ -60,7 +68,9 @@ class AccountsMutation:
 
     @strawberry.mutation(description="Sign in with a username or email and a password.")
     async def login(self, info: Info, input: LoginInput) -> AuthPayload:
-        return AuthPayload.of(await account_resolvers.login(info, input.login, input.password))
+        return AuthPayload.of(
+            await account_resolvers.login(info, input.login, input.password, input.device_token)
+        )
 
     @strawberry.mutation(description="Exchange a refresh token for a new pair; the old refresh token dies.")
     async def refresh_token(self, info: Info, input: RefreshTokenInput) -> AuthPayload:

@@ -11,6 +11,7 @@ from resolvers import engagement as engagement_resolvers
 from schema.base import from_global_id
 from schema.node import register_node
 from schema.posts import Comment, Post, PostIdInput
+from schema.rate_limits import Throttled
 
 
 @strawberry.input(description="`text`: 1 to 2,200 characters after trimming.")
@@ -43,16 +44,22 @@ register_node("Comment", _comment_node)
 @strawberry.type
 class EngagementMutation:
     @strawberry.mutation(
-        description="Like a post; liking twice is one like. NOT_FOUND when hidden or deleted."
+        description="Like a post; liking twice is one like. NOT_FOUND when hidden or deleted.",
+        extensions=[Throttled("likePost")],
     )
     async def like_post(self, info: Info, input: PostIdInput) -> Post:
         return Post.from_record(await engagement_resolvers.like_post(info, _post_id(input.post_id)))
 
-    @strawberry.mutation(description="Remove the viewer's like; a no-op when there is none.")
+    @strawberry.mutation(
+        description="Remove the viewer's like; a no-op when there is none.", extensions=[Throttled("likePost")]
+    )
     async def unlike_post(self, info: Info, input: PostIdInput) -> Post:
         return Post.from_record(await engagement_resolvers.unlike_post(info, _post_id(input.post_id)))
 
-    @strawberry.mutation(description="Comment on a post. NOT_FOUND when the post is hidden or deleted.")
+    @strawberry.mutation(
+        description="Comment on a post. NOT_FOUND when the post is hidden or deleted.",
+        extensions=[Throttled("addComment")],
+    )
     async def add_comment(self, info: Info, input: AddCommentInput) -> Comment:
         post_id = _post_id(input.post_id)
         return Comment.from_record(await engagement_resolvers.add_comment(info, post_id, input.text))

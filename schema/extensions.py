@@ -5,7 +5,10 @@
   (logged, retryable); limit violations become ``QUERY_TOO_COMPLEX``; other validation errors
   ``GRAPHQL_VALIDATION_FAILED``; anything unexpected is masked as "Unexpected error." with
   ``INTERNAL_SERVER_ERROR`` and logged with the request id (no internals reach clients).
-- :class:`OperationMetrics` records per-operation latency and error counts for ``/metrics``.
+- :class:`OperationMetrics` records per-operation latency and error counts for ``/metrics``. The
+  ``operation`` label is the operation's name only when it is one of the known operations (the committed
+  ``schema/operations.graphql``), else ``other`` (``anonymous`` without a name): a client-chosen name never
+  becomes a label value, so the series stay bounded.
 - :func:`protection_extensions` builds the depth, alias and token limits (Strawberry's own limiters), with
   rule classes stable across requests so that ``ValidationCache`` can hit.
 - :func:`document_cache` reuses parsed documents of repeated query texts (parse errors untouched).
@@ -53,12 +56,25 @@ _OUTAGES = (BackendUnavailable,)
 _OUTAGE_MESSAGE = "A backing service is unavailable; try again shortly."
 
 
+ANONYMOUS, OTHER = "anonymous", "other"
+
+
+def operation_label(name: str | None, known: frozenset[str]) -> str:
+    """The metrics label of an operation called ``name``: the name if ``known``, ``other`` if not,
+    ``anonymous`` without one."""
+    if not name:
+        return ANONYMOUS
+    return name if name in known else OTHER
+
+
 def _code_of(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, DomainError):
         return original.code
     if isinstance(original, _OUTAGES):
         return Unavailable.code
+    if isinstance(original, GraphQLError) and error.path is None:  # a variable's value failed coercion
+        return "GRAPHQL_VALIDATION_FAILED"
     if original is None:
         message = error.message.lower()
         if any(marker in message for marker in _LIMIT_MARKERS):
@@ -70,12 +86,13 @@ def _code_of(error: GraphQLError) -> str:
 class ErrorCodes(MaskErrors):
     """Attach ``extensions.code`` to every error and mask the unexpected ones."""
 
-    def __init__(self) -> None:
+    def __init__(self, known_operations: frozenset[str] = frozenset()) -> None:
         super().__init__(should_mask_error=lambda e: _code_of(e) == "INTERNAL_SERVER_ERROR")
+        self._known = known_operations
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed: list[GraphQLError] = []
-        operation = self.execution_context.operation_name or "anonymous"
+        operation = operation_label(self.execution_context.operation_name, self._known)
         for error in errors:
             code = _code_of(error)
             OPERATION_ERRORS.labels(operation, code).inc()
@@ -111,14 +128,22 @@ class ErrorCodes(MaskErrors):
 
 
 class OperationMetrics(SchemaExtension):
-    """Latency histogram per operation name and type."""
+    """Latency histogram per operation label (:func:`operation_label`) and type."""
+
+    def __init__(self, known_operations: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self._known = known_operations
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         yield
         ctx = self.execution_context
-        kind = ctx.operation_type.value if ctx.graphql_document is not None else "invalid"
-        OPERATION_SECONDS.labels(ctx.operation_name or "anonymous", kind).observe(time.perf_counter() - started)
+        try:
+            kind = ctx.operation_type.value if ctx.graphql_document is not None else "invalid"
+        except RuntimeError:  # the document has no such operation
+            kind = "invalid"
+        label = operation_label(ctx.operation_name, self._known)
+        OPERATION_SECONDS.labels(label, kind).observe(time.perf_counter() - started)
 
 
 def protection_extensions(

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import follows as follow_resolvers
+from schema.rate_limits import Throttled
 from schema.users import User, UserConnection, UserIdInput, user_id_of
 from services.follows import FollowResult
 
@@ -49,7 +50,10 @@ class FollowsMutation:
     async def follow(self, info: Info, input: UserIdInput) -> FollowPayload:
         return FollowPayload.of(await follow_resolvers.follow(info, user_id_of(input)))
 
-    @strawberry.mutation(description="Stop following a user, or withdraw a pending request.")
+    @strawberry.mutation(
+        description="Stop following a user, or withdraw a pending request (counts against `follow`).",
+        extensions=[Throttled("follow")],
+    )
     async def unfollow(self, info: Info, input: UserIdInput) -> FollowPayload:
         return FollowPayload.of(await follow_resolvers.unfollow(info, user_id_of(input)))
 

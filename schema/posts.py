@@ -17,10 +17,12 @@ from strawberry.types import Info
 
 from resolvers import engagement as engagement_resolvers
 from resolvers import posts as post_resolvers
+from resolvers import stories as story_resolvers
 from resolvers import users as user_resolvers
 from resolvers.loading import settle
 from schema.base import Node, PageInfo, from_global_id, from_ms, to_global_id
 from schema.node import register_node
+from schema.rate_limits import Throttled
 from schema.users import User, UserConnection
 from services.core.locations import LocationSpec
 from services.core.records import CommentRecord, LocationRecord, MediaRecord, PostRecord
@@ -69,6 +71,8 @@ class Media:
 
     @strawberry.field(description="Public URL of the variant; null until the media is processed.")
     def url(self, info: Info, size: ImageSize = ImageSize.FEED) -> str | None:
+        if self.record.signed_until is not None:  # a story's: a presigned GET, an awaitable
+            return story_resolvers.media_url(info, self.record, size.value)  # type: ignore[return-value]
         return post_resolvers.media_url(info, self.record, size.value)
 
 
@@ -119,7 +123,7 @@ class Post(Node):
     def author(self, info: Info) -> User:
         return settle(user_resolvers.user_by_id_now(info, self.record.author_id), User.from_record)  # type: ignore[return-value]
 
-    @strawberry.field
+    @strawberry.field(description="Mentioned users, in caption order; a user who blocks the viewer is left out.")
     async def mentions(self, info: Info) -> list[User]:
         users = await user_resolvers.users_by_ids(info, list(self.record.mention_ids))
         return [User.from_record(u) for u in users if u is not None]
@@ -308,7 +312,8 @@ class PostsQuery:
 @strawberry.type
 class PostsMutation:
     @strawberry.mutation(
-        description="Create a post in PENDING_UPLOAD and get one presigned POST per media item."
+        description="Create a post in PENDING_UPLOAD and get one presigned POST per media item.",
+        extensions=[Throttled("createPost")],
     )
     async def create_post(self, info: Info, input: CreatePostInput) -> CreatePostPayload:
         media = [MediaSpec(m.content_type, m.byte_size, m.alt_text) for m in input.media]

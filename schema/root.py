@@ -15,16 +15,21 @@ from strawberry.tools import merge_types
 
 from schema.accounts import AccountsMutation
 from schema.blocks import BlocksMutation
+from schema.close_friends import CloseFriendsMutation, CloseFriendsQuery
+from schema.cost import DEFAULT_MAX_NODES, query_cost
 from schema.engagement import EngagementMutation
 from schema.explore import ExploreQuery
 from schema.extensions import ErrorCodes, OperationMetrics, document_cache, protection_extensions
 from schema.feed import FeedQuery
 from schema.follows import FollowsMutation, FollowsQuery
 from schema.hashtags import HashtagsQuery
+from schema.highlights import HighlightsMutation
 from schema.node import NodeQuery
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.posts import PostsMutation, PostsQuery
+from schema.rate_limits import RateLimitsQuery
 from schema.search import SearchQuery
+from schema.stories import StoriesMutation, StoriesQuery
 from schema.suggestions import SuggestionsQuery
 from schema.users import UsersMutation, UsersQuery
 
@@ -45,19 +50,21 @@ class InstagraphSchema(strawberry.Schema):
 
 QUERY_PARTS: tuple[type, ...] = (
     NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery, NotificationsQuery,
-    SearchQuery, HashtagsQuery, ExploreQuery,
+    RateLimitsQuery, StoriesQuery, CloseFriendsQuery, SearchQuery, HashtagsQuery, ExploreQuery,
 )  # fmt: skip
 MUTATION_PARTS: tuple[type, ...] = (
     AccountsMutation, UsersMutation, EngagementMutation, PostsMutation, FollowsMutation, BlocksMutation,
-    NotificationsMutation,
+    NotificationsMutation, StoriesMutation, CloseFriendsMutation, HighlightsMutation,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (NotificationsSubscription,)
 
 
 def build_schema(
-    *, dev: bool = False, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2_000
+    *, dev: bool = False, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 2_000,
+    max_nodes: int = DEFAULT_MAX_NODES, known_operations: frozenset[str] = frozenset(),
 ) -> strawberry.Schema:
-    """The full schema. ``dev`` turns field suggestions on ("Did you mean …"); limits as in Settings."""
+    """The full schema. ``dev`` turns field suggestions on ("Did you mean …"); limits as in Settings;
+    ``known_operations``: the operation names metrics label by name (others are ``other``)."""
     query = merge_types("Query", QUERY_PARTS)
     mutation = merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None
     subscription = merge_types("Subscription", SUBSCRIPTION_PARTS) if SUBSCRIPTION_PARTS else None
@@ -69,8 +76,9 @@ def build_schema(
             *protection_extensions(max_depth=max_depth, max_aliases=max_aliases, max_tokens=max_tokens),
             document_cache(maxsize=256),
             lambda: ValidationCache(maxsize=256),  # not ParserCache: its parse errors escape ErrorCodes
-            ErrorCodes,
-            OperationMetrics,
+            query_cost(max_nodes),
+            lambda: ErrorCodes(known_operations),
+            lambda: OperationMetrics(known_operations),
         ],
         config=StrawberryConfig(disable_field_suggestions=not dev),
     )

@@ -10,15 +10,20 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
+from resolvers import close_friends as close_friend_resolvers
 from resolvers import follows as follow_resolvers
+from resolvers import highlights as highlight_resolvers
 from resolvers import posts as post_resolvers
+from resolvers import stories as story_resolvers
 from resolvers import users as user_resolvers
 from schema.base import Node, PageInfo, from_global_id, from_ms, to_global_id
 from schema.node import register_node
 from services.core.records import UserRecord
 
 if TYPE_CHECKING:
+    from schema.highlights import Highlight
     from schema.posts import PostConnection
+    from schema.stories import Story
     from services.core.pagination import Page
 
 
@@ -88,6 +93,22 @@ class User(Node):
         from schema.posts import PostConnection
 
         return PostConnection.of(await post_resolvers.user_posts(info, self.raw_id, first, after))
+
+    @strawberry.field(description="The user's live stories the viewer may see, oldest first.")
+    async def stories(self, info: Info) -> list[Annotated[Story, strawberry.lazy("schema.stories")]]:
+        from schema.stories import Story
+
+        return [Story.from_record(s) for s in await story_resolvers.user_stories(info, self.raw_id)]
+
+    @strawberry.field(description="Story highlights, newest first; empty when private and not visible.")
+    async def highlights(self, info: Info) -> list[Annotated[Highlight, strawberry.lazy("schema.highlights")]]:
+        from schema.highlights import Highlight
+
+        return [Highlight.from_record(h) for h in await highlight_resolvers.user_highlights(info, self.raw_id)]
+
+    @strawberry.field(description="The viewer has this user on their close-friends list.")
+    async def is_close_friend(self, info: Info) -> bool:
+        return await close_friend_resolvers.is_close_friend(info, self.raw_id)
 
 
 @strawberry.type

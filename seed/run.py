@@ -5,7 +5,8 @@
    pipeline (seed/posts.py).
 3. Likes and comments from each author's followers (seed/engagement.py).
 4. The notifications of that activity: FOLLOW, LIKE and COMMENT groups (seed/notifications.py).
-5. The search indexes rebuilt from the graph and the week's hashtags counted for trending (seed/search.py).
+5. Live stories of ``fb_107`` and 30 of the users it follows, some viewed (seed/stories.py).
+6. The search indexes rebuilt from the graph and the week's hashtags counted for trending (seed/search.py).
 Every step is idempotent: a second run changes nothing. Home feeds are filled by the fan-out worker from the
 ``post.published`` events (when workers run), and in any case rebuilt from the graph on first read.
 """
@@ -24,6 +25,7 @@ from seed.notifications import seed_notifications
 from seed.posts import seed_posts
 from seed.search import reindex
 from seed.snap_graph import import_snap_graph
+from seed.stories import seed_stories
 from services.core.clock import now_ms
 from services.core.passwords import Passwords
 
@@ -85,6 +87,18 @@ async def run_seed(settings: Settings, console: Console) -> None:
         console.print(
             f"notifications: {notified.follows:,} FOLLOW, {notified.likes:,} LIKE and {notified.comments:,} "
             f"COMMENT groups with {notified.actors:,} actors"
+        )
+        with _progress(console) as progress:
+            task = progress.add_task("stories", total=None)
+            stories = await seed_stories(
+                services.stories, services.story_media, services.story_views, services.close_friends,
+                resources.graph, images_dir=settings.seed_images_dir,
+                on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )  # fmt: skip
+        console.print(
+            f"stories: {stories.planned} planned, {stories.created} created, {stories.kept} still live, "
+            f"{stories.published} published, {stories.failed} failed, {stories.views} views, "
+            f"in {stories.seconds:.1f} s"
         )
         await resources.search.prepare()
         await reindex(services, console)

@@ -208,3 +208,29 @@ SEED_NOTIFICATIONS = cypher(
 
 #: Every user id (the recipients of the seeded FOLLOW groups).
 USER_IDS = cypher("seed.USER_IDS", "MATCH (u:User) RETURN u.id AS id ORDER BY id", system=True)
+
+# -- stories -----------------------------------------------------------------------------------------
+
+#: The first ``$limit`` users ``$username`` follows, by username: rows ``{id, username}``.
+FOLLOWEES_OF = cypher(
+    "seed.FOLLOWEES_OF",
+    """
+    MATCH (:User {username: $username})-[:FOLLOWS]->(a:User)
+    RETURN a.id AS id, a.username AS username
+    ORDER BY username
+    LIMIT $limit
+    """,
+    system=True,
+)
+
+#: The seeded stories among ``$seed_keys`` that are still on their way or live (PROCESSING, or ACTIVE before
+#: ``expires_at``): rows ``{seed_key, id, status}``. Expired or failed ones are seeded again.
+LIVE_SEEDED_STORIES = cypher(
+    "seed.LIVE_SEEDED_STORIES",
+    """
+    MATCH (:User)-[:POSTED_STORY]->(s:Story)
+    WHERE s.seed_key IN $seed_keys AND s.status IN ['PROCESSING', 'ACTIVE'] AND s.expires_at > $now
+    RETURN s.seed_key AS seed_key, s.id AS id, s.status AS status
+    """,
+    system=True,
+)

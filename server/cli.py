@@ -82,6 +82,11 @@ def worker(
     """Run one worker (the outbox relay, a Kafka consumer or a periodic job) until interrupted."""
     settings = load_settings(data_dir)
     configure_logging(dev=settings.is_dev)
+    try:
+        settings.refuse_unsafe_production()
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
     registry = importlib.import_module("workers.registry")
     if name not in registry.WORKER_NAMES:
         console.print(f"[red]error:[/] unknown worker {name!r}; choose one of {', '.join(registry.WORKER_NAMES)}")

@@ -15,12 +15,16 @@ For a POST carrying the header whose JSON body's operation is a mutation (graphq
    graph is down); otherwise runs the view, streaming its response to the client while recording it, then
    stores status, headers and body for 24 h.
 
-A response in which nothing was executed is not stored (the key is released so a retry runs): a non-200
-status, a request-level error (invalid document), or errors that are all ``RATE_LIMITED``,
+A response is not stored (the key is released so a retry runs) when nothing was executed: a non-200
+status, a request-level error (invalid document, unknown persisted query), or errors that are all
 ``UNAUTHENTICATED``, ``BAD_USER_INPUT`` (bad input writes nothing) or validation/limit errors and cover every
-top-level field. Everything else is stored, errors included (at most once, like Stripe: an
-``INTERNAL_SERVER_ERROR`` after a commit must not run twice). Queries, GET, WebSocket and unkeyed requests
-pass straight through. Error responses are GraphQL JSON bodies with HTTP 200, like every other error.
+top-level field; and never when any error is one a retry may cure (``SERVICE_UNAVAILABLE``,
+``RATE_LIMITED``): storing it would answer "try again" to every correct retry for 24 h. Those use cases raise
+before writing (an outage or a limit is found before the write), so the retry runs them once. Everything
+else is stored, errors included (at most once, like Stripe: an ``INTERNAL_SERVER_ERROR`` after a commit must
+not run twice). Stored responses are encrypted (``services.idempotency``). Queries, GET, WebSocket and
+unkeyed requests pass straight through. A keyed mutation sent as a persisted-query hash is fingerprinted by
+its registered text. Error responses are GraphQL JSON bodies with HTTP 200, like every other error.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from starlette.responses import Response
 
 from graph.errors import GraphError
 from services.core.errors import DomainError, Unauthenticated, Unavailable
-from services.idempotency import Claim, StoredResponse, fingerprint
+from services.idempotency import Claim, StoredResponse
 
 if TYPE_CHECKING:
     from graphql import DocumentNode, OperationDefinitionNode
@@ -52,6 +56,8 @@ MAX_TOKENS = 20_000  # parse guard only; the schema's own token limit still appl
 NOT_EXECUTED_CODES = frozenset(
     {"RATE_LIMITED", "UNAUTHENTICATED", "BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED", "QUERY_TOO_COMPLEX"}
 )
+#: A response with any of these is never stored: a retry may succeed.
+RETRYABLE_CODES = frozenset({"SERVICE_UNAVAILABLE", "RATE_LIMITED", "PERSISTED_QUERY_NOT_FOUND"})
 
 
 class IdempotencyMiddleware:
@@ -73,12 +79,12 @@ class IdempotencyMiddleware:
         if body is None:  # the client went away before sending its request
             return
         replay_receive = _replaying(body, receive)
-        mutation = _mutation_of(body)
+        services: Services = scope["app"].state.services
+        mutation = await _mutation_of(body, services)
         if mutation is None:  # a query, or a request the view will reject before executing anything
             await self.app(scope, replay_receive, send)
             return
         document, operation, request = mutation
-        services: Services = scope["app"].state.services
         try:
             outcome = await self._begin(services, scope, headers, key, document, request)
         except DomainError as exc:
@@ -97,7 +103,9 @@ class IdempotencyMiddleware:
         if services.idempotency is None:
             raise Unavailable("Idempotency keys are not available on this server.")
         subject = await _subject(services, scope, headers.get("authorization"))
-        request_fp = fingerprint(print_ast(document), request.get("operationName"), request.get("variables"))
+        request_fp = services.idempotency.fingerprint(
+            print_ast(document), request.get("operationName"), request.get("variables")
+        )
         return await services.idempotency.begin(subject, key, request_fp)
 
     async def _run(
@@ -139,7 +147,7 @@ async def _settle(
     if (
         not recorder.complete
         or recorder.status is None
-        or _nothing_executed(recorder.status, body, top_level)
+        or _not_stored(recorder.status, body, top_level)
     ):
         await services.idempotency.abandon(claim)
         return
@@ -163,19 +171,28 @@ async def _subject(services: Services, scope: Scope, authorization: str | None) 
     return f"anon:{client[0] if client else 'unknown'}"
 
 
-def _mutation_of(body: bytes) -> tuple[DocumentNode, OperationDefinitionNode, dict[str, Any]] | None:
-    """``(document, operation, request)`` when ``body`` is a JSON GraphQL request selecting a mutation."""
+async def _mutation_of(
+    body: bytes, services: Services
+) -> tuple[DocumentNode, OperationDefinitionNode, dict[str, Any]] | None:
+    """``(document, operation, request)`` when ``body`` is a JSON GraphQL request selecting a mutation (its
+    text sent, or registered under its persisted-query hash)."""
     try:
         request = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(request, dict) or not isinstance(request.get("query"), str):
+    if not isinstance(request, dict):
         return None
+    query, extensions = request.get("query"), request.get("extensions")
+    if query is None and isinstance(extensions, dict):
+        try:
+            query = await services.persisted_queries.resolve(None, extensions)
+        except DomainError:  # unknown hash or a bad extension: the view answers it, nothing executes
+            return None
     name = request.get("operationName")
-    if name is not None and not isinstance(name, str):
+    if not isinstance(query, str) or (name is not None and not isinstance(name, str)):
         return None
     try:
-        document = parse(request["query"], max_tokens=MAX_TOKENS)
+        document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLError:
         return None
     operation = get_operation_ast(document, name)
@@ -194,8 +211,8 @@ def _top_level_names(operation: OperationDefinitionNode) -> frozenset[str] | Non
     return frozenset(names)
 
 
-def _nothing_executed(status: int, body: bytes, top_level: frozenset[str] | None) -> bool:
-    """True when the response shows that no mutation field ran (see the module docstring)."""
+def _not_stored(status: int, body: bytes, top_level: frozenset[str] | None) -> bool:
+    """True when the response must not be stored: nothing ran, or a retry may cure an error (module docstring)."""
     if status != 200:
         return True
     try:
@@ -205,9 +222,11 @@ def _nothing_executed(status: int, body: bytes, top_level: frozenset[str] | None
     errors = payload.get("errors") if isinstance(payload, dict) else None
     if not errors:
         return False
+    codes = [(error.get("extensions") or {}).get("code") for error in errors]
+    if any(code in RETRYABLE_CODES for code in codes):
+        return True
     refused: set[str] = set()
-    for error in errors:
-        code = (error.get("extensions") or {}).get("code")
+    for error, code in zip(errors, codes, strict=True):
         if code not in NOT_EXECUTED_CODES:
             return False
         path = error.get("path")

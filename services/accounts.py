@@ -4,6 +4,15 @@
 statement. Uniqueness of username (stored lower-case, so case-insensitive) and email is guaranteed by the
 graph's unique constraints; a read before the write only produces the friendlier field-specific message,
 and a ``ConstraintViolation`` from a concurrent registration is re-read to name the field.
+
+Login throttling (``services.rate_limits``): ``login_ip`` (client IP) and ``login`` (login, IP) as typed,
+then ``login_account``: 10 attempts per 15 minutes on one account from anywhere, counted BEFORE the password
+is checked (an attempt over the budget is refused without verifying it, so concurrent guesses cannot race
+past the limit) and reset by a successful login. Unknown logins have a budget of their own, keyed by the
+login, so a probe cannot tell them from real accounts. A login carrying a valid device token of the account
+(``services.core.device_tokens``: a client that signed in before) draws on that device's own
+``login_account`` budget instead: a stranger can lock new devices out of an account for 15 minutes, never
+one the owner signed in from.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from services.sessions import new_session
 
 if TYPE_CHECKING:
     from graph.store import GraphStore
+    from services.core.device_tokens import DeviceTokens
     from services.core.passwords import Passwords
     from services.core.principal import Principal
     from services.rate_limits import RateLimitService
@@ -44,22 +54,26 @@ INVALID_CREDENTIALS = "Invalid login or password."
 
 @dataclass(frozen=True, slots=True)
 class AuthResult:
-    """What ``register``/``login``/``refreshToken`` return: the token pair and the user."""
+    """What ``register``/``login``/``refreshToken`` return: the token pair, the user, and (register, login)
+    a device token for the client's later logins."""
 
     tokens: TokenPair
     user: UserRecord
+    device_token: str | None = None
 
 
 class AccountService:
     """Registration, login, token refresh and logout."""
 
     def __init__(
-        self, graph: GraphStore, passwords: Passwords, sessions: SessionService, rate_limits: RateLimitService
-    ) -> None:
+        self, graph: GraphStore, passwords: Passwords, sessions: SessionService, rate_limits: RateLimitService,
+        devices: DeviceTokens,
+    ) -> None:  # fmt: skip
         self._graph = graph
         self._passwords = passwords
         self._sessions = sessions
         self._rate_limits = rate_limits
+        self._devices = devices
 
     async def register_user(
         self, *, username: str, email: str, password: str, display_name: str | None, client_ip: str
@@ -110,14 +124,19 @@ class AccountService:
         record = UserRecord.from_row(rows[0]["user"])
         tokens = self._sessions.pair(user_id, str(session["id"]), 0, refresh)
         log.info("accounts.registered", user_id=user_id)
-        return AuthResult(tokens, record)
+        return AuthResult(tokens, record, self._devices.issue(user_id))
 
-    async def log_in(self, *, login: str, password: str, client_ip: str) -> AuthResult:
+    async def log_in(
+        self, *, login: str, password: str, client_ip: str, device_token: str | None = None
+    ) -> AuthResult:
         """Start a session for ``login`` (username or email, case-insensitive) and ``password``.
 
-        Re-hashes the password when argon2 parameters changed. Raises ``RateLimited`` (20/min per client IP,
-        5/min per (login, IP)), ``Unauthenticated`` for an unknown login or wrong password (same message),
-        ``BadInput`` (``login``/``password``) for over-long values, ``Unavailable`` when Redis is down.
+        ``device_token``: the one a previous sign-in of this client returned (see the module docstring);
+        the result carries a renewed one. Re-hashes the password when argon2 parameters changed. Raises
+        ``RateLimited`` (20/min per client IP, 5/min per (login, IP), 10 per 15 min per account or known
+        device; checked before the password), ``Unauthenticated`` for an unknown login or wrong password
+        (same message), ``BadInput`` (``login``/``password``) for over-long values, ``Unavailable`` when
+        Redis is down.
         """
         if len(login) > EMAIL_MAX:
             raise BadInput("login", f"Login must be at most {EMAIL_MAX} characters.")
@@ -129,9 +148,15 @@ class AccountService:
         stmt = stmts.CREDENTIALS_BY_EMAIL if "@" in normalized else stmts.CREDENTIALS_BY_USERNAME
         rows = await self._graph.read(stmt, {"login": normalized}) if normalized else []
         row = rows[0] if rows else None
+        device = self._devices.verify(device_token)
+        if device is not None and (row is None or device.user_id != row["id"]):
+            device = None
+        budget = _account_budget(row["id"] if row else None, normalized, device.device_id if device else None)
+        await self._rate_limits.hit("login_account", budget)
         checked = await self._passwords.verify(row["password_hash"] if row else None, password)
         if row is None or not checked.ok:
             raise Unauthenticated(INVALID_CREDENTIALS)
+        await self._rate_limits.reset("login_account", budget)
         session = new_session(clock.now_ms())
         refresh = await self._sessions.open_family(row["id"], str(session["id"]))
         written = await self._graph.write(
@@ -141,7 +166,8 @@ class AccountService:
         if not written:
             raise Unauthenticated(INVALID_CREDENTIALS)
         tokens = self._sessions.pair(row["id"], str(session["id"]), int(written[0]["version"]), refresh)
-        return AuthResult(tokens, UserRecord.from_row(written[0]["user"]))
+        renewed = self._devices.issue(row["id"], device.device_id if device else None)
+        return AuthResult(tokens, UserRecord.from_row(written[0]["user"]), renewed)
 
     async def refresh_session(self, *, refresh_token: str) -> AuthResult:
         """Rotate a refresh token (errors as ``Sessions.rotate``: ``Unauthenticated``, ``Unavailable``)."""
@@ -161,3 +187,10 @@ class AccountService:
             raise BadInput("username", "This username is taken.")
         if rows and rows[0]["email_taken"]:
             raise BadInput("email", "An account with this email already exists.")
+
+
+def _account_budget(user_id: str | None, normalized_login: str, device_id: str | None) -> str:
+    """The ``login_account`` subject: the account, or one known device of it; an unknown login's own."""
+    if user_id is None:
+        return f"login:{normalized_login}"
+    return f"{user_id}|device:{device_id}" if device_id else user_id

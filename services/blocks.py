@@ -4,7 +4,9 @@ A block removes follows and pending requests in BOTH directions and adjusts all 
 the number of edges deleted, in the same single statement that creates the BLOCKS edge and its
 ``block.created`` Outbox node (``data``: ``{blocker_id, blocked_id}``; keyed by the blocked user; consumers
 drop the pair's feed entries both ways). Afterwards the blocked user cannot follow the blocker
-(``FORBIDDEN``) and the blocker is ``NOT_FOUND`` to them. Unblocking restores nothing and emits no event.
+and the blocker is ``NOT_FOUND`` to them, in every mutation too: following, blocking or unblocking one's
+blocker answers exactly as for a user who does not exist (nothing is written, so a block cannot be detected
+by probing). Unblocking restores nothing and emits no event.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class BlockService:
     async def block_user(self, viewer_id: str, target_id: str) -> BlockResult:
         """Block ``target_id``; idempotent (a second block writes nothing and emits nothing).
 
-        Raises ``BadInput("userId")`` for oneself and ``NotFound`` for an unknown user.
+        Raises ``BadInput("userId")`` for oneself and ``NotFound`` for an unknown user or one who blocks
+        the viewer (the same error).
         """
         if viewer_id == target_id:
             raise BadInput("userId", "You cannot block yourself.")
@@ -71,7 +74,7 @@ class BlockService:
 
     async def unblock_user(self, viewer_id: str, target_id: str) -> BlockResult:
         """Lift a block of ``target_id``; idempotent. Raises ``BadInput("userId")`` for oneself and
-        ``NotFound`` for an unknown user."""
+        ``NotFound`` for an unknown user or one who blocks the viewer (the same error)."""
         if viewer_id == target_id:
             raise BadInput("userId", "You cannot unblock yourself.")
         rows = await self._graph.write(stmts.UNBLOCK, {"viewer_id": viewer_id, "target_id": target_id})

@@ -136,20 +136,27 @@ class EngagementService:
 
         Raises ``BadInput("first")`` outside 1..100 and ``BadInput("after")`` for a malformed cursor.
         """
+        return (await self.likers_pages([post_id], viewer_id, first, after))[post_id]
+
+    async def likers_pages(
+        self, post_ids: list[str], viewer_id: str | None, first: int | None, after: str | None
+    ) -> dict[str, Page[UserRecord]]:
+        """:meth:`likers` of each of ``post_ids`` (same ``first``/``after``), ONE graph round trip for the
+        batch (a DataLoader's); every id gets a page. Errors as :meth:`likers`."""
         limit = clamp_first(first, LIKERS_DEFAULT_FIRST)
         at, after_id = decode_cursor(after, (int, str)) or (None, None)
+        ids = list(dict.fromkeys(post_ids))
         rows = await self._graph.read(
             LIKERS_PAGE,
-            {
-                "post_id": post_id,
-                "viewer_id": viewer_id,
-                "after_at": at,
-                "after_id": after_id,
-                "limit": limit + 1,
-            },
-        )
-        items = [(encode_cursor(r["created_at"], r["user_id"]), UserRecord.from_row(r["user"])) for r in rows]
-        return Page(items=items[:limit], has_next=len(items) > limit, has_previous=after is not None)
+            {"post_ids": ids, "viewer_id": viewer_id, "after_at": at, "after_id": after_id, "limit": limit + 1},
+        ) if ids else []  # fmt: skip
+        found = {row["post_id"]: row["likers"] for row in rows}
+        pages: dict[str, Page[UserRecord]] = {}
+        for post_id in ids:
+            likers = sorted(found.get(post_id, []), key=lambda r: (r["created_at"], r["user"]["id"]), reverse=True)
+            items = [(encode_cursor(r["created_at"], r["user"]["id"]), UserRecord.from_row(r["user"])) for r in likers]
+            pages[post_id] = Page(items=items[:limit], has_next=len(items) > limit, has_previous=after is not None)
+        return pages
 
     # -- comments -------------------------------------------------------------------------------------
 
@@ -208,21 +215,32 @@ class EngagementService:
         ``total`` becomes ``Page.total_count`` (the post's ``comment_count``). Raises ``BadInput("first")``
         outside 1..100 and ``BadInput("after")`` for a malformed cursor.
         """
+        page = (await self.comments_pages([post_id], viewer_id, first, after))[post_id]
+        page.total_count = total
+        return page
+
+    async def comments_pages(
+        self, post_ids: list[str], viewer_id: str | None, first: int | None, after: str | None
+    ) -> dict[str, Page[CommentRecord]]:
+        """:meth:`comments` of each of ``post_ids`` (same ``first``/``after``; ``total_count`` unset), ONE
+        graph round trip for the batch; every id gets a page. Errors as :meth:`comments`."""
         limit = clamp_first(first, COMMENTS_DEFAULT_FIRST)
         at, after_id = decode_cursor(after, (int, str)) or (None, None)
+        ids = list(dict.fromkeys(post_ids))
         rows = await self._graph.read(
             COMMENTS_PAGE,
-            {
-                "post_id": post_id,
-                "viewer_id": viewer_id,
-                "after_at": at,
-                "after_id": after_id,
-                "limit": limit + 1,
-            },
-        )
-        items = [(encode_cursor(r["created_at"], r["comment_id"]), _comment(r)) for r in rows]
-        return Page(items=items[:limit], has_next=len(items) > limit, has_previous=after is not None,
-                    total_count=total)  # fmt: skip
+            {"post_ids": ids, "viewer_id": viewer_id, "after_at": at, "after_id": after_id, "limit": limit + 1},
+        ) if ids else []  # fmt: skip
+        found = {row["post_id"]: row["comments"] for row in rows}
+        pages: dict[str, Page[CommentRecord]] = {}
+        for post_id in ids:
+            entries = sorted(found.get(post_id, []), key=lambda r: (r["comment"]["created_at"], r["comment"]["id"]))
+            items = [
+                (encode_cursor(r["comment"]["created_at"], r["comment"]["id"]), _comment({**r, "post_id": post_id}))
+                for r in entries
+            ]
+            pages[post_id] = Page(items=items[:limit], has_next=len(items) > limit, has_previous=after is not None)
+        return pages
 
     async def comments_by_ids(
         self, viewer_id: str | None, comment_ids: list[str]

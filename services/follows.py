@@ -17,7 +17,9 @@ Reads: Relay keyset pages, newest first by ``(edge created_at DESC, user id DESC
 ``encode_cursor(created_at_ms, user_id)``. A private account's followers/following are an empty page
 (``total_count`` 0) for anyone but itself and its approved followers, as are the lists of a user blocked
 either way (``graph.statements.visibility``). ``total_count`` of a visible page is the maintained counter.
-Every read is ONE graph round trip; the batch methods serve DataLoaders.
+Every read is ONE graph round trip, also for a batch of users (``followers_pages``, ``following_pages``,
+``relationships``, ``mutual_followers``: what the DataLoaders call, so that a nested list of users costs the
+same round trips per level whatever the number of parents).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from services.rate_limits import RateLimitService
 
 FIELD = "userId"  # the input field every follow mutation names in BAD_USER_INPUT
+NOT_FOUND = "User not found."  # unknown users and users who block the viewer get exactly this error
 DEFAULT_PAGE = 20
 DEFAULT_MUTUALS = 3
 
@@ -93,8 +96,9 @@ class FollowService:
         """Follow ``target_id``, or request to when the account is private; idempotent.
 
         Returns status FOLLOWING (public account, or already following) or REQUESTED (private account).
-        Raises ``BadInput("userId")`` for oneself, ``RateLimited`` over 30 follows a minute,
-        ``NotFound`` for an unknown user, ``Forbidden`` when either user blocks the other.
+        Raises ``BadInput("userId")`` for oneself, ``RateLimited`` over 30 follows a minute, ``NotFound``
+        for an unknown user and, exactly alike, for one who blocks the viewer; ``Forbidden`` when the viewer
+        blocks the target.
         """
         _other(viewer_id, target_id, "follow")
         await self._rate_limits.hit("follow", viewer_id)
@@ -110,8 +114,10 @@ class FollowService:
             ),
         }
         row = await self._one(stmts.FOLLOW, params)
+        if row["status"] == "HIDDEN":
+            raise NotFound(NOT_FOUND)
         if row["status"] == "BLOCKED":
-            raise Forbidden("You cannot follow this user.")
+            raise Forbidden("You block this user; unblock them to follow them.")
         return FollowResult(
             UserRecord.from_row(row["user"]), FollowStatus(row["status"]), bool(row["changed"])
         )
@@ -130,7 +136,8 @@ class FollowService:
         """The viewer (a private account) accepts ``requester_id``'s pending request: they now follow.
 
         Returns status FOLLOWING (the requester -> viewer pair; also for a retried approval). Raises
-        ``BadInput("userId")`` for oneself, ``NotFound`` for an unknown user or when there is no request.
+        ``BadInput("userId")`` for oneself, ``NotFound`` for an unknown user or one who blocks the viewer
+        (the same error) or when there is no request.
         """
         _other(viewer_id, requester_id, "approve")
         params = {
@@ -142,6 +149,8 @@ class FollowService:
             ),
         }
         row = await self._one(stmts.APPROVE_REQUEST, params)
+        if row["hidden"]:
+            raise NotFound(NOT_FOUND)
         if row["status"] == "NONE":
             raise NotFound("No pending follow request from this user.")
         return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.FOLLOWING, bool(row["changed"]))
@@ -156,7 +165,7 @@ class FollowService:
         _other(viewer_id, requester_id, "reject")
         row = await self._one(stmts.REJECT_REQUEST, {"viewer_id": viewer_id, "requester_id": requester_id})
         if row["hidden"]:
-            raise NotFound("User not found.")
+            raise NotFound(NOT_FOUND)
         return FollowResult(
             UserRecord.from_row(row["user"]), FollowStatus(row["status"]), row["rejected"] > 0
         )
@@ -177,14 +186,14 @@ class FollowService:
         unknown or blocks the viewer."""
         row = await self._one(stmt, params)
         if row["hidden"]:
-            raise NotFound("User not found.")
+            raise NotFound(NOT_FOUND)
         changed = row["follows_deleted"] + row["requests_deleted"] > 0
         return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.NOT_FOLLOWING, changed)
 
     async def _one(self, stmt: Any, params: dict[str, Any]) -> dict[str, Any]:
         rows = await self._graph.write(stmt, params)
         if not rows:
-            raise NotFound("User not found.")
+            raise NotFound(NOT_FOUND)
         return rows[0]
 
     # -- reads ------------------------------------------------------------------------------------------
@@ -197,13 +206,26 @@ class FollowService:
         Empty page when not visible to the viewer or ``user_id`` is unknown. Raises ``BadInput`` (``first``,
         ``after``) for a bad page size or cursor.
         """
-        return await self._connection(stmts.FOLLOWERS_PAGE, viewer_id, user_id, first, after)
+        return (await self.followers_pages(viewer_id, [user_id], first, after))[user_id]
 
     async def following(
         self, viewer_id: str | None, user_id: str, first: int | None, after: str | None
     ) -> Page[UserRecord]:
         """Whom ``user_id`` follows, newest first; same rules and errors as :meth:`followers`."""
-        return await self._connection(stmts.FOLLOWING_PAGE, viewer_id, user_id, first, after)
+        return (await self.following_pages(viewer_id, [user_id], first, after))[user_id]
+
+    async def followers_pages(
+        self, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None
+    ) -> dict[str, Page[UserRecord]]:
+        """:meth:`followers` of each of ``user_ids`` (same ``first``/``after``), ONE round trip for the
+        batch (a DataLoader's); every id gets a page (empty when unknown or hidden)."""
+        return await self._connections(stmts.FOLLOWERS_PAGE, viewer_id, user_ids, first, after)
+
+    async def following_pages(
+        self, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None
+    ) -> dict[str, Page[UserRecord]]:
+        """:meth:`following` of each of ``user_ids``, one round trip (see :meth:`followers_pages`)."""
+        return await self._connections(stmts.FOLLOWING_PAGE, viewer_id, user_ids, first, after)
 
     async def follow_requests(self, viewer_id: str, first: int | None, after: str | None) -> Page[UserRecord]:
         """Pending requests to the viewer's (private) account, newest first; ``total_count`` counts them all.
@@ -260,19 +282,23 @@ class FollowService:
             result[r["id"]] = page
         return result
 
-    async def _connection(
-        self, stmt: Any, viewer_id: str | None, user_id: str, first: int | None, after: str | None
-    ) -> Page[UserRecord]:
+    async def _connections(
+        self, stmt: Any, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None
+    ) -> dict[str, Page[UserRecord]]:
         size = clamp_first(first, DEFAULT_PAGE)
         after_at, after_id = decode_cursor(after, (int, str)) or (None, None)
+        ids = list(dict.fromkeys(user_ids))
+        pages: dict[str, Page[UserRecord]] = {uid: Page(total_count=0) for uid in ids}
+        if not ids:
+            return pages
         params = {
             "viewer_id": viewer_id,
-            "user_id": user_id,
+            "user_ids": ids,
             "after_at": after_at,
             "after_id": after_id,
             "limit": size + 1,
         }
-        rows = await self._graph.read(stmt, params)
-        if not rows or not rows[0]["visible"]:
-            return Page(total_count=0)
-        return _page(rows[0]["users"], size, int(rows[0]["total"]), after is not None)
+        for row in await self._graph.read(stmt, params):
+            if row["visible"]:
+                pages[row["id"]] = _page(row["users"], size, int(row["total"]), after is not None)
+        return pages

@@ -12,6 +12,13 @@ Use: ``outcome = await begin(subject, key, fingerprint)``; a :class:`StoredRespo
 Redis down: ``begin`` raises ``Unavailable`` (a keyed mutation is refused rather than risk a double write);
 ``finish``/``abandon`` log and return (the response has been sent; the pending claim expires by itself).
 
+Nothing usable is kept in Redis: a stored response (status aside) is encrypted with AES-256-GCM under a key
+derived from the server secret (HKDF-SHA256; a fresh 96-bit nonce per field, the record's subject and key
+as associated data, so a ciphertext cannot be moved to another record), so the access and refresh tokens
+of a replayed ``register``/``login``/``refreshToken`` are unreadable without the server's secret; and the
+fingerprint is an HMAC-SHA256 under another derived key, so the stored fingerprint of a ``login`` does not
+let anyone test password guesses offline. The replay itself is still the first response byte for byte.
+
 Sources: the IETF draft "The Idempotency-Key HTTP Header Field" (draft-ietf-httpapi-idempotency-key-header)
 and Stripe's idempotent requests (responses stored for 24 h; a concurrent duplicate is a conflict).
 """
@@ -19,12 +26,17 @@ and Stripe's idempotent requests (responses stored for 24 h; a concurrent duplic
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from cache.errors import CacheUnavailable
 from services.core.errors import BadInput, Conflict, Unavailable
@@ -67,28 +79,48 @@ def check_key(raw: str) -> str:
     return raw
 
 
-def fingerprint(document: str, operation_name: str | None, variables: Mapping[str, Any] | None) -> str:
-    """SHA-256 hex of the (normalised) operation text, its name and the variables with sorted keys."""
-    payload = orjson.dumps(
-        {"document": document, "operationName": operation_name, "variables": variables or {}},
-        option=orjson.OPT_SORT_KEYS,
+_NONCE_BYTES = 12
+
+
+def _derive(secret: str, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"instagraph idempotency " + purpose).derive(
+        secret.encode()
     )
-    return hashlib.sha256(payload).hexdigest()
 
 
 class IdempotencyService:
-    """Claims, replays and stores responses in ``records``; TTLs in seconds."""
+    """Claims, replays and stores responses in ``records``; TTLs in seconds; ``secret`` (the server's JWT
+    secret) keys the fingerprint HMAC and the encryption of stored responses."""
 
     def __init__(
         self,
         records: IdempotencyRecords,
         *,
+        secret: str,
         ttl_s: int = DEFAULT_TTL_S,
         pending_ttl_s: int = DEFAULT_PENDING_TTL_S,
     ) -> None:
         self._records = records
         self._ttl_ms = ttl_s * 1000
         self._pending_ttl_ms = pending_ttl_s * 1000
+        self._mac_key = _derive(secret, b"fingerprint")
+        self._aead = AESGCM(_derive(secret, b"responses"))
+
+    def fingerprint(self, document: str, operation_name: str | None, variables: Mapping[str, Any] | None) -> str:
+        """HMAC-SHA256 hex of the (normalised) operation text, its name and the variables (sorted keys)."""
+        payload = orjson.dumps(
+            {"document": document, "operationName": operation_name, "variables": variables or {}},
+            option=orjson.OPT_SORT_KEYS,
+        )
+        return hmac.new(self._mac_key, payload, hashlib.sha256).hexdigest()
+
+    def _seal(self, claim_subject: str, key: str, field: str, data: bytes) -> bytes:
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data, f"{claim_subject}\n{key}\n{field}".encode())
+
+    def _open(self, subject: str, key: str, field: str, sealed: bytes) -> bytes:
+        nonce, ciphertext = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
+        return self._aead.decrypt(nonce, ciphertext, f"{subject}\n{key}\n{field}".encode())
 
     async def begin(self, subject: str, key: str, request_fingerprint: str) -> Claim | StoredResponse:
         """Claim ``key`` for ``subject`` or return the response to replay.
@@ -113,10 +145,12 @@ class IdempotencyService:
             raise Conflict(f"This {HEADER} was already used for a different request.")
         if existing.state != "done" or existing.status is None or existing.body is None:
             raise Conflict(f"A request with this {HEADER} is still being processed.")
-        headers = orjson.loads(existing.headers_json or b"[]")
-        return StoredResponse(
-            status=existing.status, headers=tuple((n, v) for n, v in headers), body=existing.body
-        )
+        try:
+            headers = orjson.loads(self._open(subject, key, "headers", existing.headers_json or b""))
+            body = self._open(subject, key, "body", existing.body)
+        except (InvalidTag, ValueError) as exc:  # written under another secret: cannot be replayed
+            raise Conflict(f"This {HEADER} was already used; its response cannot be replayed.") from exc
+        return StoredResponse(status=existing.status, headers=tuple((n, v) for n, v in headers), body=body)
 
     async def finish(self, claim: Claim, response: StoredResponse) -> bool:
         """Store ``response`` for replay; False when it could not be stored (Redis down, claim expired)."""
@@ -126,8 +160,10 @@ class IdempotencyService:
                 claim.key,
                 claim.token,
                 status=response.status,
-                headers_json=orjson.dumps([list(h) for h in response.headers]),
-                body=response.body,
+                headers_json=self._seal(
+                    claim.subject, claim.key, "headers", orjson.dumps([list(h) for h in response.headers])
+                ),
+                body=self._seal(claim.subject, claim.key, "body", response.body),
                 ttl_ms=self._ttl_ms,
             )
         except CacheUnavailable as exc:

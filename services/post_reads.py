@@ -153,27 +153,41 @@ class PostReader:
         a block stands either way; the author also gets their pending and failed posts. Raises
         ``BadInput("first")`` outside 1..100 and ``BadInput("after")`` for a malformed cursor.
         """
+        return (await self.user_posts_pages([author_id], viewer_id, first, after))[author_id]
+
+    async def user_posts_pages(
+        self, author_ids: Sequence[str], viewer_id: str | None, first: int | None, after: str | None
+    ) -> dict[str, Page[PostRecord]]:
+        """:meth:`user_posts` of each of ``author_ids`` (same ``first``/``after``), ONE graph round trip for
+        the batch (a DataLoader's); every id gets a page. Errors as :meth:`user_posts`."""
         limit = clamp_first(first, USER_POSTS_DEFAULT_FIRST)
         before_ts, before_id = decode_cursor(after, (int, str)) or (_FIRST_PAGE_TS, "")
-        own = viewer_id is not None and viewer_id == author_id
-        rows = await self._graph.read(
-            stmts.USER_POSTS_PAGE,
-            {
-                "author_id": author_id,
-                "viewer_id": viewer_id,
-                "statuses": list(OWN_STATUSES if own else (PUBLISHED,)),
-                "before_ts": before_ts,
-                "before_id": before_id,
-                "limit": limit + 1,
-            },
-        )
-        records = [record_from_row(row) for row in rows]
-        page = records[:limit]
-        return Page(
-            items=[(encode_cursor(r.created_at, r.id), r) for r in page],
-            has_next=len(records) > limit,
-            has_previous=after is not None,
-        )
+        ids = list(dict.fromkeys(author_ids))
+        found: dict[str, list[PostRecord]] = {aid: [] for aid in ids}
+        if ids:
+            rows = await self._graph.read(
+                stmts.USER_POSTS_PAGE,
+                {
+                    "author_ids": ids,
+                    "viewer_id": viewer_id,
+                    "own_statuses": list(OWN_STATUSES),
+                    "before_ts": before_ts,
+                    "before_id": before_id,
+                    "limit": limit + 1,
+                },
+            )
+            for row in rows:
+                record = record_from_row(row)
+                found[record.author_id].append(record)
+        pages: dict[str, Page[PostRecord]] = {}
+        for author_id, records in found.items():
+            records.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+            pages[author_id] = Page(
+                items=[(encode_cursor(r.created_at, r.id), r) for r in records[:limit]],
+                has_next=len(records) > limit,
+                has_previous=after is not None,
+            )
+        return pages
 
 
 @dataclass(slots=True)

@@ -312,6 +312,12 @@ class PostService:
         """A page of ``author_id``'s posts as ``viewer_id`` may see them (see ``PostReader.user_posts``)."""
         return await self.reader.user_posts(author_id, viewer_id, first, after)
 
+    async def user_posts_pages(
+        self, author_ids: Sequence[str], viewer_id: str | None, first: int | None, after: str | None
+    ) -> dict[str, Page[PostRecord]]:
+        """:meth:`user_posts` for a batch of authors, one graph round trip (``PostReader.user_posts_pages``)."""
+        return await self.reader.user_posts_pages(author_ids, viewer_id, first, after)
+
     def media_url(self, media: MediaRecord, size: str) -> str | None:
         """Public URL of ``media``'s ``size`` variant (THUMBNAIL/FEED/FULL); ``None`` until processed."""
         key = media.variants.get(size)

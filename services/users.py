@@ -33,11 +33,13 @@ class UserService:
     def __init__(self, graph: GraphStore) -> None:
         self._graph = graph
 
-    async def users_by_ids(self, user_ids: Sequence[str]) -> list[UserRecord | None]:
-        """Users for ``user_ids`` in the same order (``None`` where absent); one graph round trip."""
+    async def users_by_ids(self, user_ids: Sequence[str], viewer_id: str | None = None) -> list[UserRecord | None]:
+        """Users for ``user_ids`` in the same order, as ``viewer_id`` (``None``: anonymous) may see them:
+        ``None`` where absent or where that user blocks the viewer. One graph round trip."""
         if not user_ids:
             return []
-        rows = await self._graph.read(stmts.USERS_BY_IDS, {"ids": list(dict.fromkeys(user_ids))})
+        params = {"ids": list(dict.fromkeys(user_ids)), "viewer_id": viewer_id}
+        rows = await self._graph.read(stmts.USERS_BY_IDS, params)
         found = {row["user"]["id"]: UserRecord.from_row(row["user"]) for row in rows}
         return [found.get(user_id) for user_id in user_ids]
 
@@ -83,7 +85,7 @@ class UserService:
             else:
                 props["is_private"] = value
         if not props:
-            found = await self.users_by_ids([user_id])
+            found = await self.users_by_ids([user_id], user_id)
             if found[0] is None:
                 raise NotFound(NOT_FOUND)
             return found[0]

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 S3_ACCESS_KEY = "instagraph-test"
 S3_SECRET_KEY = "instagraph-test-secret-key"
 S3_BUCKET = "instagraph-test-media"
+#: The API tests are a client test suite: like one (README "Rate limits"), they raise the per-user content
+#: budgets that a module's few users would exhaust; the sign-in and follow budgets stay as in production,
+#: and ``tests/resolvers/test_rate_limits.py`` runs every default budget.
+TEST_RATE_LIMITS = "createPost=1000/60,likePost=1000/60,addComment=1000/60,feed=1000/60"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,7 @@ def module_settings(info: StackInfo, iso: Isolation, search_dir: Path) -> Settin
         s3_access_key=env["INSTAGRAPH_S3_ACCESS_KEY"],
         s3_secret_key=env["INSTAGRAPH_S3_SECRET_KEY"],
         s3_bucket=env["INSTAGRAPH_S3_BUCKET"],
+        rate_limits=TEST_RATE_LIMITS,
     )
 
 

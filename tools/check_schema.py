@@ -8,7 +8,9 @@ Usage:
   python tools/check_schema.py           exit 0 when up to date; 1 with a unified diff when stale or missing
   python tools/check_schema.py --write   rewrite schema.graphql from the code
 
-Exit 2 when the schema cannot be built (``schema.root`` missing or failing to import).
+Exit 2 when the schema cannot be built (``schema.root`` missing or failing to import). Also validates the
+first-party clients' operations (``schema/operations.graphql``) against the schema: exit 1 when one no longer
+validates.
 """
 
 from __future__ import annotations
@@ -37,6 +39,16 @@ def export_sdl(symbol: str = SCHEMA_SYMBOL) -> str:
     return print_schema(schema) + "\n"
 
 
+def check_operations() -> list[str]:
+    """The validation errors of ``schema/operations.graphql`` against ``schema.root:schema`` (none: [])."""
+    from graphql import parse, validate
+
+    from schema.operations import operations_text
+    from schema.root import schema
+
+    return [e.message for e in validate(schema._schema, parse(operations_text()))]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite schema.graphql from the code")
@@ -49,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"check-schema: cannot build {SCHEMA_SYMBOL}", file=sys.stderr)
         return 2
 
+    invalid = check_operations()
+    if invalid:
+        print("check-schema: schema/operations.graphql does not validate:\n  " + "\n  ".join(invalid))
+        return 1
     rel = SCHEMA_FILE.relative_to(ROOT)
     if args.write:
         SCHEMA_FILE.write_text(sdl, encoding="utf-8")

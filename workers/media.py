@@ -4,6 +4,8 @@ Reads the ``media`` and ``posts`` topics. Dispatch, by event type:
 
 - ``media.uploaded`` -> ``MediaService.process_post(post_id)`` (verify, variants, PUBLISHED or FAILED)
 - ``post.deleted`` -> ``MediaService.delete_post_media(post_id)`` (originals and variants, from S3)
+- ``media.story_uploaded`` -> ``StoryMediaService.process_story(story_id)`` (the same checks and variants,
+  then ACTIVE or FAILED; a story's objects are deleted by the ``stories-expiry`` worker)
 
 The post id comes from ``data.post_id`` when present, else the envelope's ``subject_id``. Other types are
 ignored. Both use cases reload the post by id and act only on the expected status, so a redelivered event
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
     from events.envelope import Event
     from services.media_processing import MediaService
+    from services.story_media import StoryMediaService
 
 log = structlog.get_logger(__name__)
 
@@ -35,12 +38,20 @@ class HasMedia(Protocol):
     """What the handler factory needs from the worker context: a ``media`` processor."""
 
     media: MediaService
+    story_media: StoryMediaService
 
 
-def make_media_handler(processor: MediaService) -> Callable[[Event], Awaitable[None]]:
-    """The ``media`` handler over ``processor``: ``await handler(event)``."""
+def make_media_handler(
+    processor: MediaService, stories: StoryMediaService | None = None
+) -> Callable[[Event], Awaitable[None]]:
+    """The ``media`` handler over ``processor`` (posts) and ``stories``: ``await handler(event)``."""
 
     async def handle(event: Event) -> None:
+        if event.type == "media.story_uploaded":
+            story_id = event.data.get("story_id") or event.subject_id
+            if stories is not None and isinstance(story_id, str):
+                log.info("media.story_processed", story_id=story_id, outcome=await stories.process_story(story_id))
+            return
         post_id = event.data.get("post_id") or event.subject_id
         if not isinstance(post_id, str):
             log.warning("media.bad_event", event_id=event.id, type=event.type)
@@ -57,7 +68,7 @@ def make_media_handler(processor: MediaService) -> Callable[[Event], Awaitable[N
 
 def make_handler(ctx: HasMedia) -> Callable[[Event], Awaitable[None]]:
     """Build the handler from the worker context (the process's ``Services``: ``services.media``)."""
-    return make_media_handler(ctx.media)
+    return make_media_handler(ctx.media, ctx.story_media)
 
 
 #: The registry's entry (``workers/registry.py`` imports ``workers.media.WORKER``).

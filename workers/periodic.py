@@ -29,6 +29,7 @@ class PeriodicJob(Generic[Ctx]):
 async def run_periodic(job: PeriodicJob[Ctx], ctx: Ctx, stop: asyncio.Event) -> None:
     """Run ``job`` until ``stop`` is set. A step that fails on a store outage is logged and retried next tick."""
     step = job.make_step(ctx)
+    log.info("periodic.started", job=job.name, interval_s=job.interval)
     while not stop.is_set():
         try:
             done = await step()

@@ -1,11 +1,14 @@
 """Every worker process by name: ``instagraph worker NAME`` runs one; ``instagraph dev`` runs them all.
 
 - ``outbox-relay``: publishes Outbox nodes to Kafka (events/outbox.py).
-- consumers (``workers/<name>.py`` exports ``WORKER``): ``fanout``, ``media``, ``notifications``, ``indexer``
+- consumers (``workers/<name>.py`` exports ``WORKER``; a ``-`` in the name is a ``_`` in the module's):
+  ``fanout``, ``media``, ``notifications``, ``stories-expiry`` (expired and deleted stories' media), ``indexer``
   (search indexes), ``hashtags`` (trending counters).
 - periodic jobs (``workers/<name>.py`` exports ``JOB``): ``counters`` (like-count write-back),
   ``sweeper`` (posts stuck in PENDING_UPLOAD or PROCESSING), ``notification-delivery`` (held notification
-  updates and Web Push; module ``workers/notification_delivery.py``, interval from the settings).
+  updates and Web Push; module ``workers/notification_delivery.py``, interval from the settings),
+  ``stories-sweeper`` (the story expiry schedule, view-count write-back and the reconciliation sweep;
+  interval from the settings).
 """
 
 from __future__ import annotations
@@ -27,8 +30,13 @@ from workers.periodic import PeriodicJob, run_periodic
 if TYPE_CHECKING:
     from runtime.settings import Settings
 
-CONSUMERS: tuple[str, ...] = ("fanout", "media", "notifications", "indexer", "hashtags")
-PERIODIC: tuple[str, ...] = ("counters", "sweeper", "notification-delivery")
+CONSUMERS: tuple[str, ...] = ("fanout", "media", "notifications", "stories-expiry", "indexer", "hashtags")
+PERIODIC: tuple[str, ...] = ("counters", "sweeper", "notification-delivery", "stories-sweeper")
+#: Periodic jobs whose interval is a setting: job name -> the ``Settings`` field (seconds).
+INTERVAL_SETTINGS: dict[str, str] = {
+    "notification-delivery": "notification_delivery_interval",
+    "stories-sweeper": "story_expiry_poll_interval",
+}
 WORKER_NAMES: tuple[str, ...] = ("outbox-relay", *CONSUMERS, *PERIODIC)
 
 
@@ -44,16 +52,17 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
 
 
 def consumer_worker(name: str) -> Worker:
-    """The ``WORKER`` exported by ``workers/<name>.py``."""
-    return importlib.import_module(f"workers.{name}").WORKER
+    """The ``WORKER`` exported by ``workers/<name>.py`` (``-`` in the name is ``_`` in the module)."""
+    return importlib.import_module(f"workers.{name.replace('-', '_')}").WORKER
 
 
 def periodic_job(name: str, settings: Settings | None = None) -> PeriodicJob:
     """The ``JOB`` exported by ``workers/<name>.py`` (``-`` in the name is ``_`` in the module), with the
     interval the settings give it where they do."""
     job: PeriodicJob = importlib.import_module(f"workers.{name.replace('-', '_')}").JOB
-    if name == "notification-delivery" and settings is not None:
-        job = dataclasses.replace(job, interval=settings.notification_delivery_interval)
+    field = INTERVAL_SETTINGS.get(name)
+    if field is not None and settings is not None:
+        job = dataclasses.replace(job, interval=float(getattr(settings, field)))
     return job
 
 

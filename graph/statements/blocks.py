@@ -18,6 +18,9 @@ BLOCK = cypher(
     f"""
     MATCH (a:User {{id: $viewer_id}})
     MATCH (b:User {{id: $target_id}})
+    OPTIONAL MATCH (b)-[hid:BLOCKS]->(a)
+    WITH a, b, count(hid) > 0 AS hidden
+    WHERE NOT hidden
     OPTIONAL MATCH (a)-[blk:BLOCKS]->(b)
     WITH a, b, count(blk) > 0 AS already
     OPTIONAL MATCH (a)-[out_f:FOLLOWS]->(b)
@@ -48,13 +51,16 @@ BLOCK = cypher(
 )
 """Viewer ``a`` blocks ``b``: BLOCKS edge, follows and requests deleted BOTH ways with exact counter
 updates, ``block.created`` when the block is new. ``{changed, unfollowed, removed_follower,
-requests_removed, user}`` or no row for an unknown user."""
+requests_removed, user}``, or no row (nothing written) for an unknown user or one who blocks the viewer."""
 
 UNBLOCK = cypher(
     "blocks.UNBLOCK",
     f"""
     MATCH (a:User {{id: $viewer_id}})
     MATCH (b:User {{id: $target_id}})
+    OPTIONAL MATCH (b)-[hid:BLOCKS]->(a)
+    WITH a, b, count(hid) > 0 AS hidden
+    WHERE NOT hidden
     OPTIONAL MATCH (a)-[blk:BLOCKS]->(b)
     WITH b, collect(blk) AS blocks
     FOREACH (lifted IN blocks | DELETE lifted)
@@ -62,4 +68,5 @@ UNBLOCK = cypher(
     """,
     write=True,
 )
-"""Viewer ``a`` lifts a block of ``b`` (no event; follows are not restored). ``{changed, user}`` or no row."""
+"""Viewer ``a`` lifts a block of ``b`` (no event; follows are not restored). ``{changed, user}``, or no row
+(nothing written) for an unknown user or one who blocks the viewer."""

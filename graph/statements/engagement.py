@@ -89,20 +89,23 @@ VIEWER_LIKES = cypher(
     """,
 )
 
-#: One page of likers of ``$post_id``, newest first, keyset ``(created_at, user id)`` strictly after
+#: One page of likers per post of ``$post_ids``, newest first, keyset ``(created_at, user id)`` strictly after
 #: ``($after_at, $after_id)`` (both null for the first page); users blocked either way with the viewer are
-#: left out.
+#: left out. ONE statement for a batch of posts: all likes sorted together, collected per post in that order,
+#: cut at ``$limit`` each. Rows ``{post_id, likers: [{user, created_at}]}`` for posts with likes.
 LIKERS_PAGE = cypher(
     "engagement.LIKERS_PAGE",
     f"""
     OPTIONAL MATCH (v:User {{id: $viewer_id}})
     WITH v
-    MATCH (u:User)-[l:LIKED]->(p:Post {{id: $post_id}})
+    UNWIND $post_ids AS post_id
+    MATCH (u:User)-[l:LIKED]->(p:Post {{id: post_id}})
     WHERE {keyset_before("l.created_at", "u.id", "after_at", "after_id")}
       AND {no_block("u", "v")}
-    RETURN u {USER_FIELDS} AS user, l.created_at AS created_at, u.id AS user_id
-    ORDER BY created_at DESC, user_id DESC
-    LIMIT $limit
+    WITH p, u, l
+    ORDER BY l.created_at DESC, u.id DESC
+    WITH p, collect({{user: u {USER_FIELDS}, created_at: l.created_at}}) AS likers
+    RETURN p.id AS post_id, likers[0..$limit] AS likers
     """,
 )
 
@@ -166,21 +169,24 @@ DELETE_COMMENT = cypher(
     write=True,
 )
 
-#: One page of live comments of ``$post_id``, oldest first, keyset ``(created_at, id)`` strictly after
-#: ``($after_at, $after_id)``; comments by users who block the viewer, or whom the viewer blocks, are left
-#: out (``$viewer_id`` null: anonymous).
+#: One page of live comments per post of ``$post_ids``, oldest first, keyset ``(created_at, id)`` strictly
+#: after ``($after_at, $after_id)``; comments by users who block the viewer, or whom the viewer blocks, are
+#: left out (``$viewer_id`` null: anonymous). ONE statement for a batch of posts (sorted together, collected
+#: per post, cut at ``$limit`` each). Rows ``{post_id, comments: [{comment, author_id}]}``.
 COMMENTS_PAGE = cypher(
     "engagement.COMMENTS_PAGE",
     f"""
     OPTIONAL MATCH (v:User {{id: $viewer_id}})
     WITH v
-    MATCH (w:User)-[:WROTE]->(c:Comment)-[:ON]->(p:Post {{id: $post_id}})
+    UNWIND $post_ids AS post_id
+    MATCH (w:User)-[:WROTE]->(c:Comment)-[:ON]->(p:Post {{id: post_id}})
     WHERE NOT coalesce(c.deleted, false)
       AND {keyset_after("c.created_at", "c.id", "after_at", "after_id")}
       AND {_COMMENTER_VISIBLE}
-    RETURN {_COMMENT}, c.created_at AS created_at, c.id AS comment_id
-    ORDER BY created_at, comment_id
-    LIMIT $limit
+    WITH p, w, c
+    ORDER BY c.created_at, c.id
+    WITH p, collect({{comment: c {{.id, .text, .created_at}}, author_id: w.id}}) AS comments
+    RETURN p.id AS post_id, comments[0..$limit] AS comments
     """,
 )
 

@@ -49,14 +49,17 @@ FOLLOW = cypher(
     f"""
     MATCH (a:User {{id: $viewer_id}})
     MATCH (b:User {{id: $target_id}})
-    OPTIONAL MATCH (a)-[blk:BLOCKS]-(b)
-    WITH a, b, count(blk) > 0 AS blocked
+    OPTIONAL MATCH (b)-[hid:BLOCKS]->(a)
+    WITH a, b, count(hid) > 0 AS hidden
+    OPTIONAL MATCH (a)-[blk:BLOCKS]->(b)
+    WITH a, b, hidden, count(blk) > 0 AS blocked
     OPTIONAL MATCH (a)-[fol:FOLLOWS]->(b)
-    WITH a, b, blocked, count(fol) > 0 AS following
+    WITH a, b, hidden, blocked, count(fol) > 0 AS following
     OPTIONAL MATCH (a)-[req:REQUESTED]->(b)
-    WITH a, b, blocked, following, collect(req) AS requests
+    WITH a, b, hidden, blocked, following, collect(req) AS requests
     WITH a, b, requests,
-         CASE WHEN blocked THEN 'BLOCKED'
+         CASE WHEN hidden THEN 'HIDDEN'
+              WHEN blocked THEN 'BLOCKED'
               WHEN following THEN 'FOLLOWING'
               WHEN coalesce(b.is_private, false) AND size(requests) > 0 THEN 'REQUESTED'
               WHEN coalesce(b.is_private, false) THEN 'request'
@@ -80,8 +83,9 @@ FOLLOW = cypher(
 )
 """Viewer ``a`` follows ``b``: a FOLLOWS edge (public ``b``) or a REQUESTED edge (private ``b``).
 
-Returns one row ``{status, changed, user}`` with ``status`` in FOLLOWING / REQUESTED / BLOCKED (a block
-either way; nothing written), or no row when either user does not exist. A stale request to an account that
+Returns one row ``{status, changed, user}`` with ``status`` in FOLLOWING / REQUESTED / HIDDEN (``b`` blocks
+the viewer: ``b`` is NOT_FOUND to them; nothing written) / BLOCKED (the viewer blocks ``b``; nothing
+written), or no row when either user does not exist. A stale request to an account that
 became public is deleted when the follow is created."""
 
 def _drop_follow(*, follower: str, followee: str, other: str, event_when: str) -> str:
@@ -126,10 +130,12 @@ APPROVE_REQUEST = cypher(
     f"""
     MATCH (a:User {{id: $requester_id}})
     MATCH (b:User {{id: $viewer_id}})
+    OPTIONAL MATCH (a)-[hid:BLOCKS]->(b)
+    WITH a, b, count(hid) > 0 AS hidden
     OPTIONAL MATCH (a)-[fol:FOLLOWS]->(b)
-    WITH a, b, count(fol) > 0 AS following
+    WITH a, b, hidden, count(fol) > 0 AS following
     OPTIONAL MATCH (a)-[req:REQUESTED]->(b)
-    WITH a, b, following, collect(req) AS requests
+    WITH a, b, hidden, following, CASE WHEN hidden THEN [] ELSE collect(req) END AS requests
     FOREACH (_ IN CASE WHEN size(requests) > 0 AND NOT following THEN [1] ELSE [] END |
         MERGE (a)-[f:FOLLOWS]->(b)
           ON CREATE SET f.created_at = $now,
@@ -137,7 +143,7 @@ APPROVE_REQUEST = cypher(
                         b.follower_count = coalesce(b.follower_count, 0) + 1
         {WRITE_OUTBOX})
     FOREACH (approved IN requests | DELETE approved)
-    RETURN CASE WHEN following OR size(requests) > 0 THEN 'FOLLOWING' ELSE 'NONE' END AS status,
+    RETURN hidden, CASE WHEN following OR size(requests) > 0 THEN 'FOLLOWING' ELSE 'NONE' END AS status,
            size(requests) > 0 AND NOT following AS changed,
            a {USER_FIELDS} AS user
     """,
@@ -145,8 +151,9 @@ APPROVE_REQUEST = cypher(
 )
 """Private account ``b`` (the viewer) accepts ``a``'s request: REQUESTED becomes FOLLOWS, ``follow.accepted``.
 
-Returns ``{status, changed, user}`` (``user`` is the requester) with ``status`` FOLLOWING (also when ``a``
-already follows: a retried approval) or NONE (no request, nothing written); no row for an unknown user."""
+Returns ``{hidden, status, changed, user}`` (``user`` is the requester; ``hidden``: ``a`` blocks the viewer,
+nothing written) with ``status`` FOLLOWING (also when ``a`` already follows: a retried approval) or NONE (no
+request, nothing written); no row for an unknown user."""
 
 REJECT_REQUEST = cypher(
     "follows.REJECT_REQUEST",
@@ -187,18 +194,23 @@ _PAGE_ITEM = (
 
 
 def _page(pattern: str, counter: str) -> str:
+    """One keyset page per owner of ``$user_ids``, in ONE statement: the edges of every owner are sorted
+    together and each owner's are collected in that order and cut at ``$limit`` (a Cypher list slice keeps
+    ``collect``'s order, which follows ``ORDER BY``), so a DataLoader batch of parents costs one round
+    trip whatever its size."""
     return f"""
     OPTIONAL MATCH (v:User {{id: $viewer_id}})
     WITH v
-    MATCH (owner:User {{id: $user_id}})
-    OPTIONAL MATCH (gate:User {{id: $user_id}}) WHERE {can_view("gate", "v")}
+    UNWIND $user_ids AS owner_id
+    MATCH (owner:User {{id: owner_id}})
+    OPTIONAL MATCH (gate:User {{id: owner_id}}) WHERE {can_view("gate", "v")}
     WITH v, owner, gate IS NOT NULL AS visible
     OPTIONAL MATCH {pattern}
     WHERE visible AND {_KEYSET} AND {user_visible("other", "v")}
     WITH owner, visible, other, edge
     ORDER BY edge.created_at DESC, other.id DESC
-    LIMIT $limit
-    RETURN visible, coalesce(owner.{counter}, 0) AS total, collect({_PAGE_ITEM}) AS users
+    WITH owner, visible, collect({_PAGE_ITEM}) AS users
+    RETURN owner.id AS id, visible, coalesce(owner.{counter}, 0) AS total, users[0..$limit] AS users
     """
 
 
@@ -206,15 +218,15 @@ FOLLOWERS_PAGE = cypher(
     "follows.FOLLOWERS_PAGE",
     _page("(other:User)-[edge:FOLLOWS]->(owner)", "follower_count"),
 )
-"""``$user_id``'s followers as seen by ``$viewer_id``: one row ``{visible, total, users}`` (``total`` is the
-counter, ``users`` maps carry ``edge_created_at`` and are empty when not ``visible``); no row for an
-unknown user."""
+"""The followers of each of ``$user_ids`` as seen by ``$viewer_id``, newest first, keyset-filtered by
+``$after_at``/``$after_id``: one row per existing owner ``{id, visible, total, users}`` (``total`` is the
+counter; ``users``, at most ``$limit``, carry ``edge_created_at`` and are empty when not ``visible``)."""
 
 FOLLOWING_PAGE = cypher(
     "follows.FOLLOWING_PAGE",
     _page("(owner)-[edge:FOLLOWS]->(other:User)", "following_count"),
 )
-"""``$user_id``'s followees, same shape as ``FOLLOWERS_PAGE``."""
+"""The followees of each of ``$user_ids``, same shape as ``FOLLOWERS_PAGE``."""
 
 FOLLOW_REQUESTS_PAGE = cypher(
     "follows.FOLLOW_REQUESTS_PAGE",

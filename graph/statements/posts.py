@@ -122,22 +122,28 @@ USER_IDS_BY_USERNAMES = cypher(
     """,
 )
 
-#: One page of ``$author_id``'s posts in ``$statuses``, newest first, strictly before the keyset cursor
-#: ``($before_ts, $before_id)`` (first page: a null or huge ts), when ``$viewer_id`` is the author or may see
-#: the author's content (else no rows). Rows: POST_CONTENT, at most ``$limit``.
+#: The posts of each author of ``$author_ids``, newest first, strictly after the keyset cursor
+#: ``($before_ts, $before_id)`` (first page: a null or huge ts), as ``$viewer_id`` may see them: the author's
+#: own posts in ``$own_statuses``, PUBLISHED posts of an author whose content the viewer may see, nothing
+#: else. ONE statement for a batch of authors (a DataLoader's): every author's posts are sorted together,
+#: collected per author in that order and cut at ``$limit`` each. Rows: POST_CONTENT.
 USER_POSTS_PAGE = cypher(
     "posts.USER_POSTS_PAGE",
     f"""
-    MATCH (a:User {{id: $author_id}})
     OPTIONAL MATCH (v:User {{id: $viewer_id}})
-    WITH a, v
-    WHERE a.id = $viewer_id OR {can_view("a", "v")}
+    WITH v
+    UNWIND $author_ids AS author_id
+    MATCH (a:User {{id: author_id}})
+    OPTIONAL MATCH (gate:User {{id: author_id}}) WHERE {can_view("gate", "v")}
+    WITH a, gate IS NOT NULL AS visible,
+         CASE WHEN a.id = $viewer_id THEN $own_statuses ELSE ['PUBLISHED'] END AS statuses
     MATCH (a)-[:POSTED]->(p:Post)
-    WHERE p.status IN $statuses
+    WHERE visible AND p.status IN statuses
       AND {keyset_before("p.created_at", "p.id", "before_ts", "before_id")}
     WITH a, p
     ORDER BY p.created_at DESC, p.id DESC
-    LIMIT $limit
+    WITH a, collect(p)[0..$limit] AS page
+    UNWIND page AS p
     RETURN {POST_CONTENT}
     """,
 )

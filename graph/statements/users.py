@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from graph.cypher import cypher
 from graph.statements.outbox import write_outbox_if
+from graph.statements.visibility import user_visible
 
 #: Public user projection, the shape of ``services.core.records.UserRecord.from_row``.
 USER_FIELDS = (
@@ -27,11 +28,17 @@ USER_FIELDS = (
 USERS_BY_IDS = cypher(
     "users.USERS_BY_IDS",
     f"""
+    OPTIONAL MATCH (v:User {{id: $viewer_id}})
+    WITH v
     UNWIND $ids AS user_id
     MATCH (u:User {{id: user_id}})
+    WHERE {user_visible("u", "v")}
     RETURN u {USER_FIELDS} AS user
     """,
 )
+"""The users of ``$ids`` that exist and do not block ``$viewer_id`` (null: anonymous, everyone): ``{user}``
+rows in no particular order. Every ``User`` the API returns by id goes through it (the ``UsersById``
+DataLoader: authors, mentions, a comment's author), so a user who blocks the viewer is absent to them."""
 
 
 def _user_for_viewer(prop: str, param: str) -> str:

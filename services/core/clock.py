@@ -13,3 +13,22 @@ import time
 def now_ms() -> int:
     """The current time as integer epoch milliseconds (``time.time_ns() // 1_000_000``)."""
     return time.time_ns() // 1_000_000
+
+
+class Clock:
+    """A wall clock in epoch ms that can be moved forward: :meth:`now_ms` is the real time plus ``offset_ms``.
+
+    Services whose rules compare stored times with now (stories expire) take one, so a test or a tool moves
+    their time with :meth:`advance` instead of waiting; production code never moves it.
+    """
+
+    def __init__(self, offset_ms: int = 0) -> None:
+        self.offset_ms = offset_ms
+
+    def now_ms(self) -> int:
+        """The current time (epoch ms) plus the offset."""
+        return now_ms() + self.offset_ms
+
+    def advance(self, ms: int) -> None:
+        """Move this clock forward by ``ms`` milliseconds (negative: back)."""
+        self.offset_ms += ms

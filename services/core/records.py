@@ -54,7 +54,9 @@ class Relationship:
 
 @dataclass(frozen=True, slots=True)
 class MediaRecord:
-    """One media item of a post: ``key`` is the S3 key of the original; ``variants`` maps size -> key."""
+    """One media item of a post or story: ``key`` is the S3 key of the original; ``variants`` maps size ->
+    key. ``signed_until`` (epoch ms) marks private media (a story's): its URLs are presigned GETs valid until
+    then at the latest; ``None`` for public media (a post's)."""
 
     id: str
     position: int
@@ -65,6 +67,7 @@ class MediaRecord:
     height: int | None = None
     alt_text: str | None = None
     variants: dict[str, str] = field(default_factory=dict)
+    signed_until: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,3 +140,32 @@ class PostHydration:
     authors: dict[str, UserRecord] = field(default_factory=dict)
     like_counts: dict[str, int] = field(default_factory=dict)
     viewer_likes: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRecord:
+    """A story as a viewer may see it. ``status``: PENDING_UPLOAD, PROCESSING, ACTIVE, EXPIRED, DELETED or
+    FAILED (an ACTIVE story past ``expires_at`` is presented EXPIRED); ``audience``: FOLLOWERS or
+    CLOSE_FRIENDS; ``media``: ``None`` until processed and once it may no longer be shown; ``highlighted``:
+    in at least one highlight."""
+
+    id: str
+    author_id: str
+    status: str
+    audience: str
+    created_at: int
+    expires_at: int
+    media: MediaRecord | None
+    failure_reason: str | None = None
+    highlighted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HighlightRecord:
+    """A highlight: ``story_ids`` in the owner's order (stories the viewer may not see are left out when read)."""
+
+    id: str
+    owner_id: str
+    title: str
+    created_at: int
+    story_ids: tuple[str, ...]

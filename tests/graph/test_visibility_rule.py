@@ -24,6 +24,9 @@ _CONTENT = re.compile(r":(?:Post|Comment|Story|Highlight)\b|:(?:LIKED|FOLLOWS|VI
 OWN_DATA = {
     "feed.VIEWER_CONTEXT": "the viewer's own followees (a block removes the follows both ways)",
     "follows.RELATIONSHIPS": "the viewer's own edges to a batch of users (the flags of User.viewerFollows...)",
+    "stories.ARCHIVE_PAGE": "the viewer's own stories, every status but DELETED (storyArchive)",
+    "story_ring.FOLLOWEE_IDS": "the viewer's own followees (a block removes the follows both ways; the ring "
+    "applies the rule to the candidate stories in RING_STORIES)",
 }
 
 

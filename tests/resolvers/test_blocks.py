@@ -7,6 +7,8 @@ import json
 import uuid
 from typing import TYPE_CHECKING
 
+import pytest
+
 from schema.base import to_global_id
 from tests.support.factories import graphql, make_user
 from tests.support.social import act, edges, error_of, events, ok, profile
@@ -70,9 +72,10 @@ async def test_a_blocked_pair_cannot_follow_and_the_blocker_is_hidden(
     dan, eve = await make_user(api, "dan"), await make_user(api, "eve")
     await ok(api, "block", dan, eve)
 
+    # the blocked user gets NOT_FOUND (the blocker does not exist for them); the blocker is told why
+    assert error_of(await act(api, "follow", eve, dan))["extensions"] == {"code": "NOT_FOUND"}
+    assert error_of(await act(api, "follow", dan, eve))["extensions"] == {"code": "FORBIDDEN"}
     for follower, followee in ((eve, dan), (dan, eve)):
-        body = await act(api, "follow", follower, followee)
-        assert error_of(body)["extensions"] == {"code": "FORBIDDEN"}
         assert await edges(graph_store, follower, followee) == {
             "follows": 0,
             "requests": 0,
@@ -132,3 +135,22 @@ async def test_block_bad_input(api: httpx.AsyncClient, graph_store: GraphStore) 
         )
         assert error_of(anonymous)["extensions"] == {"code": "UNAUTHENTICATED"}
     assert await edges(graph_store, hank, hank) == {"follows": 0, "requests": 0, "blocks": 0}
+
+
+@pytest.mark.parametrize("name", ["follow", "unfollow", "approveFollowRequest", "rejectFollowRequest",
+                                  "removeFollower", "block", "unblock"])
+async def test_every_mutation_on_ones_blocker_answers_as_for_a_user_who_does_not_exist(
+    api: httpx.AsyncClient, graph_store: GraphStore, name: str
+) -> None:
+    blocker, probe = await make_user(api, f"bk_{name.lower()[:10]}"), await make_user(api, f"pr_{name.lower()[:10]}")
+    await ok(api, "block", blocker, probe)
+    unknown = to_global_id("User", str(uuid.uuid4()))
+
+    on_blocker = await act(api, name, probe, blocker)
+    on_nobody = await act(api, name, probe, unknown)
+
+    assert on_blocker == on_nobody
+    assert error_of(on_blocker)["message"] == "User not found."
+    assert error_of(on_blocker)["extensions"] == {"code": "NOT_FOUND"}
+    assert await edges(graph_store, probe, blocker) == {"follows": 0, "requests": 0, "blocks": 0}
+    assert await edges(graph_store, blocker, probe) == {"follows": 0, "requests": 0, "blocks": 1}

@@ -349,3 +349,30 @@ async def test_viewer_flags_of_a_page_cost_a_fixed_number_of_round_trips(
     assert (
         trips[20] == trips[3] == 4
     )  # user lookup, followers page, RelationshipsByUserId, MutualFollowersByUserId
+
+
+async def test_the_status_of_approve_reject_and_remove_is_the_other_user_to_viewer_relation(
+    api: httpx.AsyncClient,
+) -> None:
+    # each case makes the viewer -> user relation differ from the user -> viewer one, so a status taken from
+    # the wrong direction would show
+    owner = await make_user(api, "st_owner", private=True)
+    asker, already, fan = [await make_user(api, f"st_{name}") for name in ("asker", "already", "fan")]
+    assert (await ok(api, "follow", asker, owner))["status"] == "REQUESTED"
+    approved = await ok(api, "approveFollowRequest", owner, asker)
+    assert approved["status"] == "FOLLOWING" and approved["user"]["viewerFollows"] is False  # asker -> owner
+
+    assert (await ok(api, "follow", already, owner))["status"] == "REQUESTED"
+    assert (await ok(api, "approveFollowRequest", owner, already))["status"] == "FOLLOWING"
+    await ok(api, "follow", owner, already)  # owner -> already: FOLLOWING
+    rejected = await ok(api, "rejectFollowRequest", owner, already)  # no request left; already follows owner
+    assert rejected["status"] == "FOLLOWING" and rejected["user"]["viewerFollows"] is True
+
+    assert (await ok(api, "follow", fan, owner))["status"] == "REQUESTED"
+    await ok(api, "follow", owner, fan)
+    declined = await ok(api, "rejectFollowRequest", owner, fan)
+    assert declined["status"] == "NOT_FOLLOWING" and declined["user"]["viewerFollows"] is True
+
+    removed = await ok(api, "removeFollower", owner, already)  # owner still follows already
+    assert removed["status"] == "NOT_FOLLOWING" and removed["user"]["viewerFollows"] is True
+    assert removed["user"]["followsViewer"] is False

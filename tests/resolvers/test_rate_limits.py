@@ -1,21 +1,39 @@
-"""Rate limits through the API: login per (login, IP) and per IP, register per IP, aliases count."""
+"""Rate limits through the API with the production budgets: login per (login, IP), per IP and per account
+(device tokens), register per IP, every per-user budget of API.md, aliases count, ``rateLimits``, and the
+``INSTAGRAPH_RATE_LIMITS`` overrides."""
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
+import httpx
+import pytest
+
 from graph.cypher import cypher
+from schema.base import to_global_id
+from server.app import create_app
+from services.rate_limits import LIMITS
 from tests.support.factories import DEFAULT_PASSWORD, graphql, make_user, random_ip
 
 if TYPE_CHECKING:
-    import httpx
+    from collections.abc import AsyncIterator
 
     from graph.store import GraphStore
+    from runtime.settings import Settings
+    from tests.support.factories import TestUser
+
+
+@pytest.fixture(scope="module")
+def settings(settings: Settings) -> Settings:
+    """This module runs with the production budgets (no ``INSTAGRAPH_RATE_LIMITS``)."""
+    return settings.model_copy(update={"rate_limits": ""})
 
 LOGIN = """
-mutation($login: String!, $password: String!) {
-  login(input: {login: $login, password: $password}) { accessToken user { username } }
+mutation($login: String!, $password: String!, $device: String) {
+  login(input: {login: $login, password: $password, deviceToken: $device}) { accessToken deviceToken user { username } }
 }
 """
 ALIASED_LOGINS = (
@@ -43,9 +61,10 @@ def only_error(body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def login(
-    api: httpx.AsyncClient, login_: str, ip: str, password: str = DEFAULT_PASSWORD
+    api: httpx.AsyncClient, login_: str, ip: str, password: str = DEFAULT_PASSWORD, device: str | None = None
 ) -> dict[str, Any]:
-    return await graphql(api, LOGIN, {"login": login_, "password": password}, ip=ip)
+    variables = {"login": login_, "password": password, "device": device}
+    return await graphql(api, LOGIN, variables, ip=ip)
 
 
 async def test_ten_aliased_logins_are_ten_attempts(api: httpx.AsyncClient, graph_store: GraphStore) -> None:
@@ -115,3 +134,151 @@ async def test_five_registrations_per_hour_per_ip(api: httpx.AsyncClient) -> Non
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert 700 <= error["extensions"]["retryAfter"] <= 720  # 5 per hour: one every 720 s
     assert (await register(api, "reg5", random_ip()))["data"]["register"]["user"] == {"username": "reg5"}
+
+
+def _code(body: dict[str, Any]) -> str:
+    return only_error(body)["extensions"]["code"]  # type: ignore[no-any-return]
+
+
+async def _signed_up(api: httpx.AsyncClient, name: str) -> tuple[TestUser, str]:
+    """A new account and the device token of its first sign-in."""
+    user = await make_user(api, name)
+    body = await login(api, name, random_ip())
+    return user, body["data"]["login"]["deviceToken"]
+
+
+async def test_a_distributed_guess_at_one_account_is_stopped_after_ten_failures(api: httpx.AsyncClient) -> None:
+    _, device = await _signed_up(api, "acct1")
+    codes = [_code(await login(api, "acct1", random_ip(), "wrong password")) for _ in range(30)]
+    assert codes == ["UNAUTHENTICATED"] * 10 + ["RATE_LIMITED"] * 20
+    refused = only_error(await login(api, "acct1", random_ip(), "wrong password"))
+    assert 1 <= refused["extensions"]["retryAfter"] <= 90  # 10 per 15 min: one attempt every 90 s
+
+    # counted before the password is checked: the right password from a new device is refused too
+    assert _code(await login(api, "ACCT1@example.com", random_ip())) == "RATE_LIMITED"
+    # ... but the owner's device that signed in before still signs in, from any address
+    again = await login(api, "acct1", random_ip(), device=device)
+    assert again["data"]["login"]["user"] == {"username": "acct1"}
+
+
+async def test_a_known_device_has_its_own_budget_and_a_stolen_token_of_another_account_is_ignored(
+    api: httpx.AsyncClient,
+) -> None:
+    _, device = await _signed_up(api, "acct2")
+    _, other_device = await _signed_up(api, "acct3")
+    with_device = [_code(await login(api, "acct2", random_ip(), "nope", device)) for _ in range(11)]
+    assert with_device == ["UNAUTHENTICATED"] * 10 + ["RATE_LIMITED"]
+    # the account-wide budget is untouched by the device's failures
+    assert (await login(api, "acct2", random_ip()))["data"]["login"]["user"] == {"username": "acct2"}
+    # a device token of acct3 does not buy acct2 a fresh budget
+    codes = [_code(await login(api, "acct2", random_ip(), "nope", other_device)) for _ in range(11)]
+    assert codes == ["UNAUTHENTICATED"] * 10 + ["RATE_LIMITED"]
+    forged = device[:-4] + ("AAAA" if not device.endswith("AAAA") else "BBBB")
+    assert _code(await login(api, "acct2", random_ip(), "nope", forged)) == "RATE_LIMITED"
+
+
+async def test_concurrent_guesses_cannot_race_past_the_account_budget(api: httpx.AsyncClient) -> None:
+    await make_user(api, "acct4")
+    bodies = await asyncio.gather(*(login(api, "acct4", random_ip(), "wrong") for _ in range(16)))
+    codes = sorted(_code(b) for b in bodies)
+    assert codes == ["RATE_LIMITED"] * 6 + ["UNAUTHENTICATED"] * 10
+
+
+async def test_a_successful_login_resets_the_account_budget(api: httpx.AsyncClient) -> None:
+    await make_user(api, "acct5")
+    for _ in range(9):
+        assert _code(await login(api, "acct5", random_ip(), "wrong")) == "UNAUTHENTICATED"
+    assert (await login(api, "acct5", random_ip()))["data"]["login"]["user"] == {"username": "acct5"}
+    codes = [_code(await login(api, "acct5", random_ip(), "wrong")) for _ in range(11)]
+    assert codes == ["UNAUTHENTICATED"] * 10 + ["RATE_LIMITED"]
+
+
+async def test_an_unknown_login_is_throttled_like_an_account(api: httpx.AsyncClient) -> None:
+    codes = [_code(await login(api, f"ghost_{i % 1}", random_ip(), "x")) for i in range(11)]
+    assert codes == ["UNAUTHENTICATED"] * 10 + ["RATE_LIMITED"]
+
+
+def _post_id() -> str:
+    return to_global_id("Post", secrets.token_hex(8))
+
+
+#: One cheap call per action (each is counted before its resolver runs, so refused input counts too).
+CALLS: dict[str, tuple[str, Any]] = {
+    "createPost": ("mutation { createPost(input: {media: []}) { post { id } } }", None),
+    "likePost": ("mutation($p: ID!) { likePost(input: {postId: $p}) { id } }", _post_id),
+    "unlikePost": ("mutation($p: ID!) { unlikePost(input: {postId: $p}) { id } }", _post_id),
+    "addComment": ('mutation($p: ID!) { addComment(input: {postId: $p, text: "hi"}) { id } }', _post_id),
+    "feed": ("{ feed(first: 1) { edges { cursor } } }", None),
+}
+
+
+@pytest.mark.parametrize(
+    ("action", "calls"),
+    [("createPost", ["createPost"]), ("likePost", ["likePost", "unlikePost"]), ("addComment", ["addComment"]),
+     ("feed", ["feed"])],
+)  # fmt: skip
+async def test_every_per_user_budget_is_enforced(api: httpx.AsyncClient, action: str, calls: list[str]) -> None:
+    user = await make_user(api, f"b_{action.lower()}")
+    budget = LIMITS[action].count
+    codes = []
+    for i in range(budget + 1):
+        query, make_var = CALLS[calls[i % len(calls)]]
+        body = await graphql(api, query, {"p": make_var()} if make_var else None, token=user.token)
+        codes.append(only_error(body)["extensions"]["code"] if body.get("errors") else "OK")
+    assert "RATE_LIMITED" not in codes[:budget]
+    assert codes[budget] == "RATE_LIMITED"
+    other = await make_user(api, f"b2_{action.lower()}")
+    query, make_var = CALLS[calls[0]]
+    fresh = await graphql(api, query, {"p": make_var()} if make_var else None, token=other.token)
+    assert all(e["extensions"]["code"] != "RATE_LIMITED" for e in fresh.get("errors") or [])
+
+
+async def test_unfollow_counts_against_the_follow_budget(api: httpx.AsyncClient) -> None:
+    user, star = await make_user(api, "unf_user"), await make_user(api, "unf_star")
+    follow = "mutation($id: ID!) { follow(input: {userId: $id}) { status } }"
+    unfollow = "mutation($id: ID!) { unfollow(input: {userId: $id}) { status } }"
+    codes = []
+    for i in range(31):
+        body = await graphql(api, unfollow if i % 2 else follow, {"id": star.gid}, token=user.token)
+        codes.append(only_error(body)["extensions"]["code"] if body.get("errors") else "OK")
+    assert codes == ["OK"] * 30 + ["RATE_LIMITED"]
+
+
+RATE_LIMITS = "{ rateLimits { action limit periodSeconds remaining resetAt } }"
+
+
+async def test_rate_limits_lists_every_budget_of_the_viewer(api: httpx.AsyncClient) -> None:
+    user = await make_user(api, "rl_viewer")
+    body = await graphql(api, RATE_LIMITS, token=user.token, ip="10.77.0.1")
+    listed = {b["action"]: b for b in body["data"]["rateLimits"]}
+    assert list(listed) == list(LIMITS)
+    assert {a: (b["limit"], b["periodSeconds"], b["remaining"]) for a, b in listed.items()} == {
+        a: (lim.count, lim.period, lim.count) for a, lim in LIMITS.items()
+    }
+    await graphql(api, CALLS["feed"][0], token=user.token)
+    after = {b["action"]: b for b in (await graphql(api, RATE_LIMITS, token=user.token))["data"]["rateLimits"]}
+    assert after["feed"]["remaining"] == LIMITS["feed"].count - 1
+    assert after["feed"]["resetAt"] > listed["feed"]["resetAt"]
+    anonymous = await graphql(api, RATE_LIMITS, ip="10.77.0.2")
+    assert [b["action"] for b in anonymous["data"]["rateLimits"]] == ["login_ip", "register"]
+
+
+@pytest.fixture(scope="module")
+async def raised(settings: Settings, graph_store: GraphStore) -> AsyncIterator[httpx.AsyncClient]:
+    """An app started as a client test suite starts one: ``INSTAGRAPH_RATE_LIMITS`` raising two budgets."""
+    application = create_app(settings.model_copy(update={"rate_limits": "feed=100000/60,register=1000/60"}))
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 40001))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+async def test_overrides_apply_one_by_one_and_rate_limits_shows_them(raised: httpx.AsyncClient) -> None:
+    ip = random_ip()
+    for i in range(8):  # register: 5 per hour by default, 1000 per minute here
+        assert "errors" not in await register(raised, f"ovr{i}", ip)
+    user = await make_user(raised, "ovr_viewer")
+    listed = {b["action"]: b for b in (await graphql(raised, RATE_LIMITS, token=user.token))["data"]["rateLimits"]}
+    assert (listed["feed"]["limit"], listed["feed"]["periodSeconds"]) == (100_000, 60)
+    assert (listed["register"]["limit"], listed["register"]["periodSeconds"]) == (1000, 60)
+    assert (listed["createPost"]["limit"], listed["createPost"]["periodSeconds"]) == (10, 60)  # untouched

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
+import secrets
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 import strawberry
 
+from runtime.settings import DEFAULT_JWT_SECRET, Settings
 from schema.extensions import ErrorCodes
+from server.app import create_app
+from server.health import CACHE_S, Readiness
+from tests.support.posts import restart_redis
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -24,38 +31,82 @@ async def test_typename_answers(gql) -> None:
     assert await gql("{ __typename }") == {"data": {"__typename": "Query"}}
 
 
-async def test_healthz_and_metrics(api: httpx.AsyncClient) -> None:
+async def test_healthz_and_metrics_label_only_known_operations(api: httpx.AsyncClient) -> None:
     assert (await api.get("/healthz")).json() == {"status": "ok"}
-    await api.post("/graphql", json={"query": "query Probe { __typename }"})
+    await api.post("/graphql", json={"query": "query Viewer { __typename }"})
+    for name in ("Probe", "x9f2a", "RandomName123"):
+        await api.post("/graphql", json={"query": f"query {name} {{ __typename }}"})
+    await api.post("/graphql", json={"query": "{ __typename }"})
     metrics = await api.get("/metrics")
     assert metrics.status_code == 200
-    assert 'instagraph_graphql_operation_seconds_count{operation="Probe",type="query"}' in metrics.text
+    assert 'instagraph_graphql_operation_seconds_count{operation="Viewer",type="query"}' in metrics.text
+    assert 'instagraph_graphql_operation_seconds_count{operation="anonymous",type="query"}' in metrics.text
+    others = re.search(r'operation_seconds_count\{operation="other",type="query"\} (\d+)', metrics.text)
+    assert others is not None and int(float(others.group(1))) >= 3
+    for name in ("Probe", "x9f2a", "RandomName123"):
+        assert f'operation="{name}"' not in metrics.text  # client-chosen names never become label values
 
 
-async def test_readyz_reports_each_backend_and_notices_a_stopped_one(
-    api: httpx.AsyncClient, stack: EmbeddedStack
+async def test_readyz_gates_on_graph_and_redis_and_only_reports_kafka_and_s3(
+    api: httpx.AsyncClient, app: Starlette, stack: EmbeddedStack
 ) -> None:
+    await asyncio.sleep(CACHE_S)
     ready = await api.get("/readyz")
     body = ready.json()
     assert ready.status_code == 200, body
+    assert body["gating"] == ["graph", "redis"]
     assert set(body["backends"]) == {"graph", "redis", "kafka", "s3"}
     assert all(b["ok"] and b["latencyMs"] >= 0 for b in body["backends"].values())
 
+    await stack.stop_service("kafka")
+    try:
+        await asyncio.sleep(CACHE_S)
+        no_broker = await api.get("/readyz")
+        assert no_broker.status_code == 200, no_broker.json()
+        assert no_broker.json()["status"] == "ready"
+        assert no_broker.json()["backends"]["kafka"]["ok"] is False
+    finally:
+        await stack.start_service("kafka")
+
     await stack.stop_service("redis")
     try:
+        await asyncio.sleep(CACHE_S)
         down = await api.get("/readyz")
         assert down.status_code == 503
         assert down.json()["backends"]["redis"]["ok"] is False
         assert down.json()["backends"]["graph"]["ok"] is True
     finally:
-        await stack.start_service("redis")
+        await restart_redis(stack, app.state.resources.redis)
+
+
+async def test_readyz_is_cached_for_a_second_and_opens_no_client_per_check(
+    api: httpx.AsyncClient, app: Starlette
+) -> None:
+    readiness = app.state.readiness
+    await asyncio.sleep(CACHE_S)
+    before = readiness.checks
+    bodies = await asyncio.gather(*(api.get("/readyz") for _ in range(10)))
+    assert readiness.checks == before + 1  # ten polls within the second: one check
+    assert len({b.text for b in bodies}) == 1
+
+    uncached = Readiness(app.state.resources, cache_s=0.0)
+    try:
+        for _ in range(5):
+            assert (await uncached.backends())["kafka"]["ok"] is True
+        assert (uncached.checks, uncached.kafka_clients_opened) == (5, 1)
+    finally:
+        await uncached.close()
 
 
 async def test_get_serves_queries_but_never_mutations(api: httpx.AsyncClient) -> None:
     query = await api.get("/graphql", params={"query": "{ __typename }"})
     assert query.json() == {"data": {"__typename": "Query"}}
     mutation = await api.get("/graphql", params={"query": "mutation { logout }"})
-    assert (mutation.status_code, mutation.text) == (400, "mutations are not allowed when using GET")
+    assert mutation.status_code == 405
+    assert mutation.headers["allow"] == "POST"
+    assert mutation.json() == {
+        "errors": [{"message": "mutations are not allowed when using GET", "extensions": {"code": "BAD_REQUEST"}}]
+    }
 
 
 async def test_graphiql_is_not_served_outside_dev(api: httpx.AsyncClient) -> None:
@@ -155,3 +206,16 @@ async def test_a_graph_outage_is_service_unavailable_without_internals(gql, stac
         ("A backing service is unavailable; try again shortly.", {"code": "SERVICE_UNAVAILABLE"})
     ]
     assert (await gql('{ user(username: "nobody_here") { id } }'))["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("secret", [DEFAULT_JWT_SECRET, "change-me-to-a-long-random-string-of-32-plus-chars"])
+def test_startup_refuses_prod_with_the_public_default_or_a_placeholder_secret(secret: str) -> None:
+    with pytest.raises(ValueError, match="INSTAGRAPH_JWT_SECRET is the public default or a placeholder"):
+        create_app(Settings(env="prod", jwt_secret=secret))
+    create_app(Settings(env="dev", jwt_secret=secret))  # dev and test keep working with it
+
+
+def test_a_short_jwt_secret_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ValueError, match="INSTAGRAPH_JWT_SECRET must be at least 32 characters"):
+        Settings(env="prod", jwt_secret="too-short")
+    create_app(Settings(env="prod", jwt_secret=secrets.token_urlsafe(32)))

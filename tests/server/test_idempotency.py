@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from tests.support.factories import graphql, make_user, random_ip
 from tests.support.posts import like_edges, outbox_events, post_counts, publish_post, restart_redis
+from tests.support.uploads import create_post, image, upload
 
 if TYPE_CHECKING:
     import httpx
@@ -220,8 +222,60 @@ async def test_an_anonymous_register_replays_instead_of_registering_twice(
     assert first.json()["data"]["register"]["user"]["username"] == name
     assert second.content == first.content
     record = await redis.hgetall(f"{settings.redis_prefix}idem:{{anon:{ip}}}:{key}")
-    assert record[b"state"] == b"done" and orjson.loads(record[b"body"]) == first.json()
+    assert record[b"state"] == b"done"
+    assert first.json()["data"]["register"]["accessToken"].encode() not in record[b"body"]  # sealed
     assert 86_000 < await redis.ttl(f"{settings.redis_prefix}idem:{{anon:{ip}}}:{key}") <= 86_400
+
+
+LOGIN = """
+mutation Login($input: LoginInput!) { login(input: $input) { accessToken refreshToken deviceToken } }
+"""
+
+
+async def test_a_stored_replay_holds_no_usable_credential_and_still_replays_them(
+    api: httpx.AsyncClient, redis: aioredis.Redis, settings: Settings, fan: TestUser
+) -> None:
+    ip, key = random_ip(), _key()
+    variables = {"input": {"login": fan.username, "password": fan.password}}
+    first = await _post(api, LOGIN, variables, key=key, ip=ip)
+    replay = await _post(api, LOGIN, variables, key=key, ip=ip)
+    tokens = first.json()["data"]["login"]
+
+    stored = b"".join(
+        v for v in (await redis.hgetall(f"{settings.redis_prefix}idem:{{anon:{ip}}}:{key}")).values()
+    )
+    for secret in (tokens["accessToken"], tokens["refreshToken"], tokens["deviceToken"], fan.password):
+        assert secret.encode() not in stored
+    payload = orjson.dumps(
+        {"document": LOGIN.strip(), "operationName": "Login", "variables": variables}, option=orjson.OPT_SORT_KEYS
+    )
+    assert hashlib.sha256(payload).hexdigest().encode() not in stored  # the fingerprint is an HMAC
+    assert replay.content == first.content and replay.headers["idempotent-replayed"] == "true"
+    viewer = await graphql(api, "{ viewer { username } }", token=tokens["accessToken"])
+    assert viewer["data"]["viewer"]["username"] == fan.username
+
+
+async def test_service_unavailable_is_not_stored_so_a_retry_with_the_key_runs(
+    api: httpx.AsyncClient, redis: aioredis.Redis, settings: Settings, stack: EmbeddedStack, author: TestUser
+) -> None:
+    data = image("rocket.jpg")
+    created = await create_post(api, author, [(data, "image/jpeg")], "retry me")
+    assert (await upload(created["uploads"][0], data, "image/jpeg")).status_code == 204
+    post_gid = created["post"]["id"]
+    key = _key()
+    complete = "mutation($id: ID!) { completePostUpload(input: {postId: $id}) { id status } }"
+    await stack.stop_service("s3")
+    try:
+        down = await _post(api, complete, {"id": post_gid}, user=author, key=key)
+    finally:
+        await stack.start_service("s3")
+    assert _codes(down) == ["SERVICE_UNAVAILABLE"]
+    assert await redis.exists(f"{settings.redis_prefix}idem:{{user:{author.id}}}:{key}") == 0
+
+    retried = await _post(api, complete, {"id": post_gid}, user=author, key=key)
+    assert retried.json()["data"]["completePostUpload"]["status"] == "PROCESSING"
+    assert "idempotent-replayed" not in retried.headers
+    assert (await _post(api, complete, {"id": post_gid}, user=author, key=key)).content == retried.content
 
 
 async def test_queries_ignore_the_key(

@@ -290,3 +290,22 @@ async def test_after_must_be_one_of_the_viewers_notifications(
             assert [e["extensions"] for e in errors] == [{"code": "BAD_USER_INPUT", "field": "after"}]
     finally:
         await ws.close()
+
+
+async def test_a_subscription_over_the_node_limit_is_refused_before_it_subscribes(
+    api: httpx.AsyncClient, url: str
+) -> None:
+    ana = await _user(api, "cost")
+    costly = (
+        "subscription { notifications { id post { likers(first: 100) { edges { node {"
+        " followers(first: 100) { totalCount } } } } } } }"
+    )
+    ws = await _raw(url)
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {ana.token}"}}))
+    assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "connection_ack"
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": costly}}))
+    answer = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    await ws.close()
+    errors = answer["payload"] if answer["type"] == "error" else answer["payload"]["errors"]
+    assert answer["type"] in ("error", "next")
+    assert [e["extensions"] for e in errors] == [{"code": "QUERY_TOO_COMPLEX", "cost": 10_100, "limit": 10_000}]

@@ -15,10 +15,11 @@ from cache.sessions import SessionCache
 from graph.cypher import cypher
 from services.accounts import AccountService
 from services.auth import AuthService
+from services.core.device_tokens import DeviceTokens
 from services.core.errors import BadInput
 from services.core.passwords import Passwords
 from services.core.tokens import AccessTokens
-from services.rate_limits import Limit, RateLimitService
+from services.rate_limits import LIMITS, Limit, RateLimitService
 from services.sessions import SessionService
 from services.users import UserService
 
@@ -43,7 +44,7 @@ COUNT_USERNAME = cypher(
 )
 #: Cheap argon2id parameters: stand in for "the parameters of an older deployment".
 OLD_HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
-NO_LIMITS = {name: Limit(10_000, 60) for name in ("follow", "login", "login_ip", "register")}
+NO_LIMITS = {name: Limit(10_000, 60, limit.scope) for name, limit in LIMITS.items()}
 
 
 def build_accounts(
@@ -55,7 +56,9 @@ def build_accounts(
     )
     sessions = SessionService(graph_store, SessionCache(redis, keys, refresh_ttl=3600), tokens)
     limits = RateLimitService(GcraLimiter(redis), keys, NO_LIMITS)
-    return AccountService(graph_store, Passwords(hasher), sessions, limits), AuthService(tokens, sessions)
+    devices = DeviceTokens(settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    accounts = AccountService(graph_store, Passwords(hasher), sessions, limits, devices)
+    return accounts, AuthService(tokens, sessions)
 
 
 @pytest.fixture(scope="module")

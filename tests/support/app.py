@@ -3,14 +3,20 @@
 - ``app`` (module): ``create_app(settings)`` with its lifespan running (clients opened) on a migrated graph.
 - ``api`` (module): ``httpx.AsyncClient`` talking to ``app`` in-process (ASGITransport, client IP 127.0.0.1).
 - ``gql`` (module): ``await gql(query, variables=None, token=None, headers=None) -> dict`` (the JSON body).
+- ``live_server(settings)``: ``async with live_server(settings) as base_url`` serves ``create_app(settings)``
+  with uvicorn on a free loopback port (for clients that need real HTTP: a browser, a threaded fuzzer).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+import uvicorn
 
 from server.app import create_app
 
@@ -71,3 +77,25 @@ def gql(api: httpx.AsyncClient) -> Callable[..., Awaitable[dict[str, Any]]]:
         return await post_graphql(api, query, variables, token=token, headers=headers)
 
     return run
+
+
+@contextlib.asynccontextmanager
+async def live_server(settings: Settings) -> AsyncIterator[str]:
+    """Serve ``create_app(settings)`` with uvicorn on a free 127.0.0.1 port until the block ends; yields
+    ``http://127.0.0.1:<port>``."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("uvicorn stopped before it started")
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
