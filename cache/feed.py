@@ -1,21 +1,33 @@
 """The one module that owns the home-feed Redis keys: ``feed:{uid}`` and ``posts:{uid}`` sorted sets.
 
-Both are ZSETs of post id -> score, the score being the post's ``created_at`` in epoch ms, so one cursor
-``(score, post_id)`` pages either of them and the graph fallback alike. Equal scores are ordered by member
-(Redis sorts ties lexicographically; UUIDv7 ids sort by time), hence the keyset is ``(score desc, id desc)``.
+Both are ZSETs of post id -> score, the score being the post's publish time (``published_at``, epoch ms), so
+one cursor ``(score, post_id)`` pages either of them and the graph fallback alike. Equal scores are ordered
+by member (Redis sorts ties lexicographically; UUIDv7 ids sort by time), hence the keyset is
+``(score desc, id desc)``.
 
 - ``feed:{uid}``: the home feed skeleton of user ``uid`` (fan-out on write pushes here).
-- ``posts:{uid}``: the recent posts of author ``uid`` (the pull side, read at feed time for celebrities).
+- ``posts:{uid}``: the recent posts of author ``uid`` (the pull side, read at feed time).
 
 Each key holds at most ``max_items`` posts (``FEED_MAX_ITEMS``, default 500, as in the seed "Instagram Feed"
-``MAX_TIMELINE_SIZE``): every insert is ``ZADD`` + ``ZREMRANGEBYRANK`` pipelined with ``transaction=False``,
-keeping the ``max_items + 1`` highest-scored members, the marker below included (a key that was only pushed
-to, never rebuilt, may thus hold one post more until its rebuild trims it).
+``MAX_TIMELINE_SIZE``): every insert is ``ZADD`` + ``ZREMRANGEBYRANK``, keeping the ``max_items + 1``
+highest-scored members, the marker below included.
+
+Bounded memory (keys live ``ttl_s``, ``INSTAGRAPH_FEED_TTL``, after their last read):
+
+- a feed key is created only by a rebuild from the graph (:meth:`FeedCache.begin_rebuild` /
+  :meth:`FeedCache.finish_rebuild`), which sets its TTL; every first-page read renews it (``EXPIRE`` in
+  the page's pipeline). Fan-out pushes and follow backfills go only into feed keys that exist
+  (``ADD_IF_LIVE_LUA``, one script call per key): an inactive user's key expires and stops receiving
+  pushes, and the user gets a fresh rebuild on return (the seed's "offline user returning after 2 weeks";
+  Twitter fans out to active users only). A rebuild creates its key with the placeholder ``~pending``
+  BEFORE reading the graph, so a post fanned out meanwhile lands in it instead of being skipped.
+- ``posts:{uid}`` is written on every publish and renewed on every read, with the same TTL.
 
 A key that was (re)built from the graph carries the marker member ``BUILT`` with score ``+inf``; a key
-without it was only ever pushed to (new, evicted or never read) and must be rebuilt before it is trusted.
-The marker is never returned as a post. Redis being unreachable (``ConnectionError``/``TimeoutError``,
-1 s client timeouts) is raised as :class:`CacheUnavailable` so that the feed can fall back to the graph.
+without it (still being rebuilt, or written before the marker existed) must be rebuilt before it is
+trusted. Members starting with ``~`` are markers, never posts. Redis being unreachable
+(``ConnectionError``/``TimeoutError``, 0.5 s client timeouts, or the client's open circuit) is raised as
+:class:`CacheUnavailable` so that the feed can fall back to the graph.
 """
 
 from __future__ import annotations
@@ -34,8 +46,21 @@ if TYPE_CHECKING:
     from cache.keys import RedisKeys
 
 BUILT = "~built"  # marker member; post ids are UUIDs and never start with "~"
-PUSH_CHUNK = 1_000  # keys per pipeline round trip (2 commands each)
+PENDING = "~pending"  # placeholder of a key being rebuilt (score 0: the first member a trim removes)
+MARKER_PREFIX = "~"
+PUSH_CHUNK = 1_000  # keys per pipeline round trip
 LOCK_TTL_S = 10.0  # a rebuild lock outlives no crashed holder by more than this
+PENDING_TTL_S = 60  # a rebuild that crashed leaves its placeholder key for at most this long
+DEFAULT_TTL_S = 3 * 24 * 3600
+
+# KEYS[1] = feed key; ARGV[1] = trim stop rank; ARGV[2..] = score, member pairs. Adds only to a key that
+# exists (a live feed), then trims it. Returns 1 when the key was live, else 0 (nothing written).
+ADD_IF_LIVE_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], unpack(ARGV, 2))
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, tonumber(ARGV[1]))
+return 1
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,30 +88,51 @@ class KeyPage:
 class FeedCache:
     """Reads and writes of ``feed:{uid}`` / ``posts:{uid}``. Raises ``CacheUnavailable`` only.
 
-    ``redis`` returns bytes; ``keys`` builds the key names; ``max_items`` is the cap per key.
+    ``redis`` (the cache role) returns bytes; ``keys`` builds the key names; ``max_items`` is the cap per
+    key; ``ttl_s`` how long a key lives after its last read (seconds).
     """
 
-    def __init__(self, redis: Redis, keys: RedisKeys, *, max_items: int = 500) -> None:
-        self.redis, self.keys, self.max_items = redis, keys, max_items
+    def __init__(self, redis: Redis, keys: RedisKeys, *, max_items: int = 500, ttl_s: int = DEFAULT_TTL_S) -> None:
+        self.redis, self.keys, self.max_items, self.ttl_s = redis, keys, max_items, ttl_s
         self.commands = 0  # Redis commands sent (a pipeline counts each command), for tests and benches
+        self._add_if_live = redis.register_script(ADD_IF_LIVE_LUA)
 
     # -- writes -------------------------------------------------------------------------------------------
 
     async def push(self, post_id: str, score: int, user_ids: Iterable[str]) -> int:
-        """Add ``post_id`` at ``score`` to the feed of every user in ``user_ids`` and trim each to the cap.
+        """Add ``post_id`` at ``score`` to the LIVE feed (existing key) of every user in ``user_ids``, trimmed
+        to the cap; feeds that do not exist are left absent (their owner gets a rebuild on the next read).
 
-        One pipeline (``transaction=False``) per ``PUSH_CHUNK`` users, two commands per user; idempotent
-        (re-adding a member keeps one entry). Returns the number of feeds written.
+        One pipeline (``transaction=False``) per ``PUSH_CHUNK`` users, one script call per user; idempotent
+        (re-adding a member keeps one entry). Returns the number of live feeds written.
         """
-        return await self._push_keys([self.keys.feed(u) for u in user_ids], {post_id: score})
+        return await self._add_live([self.keys.feed(u) for u in user_ids], [score, post_id])
 
     async def add_post(self, author_id: str, post_id: str, score: int) -> None:
-        """Add ``post_id`` to ``posts:{author_id}`` (capped)."""
-        await self._push_keys([self.keys.posts(author_id)], {post_id: score})
+        """Add ``post_id`` to ``posts:{author_id}`` (capped) and renew the key's TTL."""
+        await self._store(self.keys.posts(author_id), [FeedItem(post_id, score)], built=False)
 
-    async def add_to_feed(self, user_id: str, items: Sequence[FeedItem], *, built: bool = False) -> None:
-        """Add ``items`` to ``feed:{user_id}`` (capped); ``built=True`` also sets the rebuilt marker."""
-        await self._store(self.keys.feed(user_id), items, built=built)
+    async def add_to_feed(self, user_id: str, items: Sequence[FeedItem]) -> bool:
+        """Add ``items`` to ``feed:{user_id}`` (capped) if that feed is live; returns whether it was."""
+        if not items:
+            return False
+        pairs: list[str | int] = [x for item in items for x in (item.score, item.post_id)]
+        return await self._add_live([self.keys.feed(user_id)], pairs) == 1
+
+    async def begin_rebuild(self, user_id: str) -> None:
+        """Create ``feed:{user_id}`` (if absent) with the ``~pending`` placeholder, so that pushes land in it
+        while the rebuild reads the graph. Call before that read; :meth:`finish_rebuild` after it."""
+        key = self.keys.feed(user_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(key, {PENDING: 0}, nx=True)
+        pipe.expire(key, PENDING_TTL_S, nx=True)
+        self.commands += len(pipe)
+        await redis_call(pipe.execute())
+
+    async def finish_rebuild(self, user_id: str, items: Sequence[FeedItem]) -> None:
+        """Store the rebuilt ``items`` into ``feed:{user_id}`` with the rebuilt marker (posts pushed meanwhile
+        are kept), drop the placeholder, trim, and set the TTL."""
+        await self._store(self.keys.feed(user_id), items, built=True)
 
     async def store_posts(self, author_id: str, items: Sequence[FeedItem]) -> None:
         """Add ``items`` to ``posts:{author_id}`` (capped) and mark the key as rebuilt from the graph."""
@@ -125,10 +171,11 @@ class FeedCache:
 
     async def oldest_feed_score(self, user_id: str) -> int | None:
         """Score of the oldest entry of ``feed:{user_id}``; ``None`` when the key is absent or empty."""
-        reply = await redis_call(self.redis.zrange(self.keys.feed(user_id), 0, 0, withscores=True))
+        reply = await redis_call(self.redis.zrange(self.keys.feed(user_id), 0, 1, withscores=True))
         self.commands += 1
         rows = cast("list[tuple[bytes, float]]", reply)
-        return int(rows[0][1]) if rows and rows[0][0].decode() != BUILT else None
+        scores = [int(score) for member, score in rows if not member.decode().startswith(MARKER_PREFIX)]
+        return scores[0] if scores else None
 
     # -- rebuild lock -------------------------------------------------------------------------------------
 
@@ -176,15 +223,15 @@ class FeedCache:
         # keep the highest max_items scores plus the +inf marker
         return -(self.max_items + 2)
 
-    async def _push_keys(self, keys: list[str], mapping: dict[str, int]) -> int:
+    async def _add_live(self, keys: list[str], pairs: list[str | int]) -> int:
+        live = 0
         for start in range(0, len(keys), PUSH_CHUNK):
             pipe = self.redis.pipeline(transaction=False)
             for key in keys[start : start + PUSH_CHUNK]:
-                pipe.zadd(key, mapping)
-                pipe.zremrangebyrank(key, 0, self._trim_stop())
+                await self._add_if_live(keys=[key], args=[self._trim_stop(), *pairs], client=pipe)
             self.commands += len(pipe)
-            await redis_call(pipe.execute())
-        return len(keys)
+            live += sum(int(r) for r in await redis_call(pipe.execute()))
+        return live
 
     async def _store(self, key: str, items: Sequence[FeedItem], *, built: bool) -> None:
         mapping: dict[str, float] = {i.post_id: i.score for i in items}
@@ -194,7 +241,10 @@ class FeedCache:
             return
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(key, mapping)
+        if built:
+            pipe.zrem(key, PENDING)
         pipe.zremrangebyrank(key, 0, self._trim_stop())
+        pipe.expire(key, self.ttl_s)
         self.commands += len(pipe)
         await redis_call(pipe.execute())
 
@@ -212,6 +262,9 @@ class FeedCache:
 
         ``ZREVRANGEBYSCORE key <after score> -inf LIMIT offset n`` is inclusive of the cursor's score, so the
         leading members with that score and an id >= the cursor id are skipped (they were on earlier pages).
+        A first page (``after`` None) starts at ``+inf``, so the rebuilt marker is its first member when the
+        key has one, and the page's second command renews the key's TTL (``EXPIRE``: a read keeps a feed
+        alive); a later page asks for the marker (``ZSCORE``) instead.
         """
         results: list[list[FeedItem]] = [[] for _ in keys]
         built = [False] * len(keys)
@@ -225,19 +278,22 @@ class FeedCache:
             pipe = self.redis.pipeline(transaction=False)
             for i in pending:
                 pipe.zrevrangebyscore(keys[i], high, "-inf", start=offsets[i], num=fetch, withscores=True)
-                if first_round:
+                if first_round and after is None:
+                    pipe.expire(keys[i], self.ttl_s)
+                elif first_round:
                     pipe.zscore(keys[i], BUILT)
             self.commands += len(pipe)
             replies = await redis_call(pipe.execute())
             step = 2 if first_round else 1
             for n, i in enumerate(pending):
                 rows = replies[n * step]
-                if first_round:
+                if first_round and after is not None:
                     built[i] = replies[n * step + 1] is not None
                 offsets[i] += len(rows)
                 for member, score in rows:
                     item = FeedItem(member.decode(), int(score) if score != float("inf") else 0)
-                    if item.post_id == BUILT:
+                    if item.post_id.startswith(MARKER_PREFIX):
+                        built[i] = built[i] or (first_round and item.post_id == BUILT)
                         continue
                     if after is not None and item.key() >= after:
                         continue

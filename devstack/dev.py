@@ -5,6 +5,9 @@ Order: refuse a second dev stack on the same data dir -> start the stack -> writ
 ``instagraph serve`` as a child -> wait for its ``/readyz`` -> one ``instagraph worker NAME`` per
 ``workers.registry.WORKER_NAMES`` as children -> print the GraphiQL URL (after a seed, also a sample feed
 query) -> wait for SIGINT/SIGTERM -> stop the children, then the stack, and remove ``services.json``. A
+worker that dies meanwhile is started again, as compose's ``restart: unless-stopped`` does in production,
+after a backoff (``RESTART_BACKOFF_S`` doubling up to ``RESTART_BACKOFF_MAX_S``, back to the first delay once
+a worker ran ``STABLE_AFTER_S``), with a line on the console each time. The API dying stops everything. A
 signal during start-up (or the seed) aborts it and runs the same clean-up. The API's output goes to the
 terminal, each worker's to ``<data_dir>/logs/worker-<name>.log``.
 
@@ -44,6 +47,9 @@ if TYPE_CHECKING:
 
 READY_TIMEOUT = 60.0  # s for the API's /readyz to answer 200
 WATCH_INTERVAL = 0.5  # s between checks that the children still run
+RESTART_BACKOFF_S = 1.0  # s before a dead worker's first restart
+RESTART_BACKOFF_MAX_S = 30.0  # s: the delay doubles per death up to this
+STABLE_AFTER_S = 60.0  # s: a worker that ran this long before dying is restarted after the first delay again
 FEED_QUERY = "{ feed(first: 5) { edges { node { caption author { username } } } } }"
 
 
@@ -73,18 +79,51 @@ async def _wait_ready(api: ManagedProcess, url: str) -> float:
     raise ServiceFailed("api", f"{url} did not answer 200 within {READY_TIMEOUT:.0f} s")
 
 
+class _Restarts:
+    """When each worker started and, after it died, when it is due again (monotonic seconds)."""
+
+    def __init__(self, workers: list[ManagedProcess]) -> None:
+        now = time.monotonic()
+        self.started = {w.name: now for w in workers}
+        self.delay = {w.name: RESTART_BACKOFF_S for w in workers}
+        self.due: dict[str, float] = {}
+
+    def died(self, worker: ManagedProcess, console: Console) -> None:
+        now = time.monotonic()
+        if now - self.started[worker.name] >= STABLE_AFTER_S:
+            self.delay[worker.name] = RESTART_BACKOFF_S
+        delay = self.delay[worker.name]
+        self.delay[worker.name] = min(delay * 2, RESTART_BACKOFF_MAX_S)
+        self.due[worker.name] = now + delay
+        console.print(
+            f"[yellow]{worker.name} exited ({worker.returncode}); restarting in {delay:.0f} s; "
+            f"see {worker.log_path}[/]"
+        )
+
+    async def restart_due(self, worker: ManagedProcess, console: Console) -> None:
+        if time.monotonic() < self.due.get(worker.name, float("inf")):
+            return
+        del self.due[worker.name]
+        await worker.stop(grace=0)  # reap it and any straggler of its process group
+        pid = worker.start()
+        self.started[worker.name] = time.monotonic()
+        console.print(f"[green]↻[/] {worker.name} restarted (pid {pid})")
+
+
 async def _watch(
     api: ManagedProcess, workers: list[ManagedProcess], stop: asyncio.Event, console: Console
 ) -> None:
-    reported: set[str] = set()
+    restarts = _Restarts(workers)
     while not stop.is_set():
         if api.returncode is not None:
             console.print(f"[red]the API exited with status {api.returncode}; stopping[/]")
             stop.set()
+            break
         for worker in workers:
-            if worker.returncode is not None and worker.name not in reported:
-                reported.add(worker.name)
-                console.print(f"[yellow]{worker.name} exited ({worker.returncode}); see {worker.log_path}[/]")
+            if worker.name in restarts.due:
+                await restarts.restart_due(worker, console)
+            elif worker.returncode is not None:
+                restarts.died(worker, console)
         try:
             await asyncio.wait_for(stop.wait(), WATCH_INTERVAL)
         except TimeoutError:

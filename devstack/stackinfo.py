@@ -16,9 +16,10 @@ SERVICES_FILE = "services.json"
 class StackInfo:
     """The embedded stack's endpoints and credentials.
 
-    ``graph_url`` is ``falkordb://127.0.0.1:P/instagraph``, ``redis_url`` ``redis://127.0.0.1:P/0``,
+    ``graph_url`` is ``falkordb://127.0.0.1:P/instagraph``, ``redis_url`` (state role) and ``cache_redis_url``
+    (cache role) ``redis://127.0.0.1:P/0``,
     ``kafka_bootstrap`` ``127.0.0.1:P``, ``s3_endpoint`` ``http://127.0.0.1:P``; ``pids`` and ``ports`` are
-    keyed by service name (``graph``, ``redis``, ``kafka``, ``s3``); ``data_dir`` is absolute.
+    keyed by service name (``graph``, ``redis``, ``cache``, ``kafka``, ``s3``); ``data_dir`` is absolute.
     """
 
     graph_url: str
@@ -29,6 +30,7 @@ class StackInfo:
     s3_secret_key: str
     s3_bucket: str
     data_dir: str
+    cache_redis_url: str = ""
     pids: dict[str, int] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
 
@@ -39,6 +41,7 @@ class StackInfo:
             "INSTAGRAPH_DATA_DIR": self.data_dir,
             "INSTAGRAPH_GRAPH_URL": self.graph_url,
             "INSTAGRAPH_REDIS_URL": self.redis_url,
+            "INSTAGRAPH_CACHE_REDIS_URL": self.cache_redis_url or self.redis_url,
             "INSTAGRAPH_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             "INSTAGRAPH_KAFKA_IDEMPOTENCE": "false",
             "INSTAGRAPH_S3_ENDPOINT": self.s3_endpoint,

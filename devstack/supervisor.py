@@ -1,4 +1,5 @@
-"""The embedded-stack supervisor: FalkorDB, Redis, Tansu (Kafka protocol) and SeaweedFS S3 as child processes.
+"""The embedded-stack supervisor: FalkorDB, two Redis roles (state, cache), Tansu (Kafka protocol) and SeaweedFS
+S3 as child processes.
 
 ``instagraph dev`` and the test fixtures both use it::
 
@@ -7,7 +8,8 @@
     ...
     await stack.stop()              # SIGTERM, 5 s grace, SIGKILL; idempotent
 
-Data lives under ``data_dir``: ``graph/`` and ``redis/`` (append-only files), ``s3/``, ``logs/<service>.log``.
+Data lives under ``data_dir``: ``graph/`` and ``redis/`` (append-only files), ``cache/`` (nothing persisted),
+``s3/``, ``logs/<service>.log``.
 Tansu keeps topics in memory, so a restarted broker has none; creating topics is ``runtime.bootstrap``'s job.
 Children die with the supervisor, even on ``kill -9`` (see ``devstack.processes``).
 Errors: ``devstack.errors``.
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 
 
 class EmbeddedStack:
-    """Supervises the four embedded services (``graph``, ``redis``, ``kafka``, ``s3``) of one ``data_dir``.
+    """Supervises the embedded services (``graph``, ``redis``, ``cache``, ``kafka``, ``s3``) of one ``data_dir``.
 
     ``ports`` may fix any service port (also SeaweedFS's internal ``s3.master``, ``s3.filer``, ... listed in
     ``devstack.binaries.WEED_PORTS``); the rest are free ports picked at ``start``. ``console`` shows a
@@ -76,6 +78,7 @@ class EmbeddedStack:
         return StackInfo(
             graph_url=f"falkordb://127.0.0.1:{p['graph']}/instagraph",
             redis_url=f"redis://127.0.0.1:{p['redis']}/0",
+            cache_redis_url=f"redis://127.0.0.1:{p['cache']}/0",
             kafka_bootstrap=f"127.0.0.1:{p['kafka']}",
             s3_endpoint=f"http://127.0.0.1:{p['s3']}",
             s3_access_key=self.s3_access_key,
@@ -141,13 +144,14 @@ class EmbeddedStack:
         tansu, weed = binaries.tansu_binary(), binaries.weed_binary()
         ports = self._allocate_ports()
         logs = self.data_dir / "logs"
-        dirs = {name: self.data_dir / name for name in ("graph", "redis", "s3")}
+        dirs = {name: self.data_dir / name for name in ("graph", "redis", "cache", "s3")}
         for path in (logs, *dirs.values()):
             path.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("INSTAGRAPH_", "AWS_"))}
         argv = {
             "graph": binaries.redis_argv(redis_server, ports["graph"], dirs["graph"], falkordb),
             "redis": binaries.redis_argv(redis_server, ports["redis"], dirs["redis"]),
+            "cache": binaries.cache_argv(redis_server, ports["cache"], dirs["cache"]),
             "kafka": binaries.tansu_argv(tansu, ports["kafka"]),
             "s3": binaries.weed_argv(weed, ports, dirs["s3"]),
         }
@@ -170,7 +174,7 @@ class EmbeddedStack:
         port = self.ports[name]
         if name == "graph":
             return probes.probe_graph(port)
-        if name == "redis":
+        if name in ("redis", "cache"):
             return probes.probe_redis(port)
         if name == "kafka":
             return probes.probe_kafka(f"127.0.0.1:{port}")

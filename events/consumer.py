@@ -4,26 +4,31 @@ For each record of its consumer group's partitions a ``Consumer``:
 
 1. parses the envelope; a record that is not a valid ``Event`` goes straight to the DLQ;
 2. skips the event if ``seen:{consumer}:{event_id}`` exists in Redis (a redelivery);
-3. calls ``await handler(event)``; on an exception retries up to ``max_retries`` more times, sleeping
-   ``backoff_ms * 2**(attempt-1)`` ms between attempts (exponential backoff);
+3. calls ``await handler(event)``. Two kinds of failure are told apart:
+
+   - a store is down (the handler raised ``backends.errors.BackendUnavailable``: the graph, Redis or its
+     open circuit, S3, Kafka): the event is fine, so it is neither counted as an attempt nor dead-lettered.
+     The consumer pauses ALL its partitions (``AIOKafkaConsumer.pause``; it keeps polling the paused
+     consumer, so it stays in its group however long the outage lasts: aiokafka leaves the group after
+     ``max_poll_interval_ms`` without a poll), waits ``backoff_ms`` doubling up to ``outage_backoff_max_ms``,
+     resumes and retries the same event, until the store answers or the partition is revoked. Nothing is
+     committed meanwhile;
+   - anything else means the event cannot be handled: retried up to ``max_retries`` more times, sleeping
+     ``backoff_ms * 2**(attempt-1)`` ms between attempts, then dead-lettered;
+
 4. on success marks the event seen (``SET NX EX 7 d``); on exhaustion publishes the ORIGINAL record (value,
    key, headers, plus ``x-error``, ``x-attempts``, ``x-original-topic``... headers) to ``<topic>.dlq``
-   (``events.deadletter``);
+   (``events.deadletter``; ``instagraph dlq redrive`` replays it through the same handler later);
 5. commits the partition's offset (``enable_auto_commit=False``) once its records are done.
 
 A crash before the commit redelivers; step 2 and idempotent handlers make that harmless. When the DLQ
 cannot be written (broker down) nothing is committed: the partition is rewound and retried after a backoff.
 Redis failures in step 2/4 are logged and ignored (handlers are idempotent; Redis only saves work).
 
-Two options change this for consumers that need them:
-
-- ``batch_handler``: the valid, unseen events of one partition's batch are handed over together
-  (``await batch_handler(events)``), with the same retries; when the batch still fails, each event is handled
-  alone by ``handler`` (so one poison event ends in the DLQ, not the batch). For consumers that write many
-  documents per commit (the search indexer).
-- ``pause_on``: exception types that mean "a backend is down", not "this event is bad": the record (the whole
-  batch in batch mode) is left uncommitted and redelivered after a backoff, never dead-lettered, so nothing is
-  lost while a dependency is out.
+Batch mode (``batch_handler``, for consumers that write many documents per commit: the search indexer): the
+valid, unseen events of one partition's batch are handed over together (``await batch_handler(events)``),
+with the same outage wait and the same retries; when the batch still fails, each event is handled alone by
+``handler`` (so one poison event ends in the DLQ, not the batch).
 
 Errors: ``start`` raises ``BrokerUnavailable``; ``run`` logs and retries instead of raising.
 """
@@ -39,6 +44,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError, ConsumerStoppedError, KafkaConnectionError, KafkaError
 from redis.exceptions import RedisError
 
+from backends.errors import BackendUnavailable
 from events import metrics
 from events.deadletter import dead_letter
 from events.envelope import Event
@@ -62,11 +68,8 @@ SEEN_TTL_S = 7 * 24 * 3600
 
 
 class _Interrupted(Exception):
-    """``stop`` was called during a retry backoff: leave the record uncommitted for redelivery."""
-
-
-class _Paused(Exception):
-    """A handler raised one of ``pause_on``: leave the record uncommitted and retry after a backoff."""
+    """``stop`` was called during a retry backoff, or the partition was revoked during an outage wait:
+    leave the record uncommitted for redelivery."""
 
 
 class Consumer:
@@ -76,6 +79,7 @@ class Consumer:
     membership (Tansu takes about max(1 s, session/2) to complete a join, so tests use ~1 s).
     ``fetch_max_wait_ms`` bounds delivery latency: Tansu does not answer a waiting Fetch when a record
     arrives, it answers when the wait ends, so this is roughly the worst-case publish-to-handler delay.
+    ``outage_backoff_max_ms`` caps the pause between retries while a store is down.
     """
 
     def __init__(
@@ -97,12 +101,13 @@ class Consumer:
         max_records: int = 100,
         fetch_max_wait_ms: int = 100,
         batch_handler: BatchHandler | None = None,
-        pause_on: tuple[type[BaseException], ...] = (),
+        outage_backoff_max_ms: int = 10_000,
     ) -> None:
         self.name, self.topics, self.handler, self.group_id = name, list(topics), handler, group_id
-        self.batch_handler, self.pause_on = batch_handler, pause_on
+        self.batch_handler = batch_handler
         self.bootstrap, self.redis, self.keys, self.producer = bootstrap, redis, keys, producer
         self.max_retries, self.backoff_ms = max_retries, backoff_ms
+        self.outage_backoff_max_ms = max(outage_backoff_max_ms, backoff_ms)
         self._kafka_opts = {
             "session_timeout_ms": session_timeout_ms,
             "heartbeat_interval_ms": heartbeat_interval_ms,
@@ -195,29 +200,21 @@ class Consumer:
         records_left = records
         if self.batch_handler is not None:
             try:
-                done = await self._handle_batch(records)
-            except _Paused as exc:
-                log.warning("consumer.paused", consumer=self.name, topic=tp.topic, error=repr(exc.__cause__))
-                consumer.seek(tp, records[0].offset)
-                records_left = []
+                done = await self._handle_batch(consumer, tp, records)
             except _Interrupted:
-                consumer.seek(tp, records[0].offset)
+                self._rewind(consumer, tp, records[0].offset)
                 records_left = []
             else:
                 records_left = records[done:]
         for record in records_left:
             try:
-                await self._handle_record(record)
+                await self._handle_record(consumer, tp, record)
             except BrokerError as exc:
                 log.warning("consumer.dlq_unavailable", consumer=self.name, topic=tp.topic, error=repr(exc))
-                consumer.seek(tp, record.offset)
-                break
-            except _Paused as exc:
-                log.warning("consumer.paused", consumer=self.name, topic=tp.topic, error=repr(exc.__cause__))
-                consumer.seek(tp, record.offset)
+                self._rewind(consumer, tp, record.offset)
                 break
             except _Interrupted:
-                consumer.seek(tp, record.offset)
+                self._rewind(consumer, tp, record.offset)
                 break
             done += 1
         if done:
@@ -229,11 +226,11 @@ class Consumer:
             await self._sleep(max(self.backoff_ms, 1_000) / 1000)
         return done
 
-    async def _handle_batch(self, records: list[ConsumerRecord]) -> int:
-        """Batch mode: hand the valid unseen events to ``batch_handler`` with retries, DLQ the invalid records,
-        mark the events seen. Returns how many records are done: all of them, or 0 when the batch failed or the
-        DLQ could not be written (the per-event path then takes over). Raises ``_Paused`` for a ``pause_on``
-        exception and ``_Interrupted`` when ``stop`` came during a retry backoff."""
+    async def _handle_batch(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]) -> int:
+        """Batch mode: hand the valid unseen events to ``batch_handler`` (a store outage is waited out as in
+        :meth:`_handle_record`; other failures retried), DLQ the invalid records, mark the events seen. Returns
+        how many records are done: all of them, or 0 when the batch kept failing or the DLQ could not be
+        written (the per-event path then takes over). Raises ``_Interrupted`` when ``stop`` came meanwhile."""
         assert self.batch_handler is not None
         events: list[Event] = []
         invalid: list[tuple[ConsumerRecord, InvalidEvent]] = []
@@ -245,14 +242,15 @@ class Consumer:
         seen = await self._seen_flags(events)
         unseen = {event.id: event for event, was_seen in zip(events, seen, strict=True) if not was_seen}
         fresh = list(unseen.values())  # a record published twice in one batch is handled once
-        for attempt in range(1, self.max_retries + 2):
+        attempt, outage_wait_ms = 1, self.backoff_ms
+        while fresh:
             try:
-                if fresh:
-                    await self.batch_handler(fresh)
+                await self.batch_handler(fresh)
                 break
-            except self.pause_on as exc:
-                raise _Paused(fresh[0].id) from exc
-            # The runtime's boundary: whatever a handler raises is retried, then handled event by event.
+            except BackendUnavailable as exc:  # a store is down: not the events' fault, wait it out
+                await self._wait_out_outage(consumer, tp, fresh[0], exc, outage_wait_ms)
+                outage_wait_ms = min(outage_wait_ms * 2, self.outage_backoff_max_ms)
+            # The runtime's boundary: whatever else a handler raises is retried, then handled event by event.
             except Exception as exc:
                 log.warning("consumer.batch_failed", consumer=self.name, events=len(fresh), attempt=attempt,
                             error=repr(exc))  # fmt: skip
@@ -261,6 +259,7 @@ class Consumer:
                 await self._sleep(self.backoff_ms * 2 ** (attempt - 1) / 1000)
                 if self._stopping.is_set():
                     raise _Interrupted(fresh[0].id) from exc
+                attempt += 1
         try:
             for record, problem in invalid:
                 await dead_letter(self.producer, record, problem, attempts=0, consumer=self.name)
@@ -293,7 +292,12 @@ class Consumer:
         except RedisError as exc:
             log.warning("consumer.redis_error", consumer=self.name, error=repr(exc))
 
-    async def _handle_record(self, record: ConsumerRecord) -> None:
+    @staticmethod
+    def _rewind(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        if tp in consumer.assignment():  # a revoked partition is redelivered to its new owner anyway
+            consumer.seek(tp, offset)
+
+    async def _handle_record(self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: ConsumerRecord) -> None:
         labels = {"consumer": self.name, "topic": record.topic}
         try:
             event = Event.from_json(record.value)
@@ -303,13 +307,17 @@ class Consumer:
         seen_key = self.keys.seen(self.name, event.id)
         if await self._redis_call(self.redis.exists(seen_key)):
             metrics.EVENTS_SKIPPED.labels(**labels).inc()
+            log.info("consumer.duplicate_skipped", consumer=self.name, event_id=event.id)
             return
-        for attempt in range(1, self.max_retries + 2):
+        attempt, outage_wait_ms = 1, self.backoff_ms
+        while True:
             try:
                 await self.handler(event)
-            except self.pause_on as exc:
-                raise _Paused(event.id) from exc
-            # The runtime's boundary: whatever a handler raises is retried, then dead-lettered.
+            except BackendUnavailable as exc:  # a store is down: not the event's fault, wait it out
+                await self._wait_out_outage(consumer, tp, event, exc, outage_wait_ms)
+                outage_wait_ms = min(outage_wait_ms * 2, self.outage_backoff_max_ms)
+                continue
+            # The runtime's boundary: whatever else a handler raises is retried, then dead-lettered.
             except Exception as exc:
                 metrics.EVENTS_FAILED.labels(**labels).inc()
                 log.warning(
@@ -326,10 +334,39 @@ class Consumer:
                 await self._sleep(self.backoff_ms * 2 ** (attempt - 1) / 1000)
                 if self._stopping.is_set():
                     raise _Interrupted(event.id) from exc
+                attempt += 1
             else:
                 await self._redis_call(self.redis.set(seen_key, b"1", nx=True, ex=SEEN_TTL_S))
                 metrics.EVENTS_PROCESSED.labels(**labels).inc()
                 return
+
+    async def _wait_out_outage(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, event: Event, exc: Exception, wait_ms: int
+    ) -> None:
+        """Pause every assigned partition for ``wait_ms`` while polling (group membership), then resume.
+
+        Raises ``_Interrupted`` when ``stop`` was called or ``tp`` was revoked meanwhile (the record in hand
+        is then left uncommitted)."""
+        metrics.STORE_WAITS.labels(consumer=self.name).inc()
+        metrics.CONSUMER_PAUSED.labels(consumer=self.name).set(1)
+        log.warning(
+            "consumer.store_unavailable", consumer=self.name, event_id=event.id, event_type=event.type,
+            retry_in_ms=wait_ms, error=repr(exc),
+        )  # fmt: skip
+        paused = list(consumer.assignment())
+        consumer.pause(*paused)
+        try:
+            deadline = time.monotonic() + wait_ms / 1000
+            while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+                # Paused partitions return nothing: this only keeps the member alive in its group.
+                await consumer.getmany(timeout_ms=max(1, int(min(left, self.poll_timeout_ms / 1000) * 1000)))
+        except ConsumerStoppedError:
+            raise _Interrupted(event.id) from exc
+        finally:
+            consumer.resume(*[p for p in paused if p in consumer.assignment()])
+            metrics.CONSUMER_PAUSED.labels(consumer=self.name).set(0)
+        if self._stopping.is_set() or tp not in consumer.assignment():
+            raise _Interrupted(event.id) from exc
 
     async def _redis_call(self, call: Awaitable[object]) -> object:
         try:

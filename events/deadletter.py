@@ -9,7 +9,8 @@ The DLQ record keeps the original value, key and headers and adds:
     x-original-offset    its offset there
     x-consumer           the consumer's name
 
-so an operator can replay it to ``x-original-topic`` once the cause is fixed.
+so that, once the cause is fixed, ``instagraph dlq redrive <topic>`` (``events.redrive``) replays it through
+the same consumer's handler.
 Errors: ``BrokerUnavailable`` / ``BrokerError`` from the producer; the caller must not commit then.
 """
 

@@ -9,8 +9,11 @@ registered under a name instead of failing, so a re-import (tests, reloads) does
     instagraph_events_skipped_total{consumer,topic}          counter duplicates (already seen)
     instagraph_events_failed_total{consumer,topic}           counter handler attempts that raised
     instagraph_events_dlq_total{consumer,topic}              counter records sent to the DLQ
+    instagraph_consumer_store_waits_total{consumer}          counter pauses because a store was down
+    instagraph_consumer_paused{consumer}                     gauge   1 while paused for a store outage
     instagraph_outbox_backlog                                gauge   Outbox nodes waiting to be published
     instagraph_outbox_published_total{topic}                 counter Outbox events published
+    instagraph_outbox_dead_lettered_total{topic}             counter unpublishable Outbox rows set aside
 """
 
 from __future__ import annotations
@@ -42,5 +45,12 @@ EVENTS_FAILED = _metric(
     Counter, "instagraph_events_failed", "Handler attempts that raised", ("consumer", "topic")
 )
 EVENTS_DLQ = _metric(Counter, "instagraph_events_dlq", "Records sent to the DLQ", ("consumer", "topic"))
+STORE_WAITS = _metric(
+    Counter, "instagraph_consumer_store_waits", "Consumer pauses because a store was down", ("consumer",)
+)
+CONSUMER_PAUSED = _metric(Gauge, "instagraph_consumer_paused", "1 while paused for a store outage", ("consumer",))
+OUTBOX_DEAD = _metric(
+    Counter, "instagraph_outbox_dead_lettered", "Unpublishable Outbox rows moved to a dead-letter record", ("topic",)
+)
 OUTBOX_BACKLOG = _metric(Gauge, "instagraph_outbox_backlog", "Outbox nodes waiting to be published")
 OUTBOX_PUBLISHED = _metric(Counter, "instagraph_outbox_published", "Outbox events published", ("topic",))

@@ -19,23 +19,41 @@ import time
 from typing import TYPE_CHECKING
 
 import structlog
+import uuid_utils
 
 from events import metrics
+from events.admin import ensure_topics
 from events.envelope import HEADER_EVENT_ID, HEADER_EVENT_TYPE
-from events.errors import BrokerError
+from events.errors import BrokerError, BrokerUnavailable
 from graph.errors import GraphError
-from graph.statements.outbox import OUTBOX_BACKLOG, OUTBOX_DELETE, OUTBOX_PENDING
+from graph.statements.outbox import (
+    OUTBOX_BACKLOG,
+    OUTBOX_CLAIM,
+    OUTBOX_DEAD_LETTER,
+    OUTBOX_DELETE,
+    OUTBOX_FAILED,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from events.producer import EventProducer
     from events.topics import Topics
     from graph.store import GraphStore, Row
 
 log = structlog.get_logger(__name__)
 
+RETRY_AFTER_S = 5.0  # s a row that failed on its own account waits before its next attempt
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
 
 class OutboxRelay:
-    """Relay of one graph's outbox. ``poll_interval`` and ``max_backoff`` are seconds."""
+    """Relay of one graph's outbox. ``poll_interval``, ``max_backoff``, ``lease``, ``retry_after`` (the wait
+    of a row that failed on its own account) are seconds; ``owner`` names this relay in its leases (default:
+    a fresh UUIDv7 per process)."""
 
     def __init__(
         self,
@@ -44,44 +62,100 @@ class OutboxRelay:
         topics: Topics,
         *,
         poll_interval: float = 0.2,
-        batch_size: int = 100,
+        batch_size: int = 500,
         max_backoff: float = 5.0,
         backlog_every: float = 5.0,
+        lease: float = 30.0,
+        max_attempts: int = 5,
+        retry_after: float = RETRY_AFTER_S,
+        owner: str | None = None,
     ) -> None:
         self.store, self.producer, self.topics = store, producer, topics
         self.poll_interval, self.batch_size = poll_interval, batch_size
         self.max_backoff, self.backlog_every = max_backoff, backlog_every
+        self.lease, self.max_attempts, self.retry_after = lease, max_attempts, retry_after
+        self.owner = owner or str(uuid_utils.uuid7())
         self._stopping = asyncio.Event()
         self._broker_failed = False
+        self._ensure_topics = False
 
     async def relay_once(self) -> int:
-        """Publish up to ``batch_size`` of the oldest Outbox nodes; delete the acknowledged ones.
+        """Claim up to ``batch_size`` rows, publish them all at once, delete the acknowledged ones.
 
-        Returns how many were published (0 when the broker is down: the nodes stay). Raises ``GraphError``.
+        Returns how many were published (0 when the broker is down: the rows stay). Raises ``GraphError``.
         """
-        rows = await self.store.read(OUTBOX_PENDING, {"batch": self.batch_size})
-        acked: list[str] = []
+        now = _now_ms()
+        rows = await self.store.write(
+            OUTBOX_CLAIM,
+            {"now": now, "owner": self.owner, "lease_ms": int(self.lease * 1000), "batch": self.batch_size,
+             "scan": self.batch_size * 2},
+        )  # fmt: skip
         self._broker_failed = False
-        for row in rows:
-            try:
-                await self._publish(row)
-            except ValueError as exc:  # an Outbox node naming no known topic: keep it, alert, go on
-                log.error("outbox.bad_row", outbox_id=row["id"], topic=row["topic"], error=str(exc))
-                continue
-            except BrokerError as exc:
-                self._broker_failed = True
-                log.warning("outbox.broker_unavailable", pending=len(rows) - len(acked), error=str(exc))
-                break
-            acked.append(row["id"])
+        if not rows:
+            return 0
+        if self._ensure_topics:
+            await self._recreate_topics()
+        acked, failed, unavailable = await self._publish(rows)
         if acked:
             await self.store.write(OUTBOX_DELETE, {"ids": acked})
+        if failed:
+            await self._record_failures(failed, now)
+        if unavailable:
+            self._broker_failed = self._ensure_topics = True
+            log.warning("outbox.broker_unavailable", pending=unavailable, published=len(acked))
         return len(acked)
 
-    async def _publish(self, row: Row) -> None:
-        topic = self.topics.name(row["topic"])
-        headers = [(HEADER_EVENT_ID, row["id"].encode()), (HEADER_EVENT_TYPE, row["type"].encode())]
-        await self.producer.publish(topic, row["key"], row["payload"].encode(), headers)
-        metrics.OUTBOX_PUBLISHED.labels(topic=row["topic"]).inc()
+    async def _publish(self, rows: Sequence[Row]) -> tuple[list[str], list[dict[str, str]], int]:
+        """Publish ``rows``; returns (acknowledged ids, ``{id, error, topic}`` of rows that failed on their own
+        account, number of rows not published because the broker is down)."""
+        records: list[tuple[str, str | bytes | None, bytes, list[tuple[str, bytes]]]] = []
+        sendable: list[Row] = []
+        failed: list[dict[str, str]] = []
+        for row in rows:
+            try:
+                topic = self.topics.name(row["topic"])
+            except ValueError as exc:  # an Outbox node naming no known topic: never publishable as it is
+                failed.append({"id": row["id"], "error": str(exc), "topic": str(row["topic"])})
+                continue
+            headers = [(HEADER_EVENT_ID, row["id"].encode()), (HEADER_EVENT_TYPE, row["type"].encode())]
+            records.append((topic, row["key"], row["payload"].encode(), headers))
+            sendable.append(row)
+        acked: list[str] = []
+        unavailable = 0
+        try:
+            results = await self.producer.publish_many(records) if records else []
+        except BrokerUnavailable as exc:  # the producer cannot even start
+            results = [exc] * len(records)
+        for row, result in zip(sendable, results, strict=True):
+            if isinstance(result, BrokerUnavailable):
+                unavailable += 1
+            elif isinstance(result, BrokerError):
+                failed.append({"id": row["id"], "error": str(result)[:1000], "topic": str(row["topic"])})
+            else:
+                acked.append(row["id"])
+                metrics.OUTBOX_PUBLISHED.labels(topic=row["topic"]).inc()
+        return acked, failed, unavailable
+
+    async def _record_failures(self, failed: list[dict[str, str]], now: int) -> None:
+        for row in failed:
+            log.error("outbox.bad_row", outbox_id=row["id"], topic=row["topic"], error=row["error"])
+        recorded = await self.store.write(
+            OUTBOX_FAILED,
+            {"rows": [{"id": r["id"], "error": r["error"]} for r in failed],
+             "retry_at": now + int(self.retry_after * 1000)},
+        )  # fmt: skip
+        spent = [r["id"] for r in recorded if int(r["attempts"]) >= self.max_attempts]
+        moved = await self.store.write(OUTBOX_DEAD_LETTER, {"ids": spent, "now": now}) if spent else []
+        for row in moved:
+            metrics.OUTBOX_DEAD.labels(topic=str(row["topic"])).inc()
+            log.error("outbox.dead_lettered", outbox_id=row["id"], topic=row["topic"])
+
+    async def _recreate_topics(self) -> None:
+        try:
+            await ensure_topics(self.producer.bootstrap, self.topics.all())
+            self._ensure_topics = False
+        except BrokerError as exc:
+            log.warning("outbox.ensure_topics_failed", error=str(exc))
 
     async def backlog(self) -> int:
         """Outbox nodes waiting; sets the ``instagraph_outbox_backlog`` gauge. Raises ``GraphError``."""

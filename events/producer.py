@@ -11,6 +11,7 @@ Errors: ``BrokerUnavailable`` when the broker cannot be reached or does not ackn
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaProducer
@@ -122,6 +123,45 @@ class EventProducer:
         except KafkaError as exc:
             raise BrokerError(f"Kafka refused a record for {topic!r}: {exc!r}") from exc
         return meta.partition, meta.offset
+
+    async def publish_many(
+        self, records: Sequence[tuple[str, str | bytes | None, bytes, Sequence[tuple[str, bytes]]]]
+    ) -> list[tuple[int, int] | BrokerError]:
+        """Send ``records`` (``(topic, key, value, headers)``) with all sends in flight at once, then await
+        every ack together; returns, per record in order, ``(partition, offset)`` or the ``BrokerError``
+        (``BrokerUnavailable`` for an outage) that record got.
+
+        Order: records are handed to the producer in the given order and aiokafka keeps one request in flight
+        per broker connection, muting a partition while its batch is out, so records of one partition (one
+        key) are appended in order. Once a send cannot even be queued because the broker is unreachable, the
+        remaining records are not sent and get that ``BrokerUnavailable``. Raises ``BrokerUnavailable`` only
+        when the producer cannot start.
+        """
+        await self.start()
+        assert self._producer is not None
+        results: list[tuple[int, int] | BrokerError | None] = [None] * len(records)
+        pending: list[tuple[int, asyncio.Future[object]]] = []
+        for i, (topic, key, value, headers) in enumerate(records):
+            raw_key = key.encode() if isinstance(key, str) else key
+            try:
+                future = await self._producer.send(topic, value, key=raw_key, headers=list(headers))
+            except _UNAVAILABLE as exc:
+                down = BrokerUnavailable(f"cannot queue a record for {topic!r}: {exc!r}")
+                results[i:] = [down] * (len(records) - i)
+                break
+            except KafkaError as exc:
+                results[i] = BrokerError(f"Kafka refused a record for {topic!r}: {exc!r}")
+                continue
+            pending.append((i, future))
+        acks = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
+        for (i, _), ack in zip(pending, acks, strict=True):
+            if isinstance(ack, _UNAVAILABLE):
+                results[i] = BrokerUnavailable(f"no ack from Kafka: {ack!r}")
+            elif isinstance(ack, BaseException):
+                results[i] = BrokerError(f"Kafka refused a record: {ack!r}")
+            else:
+                results[i] = (ack.partition, ack.offset)  # type: ignore[attr-defined]
+        return [r if r is not None else BrokerError("not sent") for r in results]
 
     async def publish_event(self, event: Event) -> tuple[int, int]:
         """Publish ``event`` to its topic (suffix applied), keyed by ``subject_id``, with id/type headers.

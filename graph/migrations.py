@@ -43,7 +43,7 @@ INDEXED: tuple[tuple[str, str], ...] = (
 #: fresh graphs). Registering them before any statement runs avoids both; on Neo4j it is harmless.
 LABELS: tuple[str, ...] = (
     "User", "Session", "Post", "Media", "Hashtag", "Comment", "Story", "Notification", "Outbox",
-    "NotificationGroup", "PushSubscription", "Highlight",
+    "NotificationGroup", "PushSubscription", "Highlight", "OutboxDeadLetter",
 )
 RELATIONSHIP_TYPES: tuple[str, ...] = (
     "FOLLOWS", "REQUESTED", "BLOCKS", "HAS_SESSION", "POSTED", "HAS_MEDIA", "TAGGED", "MENTIONS", "LIKED",
@@ -96,6 +96,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "0004_stories",
         uniques=(("Highlight", "id"),),
         indexes=(("Story", "status"), ("Story", "media_state")),
+        register_types=True,
+    ),
+    # The relay's claim looks up older rows of a subject (Outbox.key) and expired leases; dead letters are
+    # a new label.
+    Migration(
+        "0005_outbox_leases",
+        indexes=(("Outbox", "key"), ("Outbox", "lease_until"), ("OutboxDeadLetter", "dead_at")),
         register_types=True,
     ),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
+from cache.cold_feed import ColdFeedCache
 from cache.explore import ExploreCache
 from cache.feed import FeedCache
 from cache.hashtags import TrendCounters
@@ -82,10 +83,10 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     rate_limits = RateLimitService(GcraLimiter(redis), keys, {**LIMITS, **settings.rate_limit_overrides})
     devices = DeviceTokens(settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     visibility = VisibilityService(graph)
-    feed_cache = FeedCache(redis, keys, max_items=settings.feed_max_items)
+    feed_cache = FeedCache(resources.cache, keys, max_items=settings.feed_max_items, ttl_s=settings.feed_ttl)
     await open_variants_to_public(resources.objects)
     posts = PostService(graph, resources.objects)
-    like_counts = LikeCountService(graph, LikeCountCache(redis, keys))
+    like_counts = LikeCountService(graph, LikeCountCache(resources.cache, keys, state=redis))
     users = UserService(graph)
     # notifications: preferences, the list, delivery (debounce, do-not-disturb), Web Push, the live relay
     preferences = NotificationPreferenceService(graph, rate_limits)
@@ -107,7 +108,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     stories = StoryService(graph, resources.objects, story_cache, rate_limits, story_clock, ttl_s=settings.story_ttl)
     story_media = StoryMediaService(graph, resources.objects, story_cache, story_clock)
     explore = ExploreService(
-        graph, ExploreCache(redis, keys), like_counts,
+        graph, ExploreCache(resources.cache, keys), like_counts,
         cache_ttl_s=settings.explore_cache_ttl, max_per_author=settings.explore_max_per_author,
     )
     services = Services(
@@ -123,7 +124,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         posts=posts,
         media=MediaService(graph, resources.objects, posts),
         feed=FeedService(
-            graph, feed_cache, like_counts,
+            graph, feed_cache, like_counts, ColdFeedCache(resources.cache, keys),
             celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items, explore=explore,
         ),
         fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),

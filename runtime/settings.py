@@ -28,8 +28,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".instagraph")
 
     graph_url: str = "falkordb://127.0.0.1:6379/instagraph"
-    redis_url: str = "redis://127.0.0.1:6380/0"
+    redis_url: str = "redis://127.0.0.1:6380/0"  # state: sessions, idempotency, rate limits (noeviction)
+    cache_redis_url: str = "redis://127.0.0.1:6381/0"  # cache: feeds, counters (allkeys-lru, maxmemory)
     redis_prefix: str = ""
+    redis_breaker_threshold: int = 2
+    redis_breaker_cooldown: float = 1.0
+    redis_probe_timeout: float = 0.5
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_idempotence: bool = True
     topic_suffix: str = ""
@@ -55,6 +59,7 @@ class Settings(BaseSettings):
 
     celebrity_threshold: int = 10_000
     feed_max_items: int = 500
+    feed_ttl: int = 3 * 24 * 3600  # s a home feed key lives without reads (inactive users get a rebuild)
     request_timeout: float = 10.0
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For gives the client IP (uvicorn's)
 
@@ -71,8 +76,14 @@ class Settings(BaseSettings):
     story_expiry_poll_interval: float = Field(default=5.0, gt=0)  # s between reads of the expiry schedule
 
     outbox_poll_interval: float = 0.2
+    outbox_batch_size: int = 500
+    outbox_lease: float = 30.0  # s a relay owns the rows it claimed (another relay takes them over after)
+    outbox_max_attempts: int = 5  # publish attempts of an unpublishable row before its dead-letter record
     consumer_max_retries: int = 3
     consumer_retry_backoff_ms: int = 200
+    consumer_outage_backoff_max_ms: int = 10_000  # cap of the pause between retries while a store is down
+    consumer_session_timeout_ms: int = 10_000  # a consumer silent this long leaves its group (partitions move)
+    consumer_heartbeat_interval_ms: int = 3_000
 
     notification_debounce: float = 60.0  # s: at most one live update of a group per this (first one at once)
     notification_group_window: float = 3_600.0  # s: a group stays open this long after its latest event

@@ -1,4 +1,4 @@
-"""The ``instagraph`` command: ``dev``, ``serve``, ``worker``, ``migrate``, ``seed``.
+"""The ``instagraph`` command: ``dev``, ``serve``, ``worker``, ``migrate``, ``seed``, ``dlq list|redrive``.
 
 Every command takes ``--data-dir`` (default ``INSTAGRAPH_DATA_DIR`` or ``.instagraph``); when that directory
 belongs to a running ``instagraph dev``, commands talk to its services (see ``devstack.config``).
@@ -134,6 +134,59 @@ def seed(data_dir: DataDir = None) -> None:
     settings = load_settings(data_dir)
     seeding = importlib.import_module("seed.run")
     asyncio.run(seeding.run_seed(settings, console))
+
+
+dlq = typer.Typer(help="Dead-letter topics: list what waits in <topic>.dlq, replay it through its consumer.")
+app.add_typer(dlq, name="dlq")
+
+
+@dlq.command("list")
+def dlq_list(
+    topic: Annotated[str, typer.Argument(help="Base topic (posts, follows, ...) or a physical topic name.")],
+    data_dir: DataDir = None,
+) -> None:
+    """List the dead-lettered records of TOPIC not redriven yet, oldest first."""
+    from events.errors import BrokerUnavailable
+
+    dead_letters = importlib.import_module("workers.dlq")  # as `worker`: the CLI drives workers by name
+    settings = load_settings(data_dir)
+    try:
+        letters = asyncio.run(dead_letters.list_dead_letters(settings, topic))
+    except (ValueError, BrokerUnavailable) as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    for d in letters:
+        console.print(
+            f"{d.partition}:{d.offset}  {d.event_type or '-'}  {d.event_id or '-'}  consumer={d.consumer} "
+            f"attempts={d.attempts}  {escape(d.error[:160])}",
+            highlight=False,
+        )
+    console.print(f"{len(letters)} dead-lettered record(s) pending")
+
+
+@dlq.command("redrive")
+def dlq_redrive(
+    topic: Annotated[str, typer.Argument(help="Base topic (posts, follows, ...) or a physical topic name.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Replay TOPIC's dead-lettered records through the handler of the consumer that gave up on each."""
+    configure_logging(dev=True)
+    from events.errors import BrokerUnavailable
+
+    dead_letters = importlib.import_module("workers.dlq")
+    settings = load_settings(data_dir)
+    try:
+        report = asyncio.run(dead_letters.redrive_dead_letters(settings, topic))
+    except (ValueError, BrokerUnavailable) as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    console.print(
+        f"handled {len(report.handled)}, already handled {len(report.skipped)}, "
+        f"failed again {len(report.failed)} (back in the DLQ)"
+    )
+    if report.stopped:
+        console.print(f"[yellow]stopped:[/] {escape(report.stopped)}; run it again later")
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

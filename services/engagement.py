@@ -100,7 +100,7 @@ class EngagementService:
             raise NotFound("Post not found.")
         created = bool(rows[0]["created"])
         if created:
-            await self.counters.changed(post_id, +1)
+            await self.counters.changed(post_id, +1, int(rows[0]["version"]))
         return created
 
     async def unlike_post(self, viewer_id: str, post_id: str) -> bool:
@@ -114,7 +114,7 @@ class EngagementService:
             raise NotFound("Post not found.")
         removed = bool(rows[0]["removed"])
         if removed:
-            await self.counters.changed(post_id, -1)
+            await self.counters.changed(post_id, -1, int(rows[0]["version"]))
         return removed
 
     async def like_counts(self, post_ids: list[str]) -> list[int | None]:

@@ -2,10 +2,15 @@
 
 Hybrid push/pull (DESIGN.md "Feed", seed "Instagram Feed"): a post by an author with fewer than
 ``celebrity_threshold`` followers (``INSTAGRAPH_CELEBRITY_THRESHOLD``, default 10,000) is pushed into the
-``feed:{uid}`` of every follower and of the author; a celebrity's post only goes to ``posts:{author}``, which
-the feed read merges in. Every use case reloads what it needs from the graph by id (an event may be stale)
-and is idempotent: ``ZADD`` of an existing member and ``ZREM`` of an absent one change nothing, so a
-redelivered event is harmless. Whatever slips through (a race with an unfollow) the feed read filters out.
+LIVE ``feed:{uid}`` of every follower and of the author (``cache.feed``: a feed key that expired because its
+owner stopped reading is not recreated; the owner gets a rebuild on return); a celebrity's post only goes to
+``posts:{author}``, which the feed read merges in. Every post goes to ``posts:{author}``. The decision is
+made once per post and recorded in the graph (``graph.statements.fanout.DECIDE_FANOUT``: ``Post.pushed``,
+and ``User.pulled_at`` for a pulled post), so an author who crosses the threshold in either direction loses
+no post: the read merges ``posts:{author}`` for every followee who ever had a pulled post. Every use case
+reloads what it needs from the graph by id (an event may be stale) and is idempotent: ``ZADD`` of an
+existing member and ``ZREM`` of an absent one change nothing, so a redelivered event is harmless. Whatever
+slips through (a race with an unfollow) the feed read filters out.
 
 Errors: graph errors (``graph.errors.GraphError``) and ``cache.errors.CacheUnavailable`` propagate; the
 consumer runtime retries the event and dead-letters it after its retries.
@@ -58,18 +63,19 @@ class FanoutService:
         self.follower_page = follower_page
 
     async def fan_out_post(self, post_id: str) -> FanoutResult:
-        """On ``post.published``: add the post to ``posts:{author}`` and, for a non-celebrity author, to the
-        feeds of the author and every follower (paged out of the graph, pipelined ``ZADD`` + trim).
+        """On ``post.published``: decide (once, recorded in the graph) whether the post is pushed, add it to
+        ``posts:{author}`` and, when pushed, to the live feeds of the author and every follower (paged out of
+        the graph, one pipelined script call per feed). ``feeds`` counts the live feeds written.
 
         A post that is gone or not PUBLISHED (deleted before the event was handled) is dropped.
         """
-        rows = await self.graph.read(stmts.POST_FOR_FANOUT, {"post_id": post_id})
+        rows = await self.graph.write(stmts.DECIDE_FANOUT, {"post_id": post_id, "threshold": self.celebrity_threshold})
         if not rows or rows[0]["status"] != "PUBLISHED":
             return FanoutResult(post_id, 0, False)
         post = rows[0]
-        author_id, score = post["author_id"], int(post["created_at"])
+        author_id, score = post["author_id"], int(post["score"])
         await self.cache.add_post(author_id, post_id, score)
-        if int(post["follower_count"]) >= self.celebrity_threshold:
+        if not post["pushed"]:
             return FanoutResult(post_id, 0, False)
         feeds = await self.cache.push(post_id, score, [author_id])
         async for followers in self._followers(author_id):
@@ -78,10 +84,11 @@ class FanoutService:
 
     async def backfill_follow(self, follower_id: str, followee_id: str) -> int:
         """On ``follow.created`` / ``follow.accepted``: copy the followee's recent posts into the follower's
-        feed (from ``posts:{followee}`` when it was built from the graph, else from the graph).
+        live feed (from ``posts:{followee}`` when it was built from the graph, else from the graph).
 
-        Nothing happens when the follow no longer exists (unfollowed since, or still a pending request) or the
-        followee is a celebrity (their posts are merged at read time). Returns the number of posts added.
+        Nothing happens when the follow no longer exists (unfollowed since, or still a pending request), the
+        followee is a celebrity (their posts are merged at read time) or the follower has no live feed (the
+        rebuild on their next read includes the followee). Returns the number of posts added.
         """
         state = await self.graph.read(stmts.FOLLOW_STATE, {"follower_id": follower_id, "followee_id": followee_id})
         if not state or not state[0]["follows"]:
@@ -94,8 +101,7 @@ class FanoutService:
         else:
             items = (await load_recent_posts(self.graph, [followee_id], self.backfill_limit))[followee_id]
             await self.cache.store_posts(followee_id, items)
-        await self.cache.add_to_feed(follower_id, items)
-        return len(items)
+        return len(items) if await self.cache.add_to_feed(follower_id, items) else 0
 
     async def remove_followee_posts(self, follower_id: str, followee_id: str) -> int:
         """On ``follow.removed`` (and each direction of ``block.created``): remove the followee's posts from
@@ -121,8 +127,8 @@ class FanoutService:
         return removed + await self.remove_followee_posts(blocked_id, blocker_id)
 
     async def remove_post(self, post_id: str) -> int:
-        """On ``post.deleted``: remove the post from ``posts:{author}``, the author's feed and (for a
-        non-celebrity author) every follower's feed. Returns the number of feeds addressed.
+        """On ``post.deleted``: remove the post from ``posts:{author}``, the author's feed and (for a pushed
+        post) every follower's feed. Returns the number of feeds addressed.
 
         A post that is PUBLISHED again (not possible today) or unknown is left alone; stragglers are filtered
         out and lazily removed by the feed read, which never serves a deleted post.
@@ -133,7 +139,8 @@ class FanoutService:
         author_id = rows[0]["author_id"]
         await self.cache.remove_posts(author_id, [post_id])
         feeds = await self.cache.remove_from_feeds([post_id], [author_id])
-        if int(rows[0]["follower_count"]) >= self.celebrity_threshold:
+        pushed = rows[0]["pushed"]
+        if pushed is False or (pushed is None and int(rows[0]["follower_count"]) >= self.celebrity_threshold):
             return feeds
         async for followers in self._followers(author_id):
             feeds += await self.cache.remove_from_feeds([post_id], followers)

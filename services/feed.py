@@ -7,28 +7,34 @@ so new posts arriving between requests never shift a later page (no duplicates, 
 Bluesky AppView's ``getTimeline`` pipeline (``packages/bsky/src/api/app/bsky/feed/getTimeline.ts``):
 
 1. skeleton (:meth:`FeedService._skeleton`): ids and scores only. Graph ``VIEWER_CONTEXT`` (followee count,
-   followed celebrities) alongside the Redis page of ``feed:{uid}``, then one Redis pipeline of the
-   celebrities' ``posts:{c}`` pages, k-way merged (:func:`merge_sources`). Each source is over-fetched
-   (``first + 1 + max(5, first // 2)``) and only the prefix of the merge certainly in global order is kept.
+   the followees merged at read: celebrities, and every followee who ever had a post that was not pushed,
+   so that an author crossing the celebrity threshold either way loses no post) alongside the Redis page of
+   ``feed:{uid}``, then one Redis pipeline of those followees' ``posts:{c}`` pages, k-way merged
+   (:func:`merge_sources`, duplicates dropped). Each source is over-fetched (``first + 1 + max(5, first //
+   2)``) and only the prefix of the merge certainly in global order is kept.
 2. hydrate (:meth:`FeedService._hydrate`): ONE graph statement (``FEED_FILTER_HYDRATED``) returns, per
    candidate, what the filter decides on (status, author, the viewer's follow and block flags) and, for the
    candidates that will fill the page, the post, its author and the viewer's like, as separate maps
    (``services.core.records.PostHydration``); the page's like counts are one Redis ``MGET`` at the end.
 3. filter (:func:`in_home_feed`): the one rule: PUBLISHED, by the viewer or a followee, visible
    (``services.visibility.may_view``). What fails it is dropped, and lazily ``ZREM``-ed from the keys it came
-   from; when too few survive, another skeleton round continues after the last candidate (at most
-   ``MAX_ROUNDS``).
+   from; when too few survive, another skeleton round continues after the last candidate, fetching twice as
+   many (up to ``MAX_FETCH``). After ``MAX_ROUNDS`` rounds a page that holds at least one post is returned
+   short (``hasNextPage`` true); a page with none keeps going until the sources are exhausted, so a page is
+   never empty while ``hasNextPage`` is true (a Relay client would refetch page one on a null
+   ``endCursor``).
 4. present (:meth:`FeedService._present`): the Relay page of ``FeedEntry`` with keyset cursors, and the
    hydration for the GraphQL layer to hand to its DataLoaders. An entry that moved up into the page (a
    candidate before it was filtered out) was not hydrated; the GraphQL layer loads it by id.
 
-A ``feed:{uid}`` without its rebuilt marker (new or returning user, eviction) is rebuilt from the graph
+Scores are publish times (a slow upload lands on top when it is published). A ``feed:{uid}`` without its
+rebuilt marker (new user, a user back after ``feed_ttl`` without reads, eviction) is rebuilt from the graph
 (``rebuild_home_feed``: the pull of the followees' recent PUBLISHED posts, capped) under a short Redis lock.
-When Redis is unreachable the page is pulled from the graph (``HOME_PULL`` with celebrities, same cursor)
-and ``instagraph_feed_degraded_total`` counts it. A viewer who follows nobody gets the cold-start feed:
-their explore (``services.explore``: recent posts by engagement velocity from accounts they do not follow),
-and when explore has nothing, PUBLISHED posts of public authors from the last ``cold_start_days`` days by like
-count, then recency.
+When Redis is unreachable (or its circuit is open) the page is pulled from the graph (``HOME_PULL`` with
+celebrities, same cursor) and ``instagraph_feed_degraded_total`` counts it. A viewer who follows nobody gets
+the cold-start feed: their explore (``services.explore``: recent posts of accounts they do not follow, by
+engagement velocity, a frozen per-viewer ordering) and, when explore has nothing (no post in its 24 h), the
+popular posts of ``services.feed_cold_start`` (a per-viewer snapshot of recent posts ranked by likes).
 
 Errors: ``BadInput("after")`` for a malformed cursor; graph errors propagate (there is no fallback for the
 graph, which holds the truth).
@@ -47,25 +53,27 @@ from prometheus_client import Counter
 from cache.errors import CacheUnavailable
 from cache.feed import FeedItem, KeyPage
 from graph.statements import feed as stmts
-from services.core.clock import now_ms
 from services.core.errors import BadInput
 from services.core.pagination import Page, decode_cursor, encode_cursor
-from services.core.records import PostHydration, UserRecord
-from services.post_reads import PUBLISHED, record_from_row
-from services.visibility import may_view
+from services.core.records import PostHydration
+from services.feed_cold_start import POPULAR_TAG, ColdStartFeed, parse_popular_cursor
+from services.feed_filter import FeedPostState, hydrate_candidates, in_home_feed, visible_post
+from services.post_reads import PUBLISHED
 
 if TYPE_CHECKING:
+    from cache.cold_feed import ColdFeedCache
     from cache.feed import FeedCache
-    from graph.store import GraphStore, Row
+    from graph.store import GraphStore
     from services.explore import ExploreService
     from services.like_counts import LikeCountService
 
+__all__ = ["FeedEntry", "FeedPostState", "FeedService", "HomeFeedPage", "in_home_feed", "visible_post"]
+
 log = structlog.get_logger(__name__)
 
-MAX_ROUNDS = 4  # skeleton+filter rounds per page before returning a short page with has_next
-POPULAR_TAG = "popular"
-EXPLORE_TAG = "explore"
-DAY_MS = 86_400_000
+MAX_ROUNDS = 4  # skeleton+filter rounds after which a page holding at least one post is returned short
+MAX_FETCH = 512  # candidates per source and round (the fetch doubles each round up to this)
+EXPLORE_TAG = "explore"  # a cold-start page from explore (its cursor is explore's own)
 
 DEGRADED = Counter("instagraph_feed_degraded", "Feed pages served from the graph because Redis was unreachable")
 REBUILDS = Counter("instagraph_feed_rebuilds", "Home feeds rebuilt from the graph (cold or evicted keys)")
@@ -97,38 +105,6 @@ class Skeleton:
     candidates: list[FeedItem]
     exhausted: bool
     pushed_ids: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
-class FeedPostState:
-    """What the filter decides on for one candidate (a ``FEED_FILTER`` row)."""
-
-    post_id: str
-    author_id: str
-    status: str
-    own: bool
-    author_private: bool
-    viewer_follows: bool
-    blocked: bool
-
-    @classmethod
-    def from_row(cls, row: Row) -> FeedPostState:
-        """Build from a ``FEED_FILTER``/``FEED_FILTER_HYDRATED`` row."""
-        return cls(
-            post_id=row["id"], author_id=row["author_id"], status=row["status"], own=bool(row["own"]),
-            author_private=bool(row["author_private"]), viewer_follows=bool(row["viewer_follows"]),
-            blocked=bool(row["blocked"]),
-        )  # fmt: skip
-
-
-def in_home_feed(state: FeedPostState) -> bool:
-    """The home feed's rule: a PUBLISHED post by the viewer or someone they follow, that the visibility rule
-    lets them see (no block either way)."""
-    visible = may_view(
-        is_owner=state.own, owner_private=state.author_private,
-        viewer_follows=state.viewer_follows, blocked=state.blocked,
-    )  # fmt: skip
-    return state.status == PUBLISHED and (state.own or state.viewer_follows) and visible
 
 
 def merge_sources(pages: list[KeyPage]) -> tuple[list[FeedItem], bool]:
@@ -163,8 +139,8 @@ async def load_recent_posts(graph: GraphStore, author_ids: list[str], limit: int
 
 
 def _parse_cursor(after: str | None) -> tuple[Any, ...] | None:
-    """``(score, id)`` for a home cursor, ``("popular", likes, score, id)`` for a cold-start one,
-    ``(EXPLORE_TAG, after)`` for an explore one (``[snapshot, position]``)."""
+    """``(score, id)`` for a home cursor, ``("popular", snapshot, position)`` for a cold-start one,
+    ``(EXPLORE_TAG, after)`` for an explore one (``[ordering id, position]``)."""
     if after is None:
         return None
     try:
@@ -175,10 +151,7 @@ def _parse_cursor(after: str | None) -> tuple[Any, ...] | None:
         decode_cursor(after, (str, int))
         return (EXPLORE_TAG, after)
     except BadInput:
-        parts = decode_cursor(after, (str, int, int, str))
-        if parts is None or parts[0] != POPULAR_TAG:
-            raise BadInput("after", "Invalid cursor.") from None
-        return parts
+        return (POPULAR_TAG, *parse_popular_cursor(after))
 
 
 def _slice(items: list[FeedItem], after: tuple[int, str] | None, count: int) -> KeyPage:
@@ -190,8 +163,9 @@ class FeedService:
     """Home feed reads over ``graph``, the feed ``cache`` and the like ``counts``.
 
     ``celebrity_threshold``: followers from which an author is pulled (default 10,000, as in the seed);
-    ``max_items``: the cap of a rebuilt feed (``FEED_MAX_ITEMS``); ``cold_start_days``: window of the
-    popular-posts feed; ``rebuild_wait_s``: how long a request waits for another's rebuild lock.
+    ``max_items``: the cap of a rebuilt feed (``FEED_MAX_ITEMS``); ``cold``: the snapshots of the cold-start
+    feed (``cold_start_days``: its window); ``rebuild_wait_s``: how long a request waits for another's
+    rebuild lock.
     """
 
     def __init__(
@@ -199,6 +173,7 @@ class FeedService:
         graph: GraphStore,
         cache: FeedCache,
         counts: LikeCountService,
+        cold: ColdFeedCache,
         *,
         celebrity_threshold: int = 10_000,
         max_items: int = 500,
@@ -208,7 +183,8 @@ class FeedService:
     ) -> None:
         self.graph, self.cache, self.counts, self.explore = graph, cache, counts, explore
         self.celebrity_threshold, self.max_items = celebrity_threshold, max_items
-        self.cold_start_ms, self.rebuild_wait_s = cold_start_days * DAY_MS, rebuild_wait_s
+        self.rebuild_wait_s = rebuild_wait_s
+        self.cold_start = ColdStartFeed(graph, cold, days=cold_start_days, max_items=max_items)
 
     async def home_feed(self, viewer_id: str, first: int, after: str | None) -> Page[FeedEntry]:
         """One page of ``viewer_id``'s home feed, newest first, ids only (no hydration shipped); ``first``
@@ -224,10 +200,12 @@ class FeedService:
     async def rebuild_home_feed(self, user_id: str) -> int:
         """Rebuild ``feed:{user_id}`` from the graph: the newest ``max_items`` PUBLISHED posts of the user and
         of the non-celebrity users they follow, stored with the rebuilt marker (idempotent; posts pushed
-        meanwhile are kept). Returns the number of posts stored. Raises ``CacheUnavailable``."""
+        meanwhile are kept: the key exists, with a placeholder, before the graph is read). Returns the number of
+        posts stored. Raises ``CacheUnavailable``."""
+        await self.cache.begin_rebuild(user_id)
         rows = await self.graph.read(stmts.HOME_PULL, self._pull_params(user_id, None, self.max_items, False))
         items = [FeedItem(r["id"], int(r["score"])) for r in rows]
-        await self.cache.add_to_feed(user_id, items, built=True)
+        await self.cache.finish_rebuild(user_id, items)
         REBUILDS.inc()
         return len(items)
 
@@ -238,46 +216,15 @@ class FeedService:
         entries = [FeedEntry(r["id"], r["author_id"], int(r["score"])) for r in rows]
         return self._entries_page(entries, first, has_more=len(entries) > first, after=cursor)
 
-    async def popular_feed(self, viewer_id: str, first: int, cursor: tuple[Any, ...] | None) -> Page[FeedEntry]:
-        """Cold start: recent popular posts (``cursor`` = ``(likes, score, id)`` or None), graph only."""
-        likes, score, post_id = cursor if cursor is not None else (stmts.FIRST_PAGE_TS, stmts.FIRST_PAGE_TS, "")
-        rows = await self.graph.read(
-            stmts.POPULAR_POSTS,
-            {
-                "viewer_id": viewer_id,
-                "since": now_ms() - self.cold_start_ms,
-                "before_likes": likes,
-                "before_ts": score,
-                "before_id": post_id,
-                "limit": first + 1,
-            },
-        )
-        items = [
-            (encode_cursor(POPULAR_TAG, int(r["likes"]), int(r["score"]), r["id"]),
-             FeedEntry(r["id"], r["author_id"], int(r["score"])))
-            for r in rows[:first]
-        ]  # fmt: skip
-        return Page(items=items, has_next=len(rows) > first, has_previous=cursor is not None)
-
     # -- the pipeline ---------------------------------------------------------------------------------------
-
-    async def cold_start(self, viewer_id: str, first: int, after: str | None) -> HomeFeedPage:
-        """The feed of a viewer who follows nobody: their explore page (cursor ``after``, an explore cursor),
-        or, when explore has nothing on its first page, the recent popular posts (``popular_feed``)."""
-        if self.explore is not None:
-            read = await self.explore.explore(viewer_id, first, after)
-            if read.page.items or after is not None:
-                items = [(cursor, FeedEntry(r.id, r.author_id, r.created_at)) for cursor, r in read.page.items]
-                page = Page(items=items, has_next=read.page.has_next, has_previous=read.page.has_previous)
-                return HomeFeedPage(page, read.hydration)
-        return HomeFeedPage(await self.popular_feed(viewer_id, first, None))
 
     async def _read(self, viewer_id: str, first: int, after: str | None, *, hydrate: bool) -> HomeFeedPage:
         cursor = _parse_cursor(after)
         if cursor is not None and cursor[0] == POPULAR_TAG:
-            return HomeFeedPage(await self.popular_feed(viewer_id, first, cursor[1:]))
+            return await self._cold_start(viewer_id, first, (cursor[1], cursor[2]), hydrate)
         if cursor is not None and cursor[0] == EXPLORE_TAG:
-            return await self.cold_start(viewer_id, first, after)
+            explored = await self._explore(viewer_id, first, after)
+            return explored if explored is not None else await self._cold_start(viewer_id, first, None, hydrate)
         try:
             return await self._cached_feed(viewer_id, first, cursor, hydrate)
         except CacheUnavailable as exc:
@@ -295,10 +242,7 @@ class FeedService:
         )
         if not context_rows:
             return HomeFeedPage(Page())
-        if int(context_rows[0]["following"]) == 0 and cursor is None:
-            return await self.cold_start(viewer_id, first, None)
-        celebrities: list[str] = list(context_rows[0]["celebrities"] or [])
-        if not own.built:
+        if not own.built:  # also for a viewer on the cold-start feed: a reader's feed is live for pushes
             await self.cache.rebuild_once(
                 viewer_id,
                 lambda: self.cache.is_feed_built(viewer_id),
@@ -306,32 +250,43 @@ class FeedService:
                 wait_s=self.rebuild_wait_s,
             )
             own = await self.cache.feed_page(viewer_id, cursor, fetch)
+        if int(context_rows[0]["following"]) == 0 and cursor is None:
+            return await self._cold_start(viewer_id, first, None, hydrate)
+        pulled: list[str] = list(context_rows[0]["pulled"] or [])
         kept: list[FeedEntry] = []
         hydration = PostHydration()
-        round_cursor, has_more = cursor, True
-        for _ in range(MAX_ROUNDS):
-            skeleton = await self._skeleton(own, celebrities, round_cursor, fetch)
-            ship = first - len(kept) if hydrate else 0  # the candidates that will fill the page
+        round_cursor, rounds = cursor, 0
+        while True:
+            rounds += 1
+            skeleton = await self._skeleton(own, pulled, round_cursor, fetch)
+            ship = max(first - len(kept), 0) if hydrate else 0  # the candidates that will fill the page
             states = await self._hydrate(viewer_id, skeleton.candidates, ship, hydration)
             kept += await self._filter(viewer_id, skeleton, states)
-            if len(kept) > first or skeleton.exhausted or not skeleton.candidates:
-                has_more = len(kept) > first
+            if len(kept) > first:
+                has_more = True
+                break
+            if skeleton.exhausted or not skeleton.candidates:
+                has_more = False
+                break
+            if kept and rounds >= MAX_ROUNDS:
+                has_more = True  # a short page, never an empty one
                 break
             round_cursor = skeleton.candidates[-1].key()
+            fetch = min(fetch * 2, MAX_FETCH)
             own = await self.cache.feed_page(viewer_id, round_cursor, fetch)
         return await self._present(kept, first, has_more=has_more, after=cursor, hydration=hydration)
 
     async def _skeleton(
-        self, own: KeyPage, celebrities: list[str], cursor: tuple[int, str] | None, fetch: int
+        self, own: KeyPage, pulled: list[str], cursor: tuple[int, str] | None, fetch: int
     ) -> Skeleton:
-        """Stage 1: the viewer's pushed page ``own`` merged with the celebrities' pages after ``cursor``."""
+        """Stage 1: the viewer's pushed page ``own`` merged with the pulled authors' pages after ``cursor``."""
         pages = [own]
-        if celebrities:
-            celeb_pages = await self.cache.posts_pages(celebrities, cursor, fetch)
+        if pulled:
+            celeb_pages = await self.cache.posts_pages(pulled, cursor, fetch)
             missing = [c for c, page in celeb_pages.items() if not page.built]
             if missing:
-                pulled = await load_recent_posts(self.graph, missing, self.max_items)
-                for author_id, items in pulled.items():
+                loaded = await load_recent_posts(self.graph, missing, self.max_items)
+                for author_id, items in loaded.items():
                     await self.cache.store_posts(author_id, items)
                     celeb_pages[author_id] = _slice(items, cursor, fetch)
             pages += celeb_pages.values()
@@ -341,26 +296,9 @@ class FeedService:
     async def _hydrate(
         self, viewer_id: str, candidates: list[FeedItem], ship: int, hydration: PostHydration
     ) -> dict[str, FeedPostState]:
-        """Stage 2: one graph round trip for the candidates' filter state; the first ``ship`` of them also
-        come with their post, author and the viewer's like, added to ``hydration``. Returns the state by post
-        id (a post that no longer exists has none)."""
-        if not candidates:
-            return {}
-        params: dict[str, object] = {"viewer_id": viewer_id, "ids": [i.post_id for i in candidates]}
-        if ship > 0:
-            params["hydrate"] = [i.post_id for i in candidates[:ship]]
-        rows = await self.graph.read(stmts.FEED_FILTER_HYDRATED if ship > 0 else stmts.FEED_FILTER, params)
-        states: dict[str, FeedPostState] = {}
-        for row in rows:
-            state = FeedPostState.from_row(row)
-            states[state.post_id] = state
-            content = row.get("content")
-            if content is not None and in_home_feed(state):
-                post = record_from_row(content)
-                hydration.posts[post.id] = post
-                hydration.authors[post.author_id] = UserRecord.from_row(content["author"])
-                hydration.viewer_likes[post.id] = bool(row["viewer_liked"])
-        return states
+        """Stage 2 (:func:`hydrate_candidates` with the home feed's rule)."""
+        ids = [i.post_id for i in candidates]
+        return await hydrate_candidates(self.graph, viewer_id, ids, ship, hydration, in_home_feed)
 
     async def _filter(
         self, viewer_id: str, skeleton: Skeleton, states: dict[str, FeedPostState]
@@ -394,6 +332,9 @@ class FeedService:
         """Stage 4: the page of the first ``first`` entries with their cursors; the like counts of the
         hydrated posts among them join ``hydration`` (one ``MGET``; none when nothing was hydrated)."""
         page = self._entries_page(entries, first, has_more=has_more, after=after)
+        return await self._with_counts(page, hydration)
+
+    async def _with_counts(self, page: Page[FeedEntry], hydration: PostHydration) -> HomeFeedPage:
         ids = [e.post_id for _, e in page.items if e.post_id in hydration.posts]
         if ids:
             counts = await self.counts.counts(ids)
@@ -408,6 +349,30 @@ class FeedService:
         except CacheUnavailable:
             log.info("feed.lazy_removal_skipped", viewer_id=viewer_id)
 
+    async def _explore(self, viewer_id: str, first: int, after: str | None) -> HomeFeedPage | None:
+        """The viewer's explore page as feed entries (``None`` without an explore service, or when its first
+        page is empty: the caller falls back to the popular posts)."""
+        if self.explore is None:
+            return None
+        read = await self.explore.explore(viewer_id, first, after)
+        if not read.page.items and after is None:
+            return None
+        items = [(c, FeedEntry(r.id, r.author_id, r.created_at)) for c, r in read.page.items]
+        page = Page(items=items, has_next=read.page.has_next, has_previous=read.page.has_previous)
+        return HomeFeedPage(page, read.hydration)
+
+    async def _cold_start(
+        self, viewer_id: str, first: int, cursor: tuple[str, int] | None, hydrate: bool
+    ) -> HomeFeedPage:
+        if cursor is None and (explored := await self._explore(viewer_id, first, None)) is not None:
+            return explored
+        page, hydration = await self.cold_start.page(viewer_id, first, cursor, hydrate=hydrate)
+        entries = Page(
+            items=[(c, FeedEntry(r.post_id, r.author_id, r.score)) for c, r in page.items],
+            has_next=page.has_next, has_previous=page.has_previous,
+        )  # fmt: skip
+        return await self._with_counts(entries, hydration)
+
     # -- the graph path -------------------------------------------------------------------------------------
 
     async def _degraded_feed(self, viewer_id: str, first: int, cursor: tuple[int, str] | None) -> Page[FeedEntry]:
@@ -418,7 +383,7 @@ class FeedService:
             if not context:
                 return Page()
             if int(context[0]["following"]) == 0:
-                return (await self.cold_start(viewer_id, first, None)).page
+                return (await self._cold_start(viewer_id, first, None, False)).page
         return await self.pull_feed(viewer_id, first, cursor)
 
     def _pull_params(

@@ -3,8 +3,8 @@
 - ``stack`` (session): the started ``EmbeddedStack`` in a temp dir, stopped at the end of the session.
 - ``settings`` (module): ``Settings`` for that stack with the module's own graph (``t_<module>_<hex>``), Redis
   prefix, topic suffix, consumer-group prefix and search dir; the graph is dropped after the module.
-- ``graph_store`` (module): the module's migrated graph store. ``redis`` (module): a bytes Redis client;
-  the module's keys are deleted after it.
+- ``graph_store`` (module): the module's migrated graph store. ``redis`` (module): a bytes client of the
+  state Redis role, ``cache_redis`` (module): one of the cache role; the module's keys are deleted after it.
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ def module_settings(info: StackInfo, iso: Isolation, search_dir: Path) -> Settin
         data_dir=Path(info.data_dir),
         graph_url=f"{base_url}/{iso.graph_name}",
         redis_url=env["INSTAGRAPH_REDIS_URL"],
+        cache_redis_url=env["INSTAGRAPH_CACHE_REDIS_URL"],
         redis_prefix=f"t{iso.hex}:",
         kafka_bootstrap=env["INSTAGRAPH_KAFKA_BOOTSTRAP"],
         kafka_idempotence=False,
@@ -139,8 +140,20 @@ async def graph_store(settings: Settings) -> AsyncIterator[GraphStore]:
 
 @pytest.fixture(scope="module")
 async def redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    """A Redis client (bytes responses) on the stack; deletes the module's prefixed keys afterwards."""
+    """A client (bytes responses) of the stack's state Redis; deletes the module's prefixed keys afterwards."""
     client = open_redis(settings.redis_url)
+    try:
+        yield client
+    finally:
+        await delete_prefixed(client, settings.redis_prefix)
+        await client.aclose()
+
+
+@pytest.fixture(scope="module")
+async def cache_redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    """A client (bytes responses) of the stack's cache Redis (feeds, counters, dedupe markers); deletes the
+    module's prefixed keys afterwards."""
+    client = open_redis(settings.cache_redis_url)
     try:
         yield client
     finally:

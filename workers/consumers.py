@@ -35,15 +35,13 @@ class Worker(Generic[Ctx]):
     """A feature consumer: ``name``, BASE topic names (``("follows",)``), ``make_handler(ctx) -> handler``.
 
     Optional (see ``events.consumer``): ``make_batch_handler(ctx) -> batch handler`` for a consumer that
-    handles a partition's batch at once (``make_handler`` still handles single events when a batch fails),
-    and ``pause_on``, the exception types on which events wait for redelivery instead of the DLQ.
+    handles a partition's batch at once (``make_handler`` still handles single events when a batch fails).
     """
 
     name: str
     topics: tuple[str, ...]
     make_handler: Callable[[Ctx], Callable[[Event], Awaitable[None]]]
     make_batch_handler: Callable[[Ctx], Callable[[Sequence[Event]], Awaitable[None]]] | None = None
-    pause_on: tuple[type[BaseException], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +53,7 @@ class ConsumerConfig:
     group_prefix: str = "instagraph"
     max_retries: int = 3
     backoff_ms: int = 200
+    outage_backoff_max_ms: int = 10_000
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
     partitions: int = 3
@@ -83,10 +82,10 @@ def build_consumers(
             producer=producer,
             max_retries=config.max_retries,
             backoff_ms=config.backoff_ms,
+            outage_backoff_max_ms=config.outage_backoff_max_ms,
             session_timeout_ms=config.session_timeout_ms,
             heartbeat_interval_ms=config.heartbeat_interval_ms,
             batch_handler=w.make_batch_handler(ctx) if w.make_batch_handler is not None else None,
-            pause_on=w.pause_on,
         )
         for w in workers
     ]

@@ -3,15 +3,14 @@
 Its own consumer group reads ``posts``: ``post.published`` -> ``HashtagService.record_post(post_id)`` (the post
 reloaded by id and counted at its publication time if it is PUBLISHED now), ``post.deleted`` ->
 ``forget_post(post_id)``; other types are ignored. Both are idempotent (each post is counted and removed at
-most once), so redelivery is harmless. A Redis or graph outage (``BackendUnavailable``) pauses the consumer:
-the events wait, uncommitted, instead of going to the DLQ.
+most once), so redelivery is harmless. A Redis or graph outage pauses the consumer (``events.consumer``): the
+events wait, uncommitted, instead of going to the DLQ.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from backends.errors import BackendUnavailable
 from workers.consumers import Worker
 
 if TYPE_CHECKING:
@@ -46,6 +45,4 @@ def make_handler(ctx: HasHashtags) -> Callable[[Event], Awaitable[None]]:
 
 
 #: The registry's entry; its context is the process's ``Services`` (``services.hashtags``).
-WORKER: Worker[HasHashtags] = Worker(
-    name=NAME, topics=TOPICS, make_handler=make_handler, pause_on=(BackendUnavailable,)
-)
+WORKER: Worker[HasHashtags] = Worker(name=NAME, topics=TOPICS, make_handler=make_handler)

@@ -5,9 +5,10 @@ and ``engagement``. Each partition batch is handled in one call (``SearchIndexer
 reloaded from the graph, one commit per index), so a burst of events costs one commit, not one per event; a
 batch that keeps failing is handled event by event, so only a poison event reaches the DLQ.
 
-A search-backend or graph outage (any ``BackendUnavailable``) pauses the consumer: the events stay
-uncommitted and are redelivered once the backend answers again, so the index catches up and nothing is
-dead-lettered for an outage. Redelivery is harmless: every event reloads its ids and upserts them.
+A search-backend or graph outage (any ``BackendUnavailable``, ``search.errors.SearchUnavailable`` included)
+pauses the consumer (``events.consumer``): the events stay uncommitted and are retried until the backend
+answers again, so the index catches up and nothing is dead-lettered for an outage. Redelivery is harmless:
+every event reloads its ids and upserts them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
-from backends.errors import BackendUnavailable
 from workers.consumers import Worker
 
 if TYPE_CHECKING:
@@ -62,6 +62,5 @@ def make_handler(ctx: HasSearchIndexer) -> Callable[[Event], Awaitable[None]]:
 
 #: The registry's entry; its context is the process's ``Services`` (``services.search_indexer``).
 WORKER: Worker[HasSearchIndexer] = Worker(
-    name=NAME, topics=TOPICS, make_handler=make_handler, make_batch_handler=make_batch_handler,
-    pause_on=(BackendUnavailable,),
-)  # fmt: skip
+    name=NAME, topics=TOPICS, make_handler=make_handler, make_batch_handler=make_batch_handler
+)

@@ -48,6 +48,9 @@ def consumer_config(settings: Settings) -> ConsumerConfig:
         group_prefix=settings.consumer_group_prefix,
         max_retries=settings.consumer_max_retries,
         backoff_ms=settings.consumer_retry_backoff_ms,
+        outage_backoff_max_ms=settings.consumer_outage_backoff_max_ms,
+        session_timeout_ms=settings.consumer_session_timeout_ms,
+        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
     )
 
 
@@ -90,13 +93,14 @@ async def run_worker(name: str, settings: Settings) -> None:
             if name == "outbox-relay":
                 relay = OutboxRelay(
                     resources.graph, producer, Topics(settings.topic_suffix),
-                    poll_interval=settings.outbox_poll_interval,
+                    poll_interval=settings.outbox_poll_interval, batch_size=settings.outbox_batch_size,
+                    lease=settings.outbox_lease, max_attempts=settings.outbox_max_attempts,
                 )
                 runner = run_consumers([], config=config, relay=relay)
             elif name in CONSUMERS:
                 consumers = build_consumers(
                     [consumer_worker(name)], services, config=config,
-                    redis=resources.redis, keys=resources.keys, producer=producer,
+                    redis=resources.cache, keys=resources.keys, producer=producer,
                 )
                 runner = run_consumers(consumers, config=config)
             else:

@@ -10,7 +10,8 @@ block the viewer nor the reverse, and a private author is the viewer or followed
 (``graph.statements.visibility.post_visible``). Every write checks that in its own single statement, so a post
 deleted or hidden between a read and the write is never touched. ``Post.like_count`` is the graph copy of the
 Redis counter (``services.like_counts``), written back periodically; ``Post.comment_count`` is maintained
-here.
+here. ``Post.like_version`` counts the like changes of a post: the like and unlike statements bump it when they
+change an edge and return it, so the Redis counter (``cache.like_counts``) knows which changes it holds.
 Times are epoch ms; ``$outbox`` is ``Event.outbox_props()``.
 Page filters are ``graph.keyset`` predicates (FalkorDB 4.16 mis-answers ``u.id < $x`` from the index).
 """
@@ -31,7 +32,8 @@ _COMMENTER_VISIBLE = no_block("w", "v")
 # -- likes ----------------------------------------------------------------------------------------------
 
 #: Like ``$post_id`` as ``$viewer_id``. ``created`` is true only when this statement made the edge (the
-#: ``$tx`` token set ON CREATE tells our MERGE from a concurrent one); then ``like.created`` is recorded.
+#: ``$tx`` token set ON CREATE tells our MERGE from a concurrent one); then ``like.created`` is recorded and
+#: ``Post.like_version`` bumped; ``version`` is the post's like version after the statement.
 #: No row: the post is absent, not published, or hidden from the viewer.
 LIKE_POST = cypher(
     "engagement.LIKE_POST",
@@ -43,14 +45,15 @@ LIKE_POST = cypher(
     ON CREATE SET l.created_at = $now, l.tx = $tx
     WITH p, l, coalesce(l.tx = $tx, false) AS created
     SET l.tx = null
+    FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | SET p.like_version = coalesce(p.like_version, 0) + 1)
     {write_outbox_if("created")}
-    RETURN p.id AS post_id, created
+    RETURN p.id AS post_id, created, coalesce(p.like_version, 0) AS version
     """,
     write=True,
 )
 
 #: Remove the viewer's like. ``removed`` is true when an edge was deleted; then ``like.removed`` is
-#: recorded. No row: as ``LIKE_POST``.
+#: recorded and ``Post.like_version`` bumped (``version`` as in ``LIKE_POST``). No row: as ``LIKE_POST``.
 UNLIKE_POST = cypher(
     "engagement.UNLIKE_POST",
     f"""
@@ -60,19 +63,22 @@ UNLIKE_POST = cypher(
     OPTIONAL MATCH (v)-[l:LIKED]->(p)
     WITH p, l, l IS NOT NULL AS removed
     DELETE l
+    FOREACH (_ IN CASE WHEN removed THEN [1] ELSE [] END | SET p.like_version = coalesce(p.like_version, 0) + 1)
     {write_outbox_if("removed")}
-    RETURN p.id AS post_id, removed
+    RETURN p.id AS post_id, removed, coalesce(p.like_version, 0) AS version
     """,
     write=True,
 )
 
-#: Exact like counts from the edges, for the posts of ``$ids`` that exist: rows ``{post_id, likes}``.
+#: Exact like counts from the edges, for the posts of ``$ids`` that exist, with the like version they are
+#: at and the graph copy (``stored``, ``Post.like_count``): rows ``{post_id, likes, version, stored}``.
 LIKE_COUNTS = cypher(
     "engagement.LIKE_COUNTS",
     """
     UNWIND $ids AS post_id
     MATCH (p:Post {id: post_id})
-    RETURN post_id, size([(u:User)-[:LIKED]->(p) | 1]) AS likes
+    RETURN post_id, size([(u:User)-[:LIKED]->(p) | 1]) AS likes, coalesce(p.like_version, 0) AS version,
+           coalesce(p.like_count, 0) AS stored
     """,
     system=True,
 )
@@ -109,16 +115,32 @@ LIKERS_PAGE = cypher(
     """,
 )
 
-#: Copy counters into ``Post.like_count``: rows ``{id, likes}``; a null ``likes`` (the Redis key was gone)
-#: recounts the edges instead. Returns how many posts were updated.
+#: Copy Redis counters into ``Post.like_count`` without reading a like edge: rows ``{id, likes, version}``;
+#: only a counter at the post's current ``like_version`` is exact and written. Rows: ``{id}`` per post written.
 WRITE_BACK_LIKE_COUNTS = cypher(
     "engagement.WRITE_BACK_LIKE_COUNTS",
     """
     UNWIND $rows AS row
     MATCH (p:Post {id: row.id})
-    WITH p, row, size([(u:User)-[:LIKED]->(p) | 1]) AS counted
-    SET p.like_count = coalesce(row.likes, counted)
-    RETURN count(p) AS updated
+    WITH p, row
+    WHERE row.likes IS NOT NULL AND row.version = coalesce(p.like_version, 0)
+    SET p.like_count = row.likes
+    RETURN p.id AS id
+    """,
+    write=True,
+    system=True,
+)
+
+#: Recount the like edges of ``$ids`` into ``Post.like_count`` (the posts whose Redis counter was absent or
+#: behind). Rows: ``{post_id, likes, version}`` (for installing the recount into Redis).
+RECOUNT_LIKE_COUNTS = cypher(
+    "engagement.RECOUNT_LIKE_COUNTS",
+    """
+    UNWIND $ids AS post_id
+    MATCH (p:Post {id: post_id})
+    WITH p, post_id, size([(u:User)-[:LIKED]->(p) | 1]) AS likes
+    SET p.like_count = likes
+    RETURN post_id, likes, coalesce(p.like_version, 0) AS version
     """,
     write=True,
     system=True,

@@ -6,8 +6,10 @@ inside ``WHERE`` and caches a plan over a relationship type that does not exist 
 ``BLOCKS``) as "no match" for good (``graph.migrations`` registers every type first). Who may see what is
 ``graph.statements.visibility``'s: the pulls filter with ``post_visible``; the filter of cached candidates
 returns ``viewer_relation``'s flags for ``services.feed`` to decide (and to drop what is stale from Redis).
-Rows hold scalars and maps (no nodes). Scores are ``Post.created_at`` (epoch ms). A keyset "before" cursor
-``($before_ts, $before_id)`` selects posts strictly older in ``(created_at, id)`` order
+Rows hold scalars and maps (no nodes). Scores are the post's publish time (``SCORE``: ``Post.published_at``,
+epoch ms, falling back to ``created_at`` for a post published before that property existed), so a post whose
+upload took long lands on top of the feed when it is published, not buried at its creation time. A keyset
+"before" cursor ``($before_ts, $before_id)`` selects posts strictly older in ``(score, id)`` order
 (``graph.keyset.keyset_before``: FalkorDB 4.16 mis-answers ``p.id < $before_id`` from the ``Post.id`` index);
 the first page passes ``FIRST_PAGE_TS`` and ``""``.
 """
@@ -21,6 +23,7 @@ from graph.statements.users import USER_FIELDS
 from graph.statements.visibility import post_visible, viewer_relation
 
 FIRST_PAGE_TS = 2**62  # larger than any epoch-ms timestamp: "before" the newest post
+SCORE = "coalesce(p.published_at, p.created_at)"  # a post's feed score, epoch ms
 
 #: The newest ``$limit`` PUBLISHED posts of each author in ``$author_ids``.
 #: Rows: ``{author_id, id, score}``, per author newest first.
@@ -33,7 +36,7 @@ AUTHORS_RECENT_POSTS = cypher(
         MATCH (a:User {id: aid})-[:POSTED]->(p:Post)
         WITH p
         WHERE p.status = 'PUBLISHED'
-        RETURN p.id AS id, p.created_at AS score
+        RETURN p.id AS id, coalesce(p.published_at, p.created_at) AS score
         ORDER BY score DESC, id DESC
         LIMIT $limit
     }
@@ -43,15 +46,18 @@ AUTHORS_RECENT_POSTS = cypher(
 )
 
 #: What the feed read needs to know about the viewer: how many users they follow and which of them are
-#: celebrities (``follower_count >= $threshold``). Rows (0 when the viewer is gone): ``{following,
-#: celebrities}``.
+#: merged at read time (``pulled``): the celebrities (``follower_count >= $threshold``) and every followee
+#: who ever had a post that was not pushed (``User.pulled_at``, set by the fan-out: an author who posted as
+#: a celebrity and then dropped below the threshold keeps those posts only in ``posts:{author}``). Rows (0
+#: when the viewer is gone): ``{following, pulled}``.
 VIEWER_CONTEXT = cypher(
     "feed.VIEWER_CONTEXT",
     """
     MATCH (v:User {id: $viewer_id})
     OPTIONAL MATCH (v)-[:FOLLOWS]->(f:User)
     RETURN count(f) AS following,
-           collect(CASE WHEN coalesce(f.follower_count, 0) >= $threshold THEN f.id END) AS celebrities
+           collect(CASE WHEN coalesce(f.follower_count, 0) >= $threshold OR f.pulled_at IS NOT NULL
+                        THEN f.id END) AS pulled
     """,
 )
 
@@ -111,27 +117,29 @@ HOME_PULL = cypher(
     UNWIND authors AS a
     MATCH (a)-[:POSTED]->(p:Post)
     WHERE {post_visible("p", "a", "v")}
-      AND {keyset_before("p.created_at", "p.id", "before_ts", "before_id")}
-    RETURN p.id AS id, p.created_at AS score, a.id AS author_id
+    WITH p, a, {SCORE} AS score
+    WHERE {keyset_before("score", "p.id", "before_ts", "before_id")}
+    RETURN p.id AS id, score, a.id AS author_id
     ORDER BY score DESC, id DESC
     LIMIT $limit
     """,
 )
 
-#: Cold start: recent popular posts for a viewer who follows nobody. PUBLISHED posts created at or after
-#: ``$since`` ms by public authors not blocked either way, ordered by ``(like_count, created_at, id)``
-#: descending, after the keyset ``($before_likes, $before_ts, $before_id)`` (the ``likes`` tier in the
-#: ``CASE`` shape of ``graph.keyset``). Rows: ``{id, score, likes, author_id}``.
+#: Cold start: the ranked list of recent popular posts for a viewer who follows nobody, at most ``$limit``.
+#: PUBLISHED posts published at or after ``$since`` ms (``$created_since`` bounds ``created_at`` below, for the
+#: index: a post is published within its upload window after creation) by public authors not blocked either
+#: way, ordered by ``(like_count, score, id)`` descending. ``services.feed`` snapshots this list per viewer
+#: (like counts change with every write-back, so paging a live ranking would repeat and skip posts). Rows:
+#: ``{id, score, likes, author_id}``.
 POPULAR_POSTS = cypher(
     "feed.POPULAR_POSTS",
     f"""
     MATCH (v:User {{id: $viewer_id}})
     MATCH (a:User)-[:POSTED]->(p:Post)
-    WHERE p.created_at >= $since AND NOT coalesce(a.is_private, false) AND {post_visible("p", "a", "v")}
-    WITH p, a, coalesce(p.like_count, 0) AS likes
-    WHERE CASE WHEN likes = $before_likes THEN {keyset_before("p.created_at", "p.id", "before_ts", "before_id")}
-          ELSE likes < $before_likes END
-    RETURN p.id AS id, p.created_at AS score, likes, a.id AS author_id
+    WHERE p.created_at >= $created_since AND NOT coalesce(a.is_private, false) AND {post_visible("p", "a", "v")}
+    WITH p, a, coalesce(p.like_count, 0) AS likes, {SCORE} AS score
+    WHERE score >= $since
+    RETURN p.id AS id, score, likes, a.id AS author_id
     ORDER BY likes DESC, score DESC, id DESC
     LIMIT $limit
     """,

@@ -3,9 +3,10 @@
 ``python -m server.cli dev`` runs in its own session on a fresh data dir. Once ``/readyz`` reports the four
 backends healthy: ``{ __typename }`` answers, GraphiQL is served, the URL was printed, a second command
 (``migrate``) finds the stack through ``services.json``, and every worker of ``workers.registry.WORKER_NAMES``
-runs as a child. Then SIGTERM: the whole tree (collected beforehand) is gone within ``STOP_WITHIN`` s and
-``services.json`` is removed. The same holds for SIGTERM in the middle of start-up (the API spawned, not
-ready yet) and for kill -9 of ``dev`` (its children die by PDEATHSIG; ``services.json`` stays, ignored).
+runs as a child; a worker killed with -9 is started again, with a line on the console. Then SIGTERM: the
+whole tree (collected beforehand) is gone within ``STOP_WITHIN`` s and ``services.json`` is removed. The
+same holds for SIGTERM in the middle of start-up (the API spawned, not ready yet) and for kill -9 of
+``dev`` (its children die by PDEATHSIG; ``services.json`` stays, ignored).
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ if TYPE_CHECKING:
 
 READY_WITHIN = 60.0  # s from spawn to /readyz 200 (measured 2.7–6.6 s on a busy 2-core box)
 STOP_WITHIN = 15.0  # s from SIGTERM to no process of the tree left
-BACKENDS = ["graph", "kafka", "redis", "s3"]
-CHILDREN = len(BACKENDS) + 1 + len(WORKER_NAMES)  # the stack, the API, the workers
+RESTART_WITHIN = 30.0  # s from a worker's kill -9 to its successor (dev waits 1 s; importing takes a few)
+BACKENDS = ["graph", "kafka", "redis", "s3"]  # what /readyz checks
+SERVICES = ["cache", "graph", "kafka", "redis", "s3"]  # the embedded stack's processes
+CHILDREN = len(SERVICES) + 1 + len(WORKER_NAMES)  # the stack, the API, the workers
 
 
 def _free_port() -> int:
@@ -67,6 +70,12 @@ def _descendants(root: int) -> dict[int, list[str]]:
         tree[pid] = [a.decode(errors="replace") for a in argv if a]
         todo += _children_of(pid)
     return tree
+
+
+def _worker_pids(root: int, name: str) -> set[int]:
+    """Live direct children of ``root`` running ``instagraph worker <name>``."""
+    tree = _descendants(root)
+    return {pid for pid in _children_of(root) if tree.get(pid, [])[-2:] == ["worker", name] and pid_alive(pid)}
 
 
 def _clean_env() -> dict[str, str]:
@@ -155,7 +164,7 @@ def test_dev_serves_graphql_runs_every_worker_and_stops_clean_on_sigterm(
     assert f"GraphiQL: {base}/graphql" in out.read_text()
 
     info = StackInfo.read(data_dir / SERVICES_FILE)
-    assert sorted(info.pids) == BACKENDS
+    assert sorted(info.pids) == SERVICES
     migrate = subprocess.run(
         [sys.executable, "-m", "server.cli", "migrate", "--data-dir", str(data_dir)],
         cwd=PROJECT_ROOT, env=_clean_env(), capture_output=True, timeout=60, check=False,
@@ -175,6 +184,19 @@ def test_dev_serves_graphql_runs_every_worker_and_stops_clean_on_sigterm(
     assert [pid for pid in tree if not pid_alive(pid)] == [], "a child died while the stack ran"
     logs = {name: (data_dir / "logs" / f"worker-{name}.log").read_text() for name in WORKER_NAMES}
     assert {name: text for name, text in logs.items() if "Traceback" in text} == {}
+
+    # a worker that dies is restarted (as compose's `restart: unless-stopped` does)
+    (fanout,) = [pid for pid, argv in tree.items() if pid in direct and argv[-2:] == ["worker", "fanout"]]
+    os.kill(fanout, signal.SIGKILL)
+    deadline = time.monotonic() + RESTART_WITHIN
+    while time.monotonic() < deadline and not _worker_pids(proc.pid, "fanout") - {fanout}:
+        time.sleep(0.2)
+    assert _worker_pids(proc.pid, "fanout") - {fanout}, out.read_text()
+    while "worker-fanout restarted" not in out.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "worker-fanout exited (-9); restarting in 1 s" in out.read_text()
+    assert "worker-fanout restarted (pid" in out.read_text()
+    tree = _descendants(proc.pid)
 
     os.kill(proc.pid, signal.SIGTERM)
     stopping = time.monotonic()
@@ -205,7 +227,7 @@ def test_dev_sigterm_during_start_up_stops_everything(
     proc, port, data_dir, out = dev
     serve = ["serve", "--host", "127.0.0.1", "--port", str(port)]
     tree = _wait_tree(proc, out, lambda t: any(argv[-5:] == serve for argv in t.values()))
-    assert len(tree) == len(BACKENDS) + 1  # the stack and the API (importing); no worker yet
+    assert len(tree) == len(SERVICES) + 1  # the stack and the API (importing); no worker yet
 
     os.kill(proc.pid, signal.SIGTERM)
     stopping = time.monotonic()

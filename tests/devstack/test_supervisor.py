@@ -80,14 +80,26 @@ async def test_restarted_service_keeps_its_port_and_data(extra_stack: EmbeddedSt
     await client.aclose()
 
 
-async def test_all_four_answer_and_stop_leaves_no_child(extra_stack: EmbeddedStack) -> None:
+async def test_all_five_answer_and_stop_leaves_no_child(extra_stack: EmbeddedStack) -> None:
     info = extra_stack.info
     await probes.probe_graph(info.ports["graph"])
     await probes.probe_redis(info.ports["redis"])
+    await probes.probe_redis(info.ports["cache"])
     await probes.probe_kafka(info.kafka_bootstrap)
     await probes.probe_s3(info.s3_endpoint, info.s3_access_key, info.s3_secret_key, info.s3_bucket)
-    assert sorted(info.pids) == ["graph", "kafka", "redis", "s3"]
+    assert sorted(info.pids) == ["cache", "graph", "kafka", "redis", "s3"]
     assert all(pid_alive(pid) for pid in info.pids.values())
+    cache = aioredis.Redis(host="127.0.0.1", port=info.ports["cache"])
+    try:  # the cache role evicts (allkeys-lru under a bound), the state role never does
+        assert (await cache.config_get("maxmemory-policy"))["maxmemory-policy"] == "allkeys-lru"
+        assert int((await cache.config_get("maxmemory"))["maxmemory"]) > 0
+    finally:
+        await cache.aclose()
+    state = aioredis.Redis(host="127.0.0.1", port=info.ports["redis"])
+    try:
+        assert (await state.config_get("maxmemory-policy"))["maxmemory-policy"] == "noeviction"
+    finally:
+        await state.aclose()
 
     await extra_stack.stop()
     await extra_stack.stop()  # idempotent
@@ -139,7 +151,7 @@ async def test_supervisor_killed_with_sigkill_leaves_no_child(tmp_path: Path) ->
         line = await asyncio.wait_for(proc.stdout.readline(), timeout=90)
         started = json.loads(line)
         pids = list(started["pids"].values())
-        assert len(pids) == 4 and all(pid_alive(pid) for pid in pids)
+        assert len(pids) == 5 and all(pid_alive(pid) for pid in pids)
 
         os.kill(proc.pid, signal.SIGKILL)
         await asyncio.wait_for(proc.wait(), timeout=10)

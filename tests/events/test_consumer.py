@@ -1,22 +1,34 @@
-"""The consumer runtime against real Tansu and Redis: retries, DLQ, dedupe, commits."""
+"""The consumer runtime against real Tansu and Redis: retries, DLQ, dedupe, commits, and a real store outage
+(the cache Redis SIGSTOPped under the real fan-out handler) that pauses the consumer instead of dead-lettering."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from cache.keys import RedisKeys
 from events.envelope import HEADER_EVENT_ID, HEADER_EVENT_TYPE, Event
+from tests.support.factories import make_user
+from tests.support.fanout import event_for, feed_ids, follow, open_feeds, publish_post
+from tests.support.metrics import metric_value
+from tests.support.processes import paused
+from workers.fanout import make_handler
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    import httpx
     import redis.asyncio as aioredis
     from aiokafka.structs import ConsumerRecord
+    from starlette.applications import Starlette
 
+    from devstack.supervisor import EmbeddedStack
     from events.consumer import Consumer
     from events.producer import EventProducer
     from events.topics import Topics
+    from graph.store import GraphStore
     from runtime.settings import Settings
+    from tests.support.factories import TestUser
 
 
 async def _publish(producer: EventProducer, topic: str, event: Event) -> None:
@@ -147,3 +159,60 @@ async def test_dedupe_is_per_consumer(
     assert await make_consumer("first", [topic], record).run_until_idle() == 1
     assert await make_consumer("second", [topic], record).run_until_idle() == 1
     assert seen == [event.id, event.id]
+
+
+async def test_a_store_outage_pauses_the_consumer_instead_of_dead_lettering(
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, stack: EmbeddedStack,
+    settings: Settings, cache_redis: aioredis.Redis, topics: Topics, producer: EventProducer,
+    make_consumer: Callable[..., Consumer], read_topic: Callable[..., Awaitable[list[ConsumerRecord]]],
+) -> None:  # fmt: skip
+    # given: the real fan-out handler, a follower with a live feed, and a post.published event
+    author, fan = await make_user(api, "co_author"), await make_user(api, "co_fan")
+    await follow(api, fan, author)
+    await open_feeds(app, fan)
+    post_id = await publish_post(app, author)
+    event = await event_for(graph_store, "post.published", subject_id=post_id)
+    topic = topics.name("posts")
+    # 2 retries 20/40 ms apart: the old runtime dead-lettered such an event within ~0.1 s of an outage
+    consumer = make_consumer("co-fanout", [topic], make_handler(app.state.services), max_retries=2,
+                             outage_backoff_max_ms=500)  # fmt: skip
+    await consumer.run_until_idle(idle_ms=300)  # joined its group
+    labels = {"consumer": "co-fanout"}
+    waits = metric_value("instagraph_consumer_store_waits_total", **labels)
+    processed = metric_value("instagraph_events_processed_total", **labels, topic=topic)
+    runner = asyncio.create_task(consumer.run())
+    try:
+        # when: the cache Redis is blackholed (SIGSTOP) while the event arrives, for several seconds
+        with paused(stack, "cache"):
+            await producer.publish_event(event)
+            await _until(lambda: metric_value("instagraph_consumer_store_waits_total", **labels) >= waits + 3)
+            await asyncio.sleep(1.5)
+            assert metric_value("instagraph_consumer_paused", **labels) == 1.0
+        # then: once it answers again the same event is handled, exactly once, and never dead-lettered
+        await _until_async(lambda: _in_feed(cache_redis, settings, fan, post_id))
+    finally:
+        consumer.stop()
+        await asyncio.wait_for(runner, timeout=15)
+    assert metric_value("instagraph_events_processed_total", **labels, topic=topic) == processed + 1
+    assert metric_value("instagraph_events_failed_total", **labels, topic=topic) == 0
+    dead = await read_topic(topics.dlq(topic), idle_ms=500)
+    assert [r for r in dead if dict(r.headers).get(HEADER_EVENT_ID) == event.id.encode()] == []
+    assert metric_value("instagraph_consumer_paused", **labels) == 0.0
+
+
+async def _until(check: Callable[[], bool], within: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def _until_async(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def _in_feed(cache_redis: aioredis.Redis, settings: Settings, user: TestUser, post_id: str) -> bool:
+    return post_id in await feed_ids(cache_redis, settings, user)

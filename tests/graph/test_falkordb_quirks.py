@@ -169,3 +169,20 @@ async def test_a_pattern_predicate_in_the_match_where_plans_a_label_scan_and_aft
     after_with = await plan(_FOLLOWERS + "WITH r, a WHERE NOT (r)-[:BLOCKS]-(a) RETURN a.id")
     assert "Node By Label Scan | (a:User)" in inline  # the canary: fixed upstream when this fails
     assert "Label Scan" not in after_with
+
+
+SET_THEN_FILTER = cypher(
+    "tests.falkordb_quirks.SET_THEN_FILTER",
+    "MATCH (p:Post {id: $id}) SET p.touched = $value WITH p WHERE p.touched = 'never' RETURN p.id AS id",
+    write=True,
+)
+TOUCHED = cypher("tests.falkordb_quirks.TOUCHED", "MATCH (p:Post {id: $id}) RETURN p.touched AS touched")
+
+
+async def test_a_set_whose_row_a_later_where_drops_is_not_applied(graph_store: GraphStore) -> None:
+    # FalkorDB 4.16 applies a SET only for the rows that reach the end of the statement: "update, then move
+    # the rows that now qualify" must be two statements (graph.statements.outbox OUTBOX_FAILED then
+    # OUTBOX_DEAD_LETTER). Neo4j applies the SET either way. A canary: when it fails, the bug is fixed.
+    await graph_store.write(CREATE_POSTS, {"rows": [{"id": "quirk-set", "at": AT}]})
+    assert await graph_store.write(SET_THEN_FILTER, {"id": "quirk-set", "value": "yes"}) == []
+    assert await graph_store.read(TOUCHED, {"id": "quirk-set"}) == [{"touched": None}]

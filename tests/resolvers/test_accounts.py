@@ -13,6 +13,7 @@ import pytest
 from graph.cypher import cypher
 from services.core.tokens import AccessTokens
 from tests.support.factories import DEFAULT_PASSWORD, graphql, make_user, random_ip
+from tests.support.posts import restart_redis
 
 if TYPE_CHECKING:
     import httpx
@@ -321,7 +322,7 @@ async def test_scheme_is_case_insensitive(api: httpx.AsyncClient) -> None:
 
 
 async def test_authentication_and_logout_work_while_redis_is_down(
-    api: httpx.AsyncClient, stack: EmbeddedStack, graph_store: GraphStore
+    api: httpx.AsyncClient, app: Starlette, stack: EmbeddedStack, graph_store: GraphStore
 ) -> None:
     ida = await make_user(api, "ida")
     phone = (await login(api, "ida"))["data"]["login"]
@@ -342,7 +343,7 @@ async def test_authentication_and_logout_work_while_redis_is_down(
         )
         assert await graph_store.read(SESSIONS_OF, {"id": ida.id}) == sessions_before
     finally:
-        await stack.start_service("redis")
+        await restart_redis(stack, app.state.resources.redis)
     assert "errors" not in await register(api, username="ida2", email="ida2@example.com")
     # back up: the logout made during the outage holds (replayed into the cache), the other session works
     assert code_of(await graphql(api, VIEWER, token=phone["accessToken"])) == "UNAUTHENTICATED"

@@ -20,6 +20,7 @@ from schema.base import from_global_id, to_global_id
 from tests.support.factories import graphql, make_user
 from tests.support.fanout import created_at, follow, publish_and_fan_out, publish_post
 from tests.support.metrics import metric_value
+from tests.support.posts import restart_redis, stop_redis
 from workers.fanout import make_handler
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ async def test_bad_paging_arguments_are_bad_user_input(
 
 
 async def test_feed_merges_pushed_and_celebrity_posts_newest_first(
-    api: httpx.AsyncClient, redis: aioredis.Redis, settings: Settings, world: World
+    api: httpx.AsyncClient, cache_redis: aioredis.Redis, settings: Settings, world: World
 ) -> None:
     expected = world.expected(world.viewer, world.author, world.celebrity)
 
@@ -165,7 +166,9 @@ async def test_feed_merges_pushed_and_celebrity_posts_newest_first(
     assert body["data"]["feed"]["pageInfo"] == {
         "hasNextPage": False, "hasPreviousPage": False, "endCursor": last_cursor,
     }  # fmt: skip
-    pushed = {m.decode() for m in await redis.zrange(RedisKeys(settings.redis_prefix).feed(world.viewer.id), 0, -1)}
+    pushed = {
+        m.decode() for m in await cache_redis.zrange(RedisKeys(settings.redis_prefix).feed(world.viewer.id), 0, -1)
+    }
     celebrity_posts = {p for _, p in world.posts["fd_celeb"]}
     assert celebrity_posts.isdisjoint(pushed)  # celebrities reach followers only through the read-time merge
     assert set(world.expected(world.author, world.viewer)) <= pushed
@@ -231,21 +234,21 @@ async def test_round_trips_per_page_are_fixed(
 
 
 async def test_missing_feed_key_is_rebuilt_from_the_graph(
-    api: httpx.AsyncClient, redis: aioredis.Redis, settings: Settings, world: World
+    api: httpx.AsyncClient, cache_redis: aioredis.Redis, settings: Settings, world: World
 ) -> None:
     key = RedisKeys(settings.redis_prefix).feed(world.viewer.id)
     expected = world.expected(world.viewer, world.author, world.celebrity)
     rebuilds = metric_value("instagraph_feed_rebuilds_total")
-    assert await redis.delete(key) == 1
+    assert await cache_redis.delete(key) == 1
 
     assert await _all_pages(api, world.viewer, 6) == expected
 
     assert metric_value("instagraph_feed_rebuilds_total") == rebuilds + 1
-    members = {m.decode(): s for m, s in await redis.zrange(key, 0, -1, withscores=True)}
+    members = {m.decode(): s for m, s in await cache_redis.zrange(key, 0, -1, withscores=True)}
     assert members.pop(BUILT) == float("inf")
     assert set(members) == set(world.expected(world.viewer, world.author))  # celebrities stay pulled
 
-    assert await redis.delete(key) == 1
+    assert await cache_redis.delete(key) == 1
     concurrent = await asyncio.gather(*(graphql(api, FEED, {"first": 100}, token=world.viewer.token) for _ in range(4)))
     assert [_ids(body) for body in concurrent] == [expected] * 4
     # the rebuild lock let one request rebuild, the rest waited
@@ -253,17 +256,15 @@ async def test_missing_feed_key_is_rebuilt_from_the_graph(
 
 
 async def test_feed_is_served_from_the_graph_while_redis_is_down(
-    app: Starlette, api: httpx.AsyncClient, redis: aioredis.Redis, stack: EmbeddedStack, world: World
+    app: Starlette, api: httpx.AsyncClient, cache_redis: aioredis.Redis, stack: EmbeddedStack, world: World
 ) -> None:
     expected = world.expected(world.viewer, world.author, world.celebrity)
     degraded = metric_value("instagraph_feed_degraded_total")
-    await stack.stop_service("redis")
+    await stop_redis(stack)
     try:
         pages = await _all_pages(api, world.viewer, 10)
-    finally:
-        await stack.start_service("redis")
-        for client in (redis, app.state.resources.redis):  # drop connections to the stopped server
-            await client.connection_pool.disconnect()
+    finally:  # both roles back, pooled connections dropped, the app's circuits closed again
+        await restart_redis(stack, cache_redis, app.state.resources.redis, app.state.resources.cache)
 
     assert pages == expected
     served_by_graph = degraded + math.ceil(len(expected) / 10)  # one per page
@@ -273,7 +274,7 @@ async def test_feed_is_served_from_the_graph_while_redis_is_down(
 
 
 async def test_unfollowed_blocked_and_deleted_authors_are_filtered_at_read(
-    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, redis: aioredis.Redis,
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore, cache_redis: aioredis.Redis,
     settings: Settings, world: World,
 ) -> None:  # fmt: skip
     reader, kept, dropped, blocker, deleter = [
@@ -281,6 +282,7 @@ async def test_unfollowed_blocked_and_deleted_authors_are_filtered_at_read(
     ]
     for user in (kept, dropped, blocker, deleter):
         await follow(api, reader, user)
+    assert _ids(await graphql(api, FEED, {"first": 3}, token=reader.token)) == []  # the reader's feed is live
     local = World(reader, kept, blocker, deleter, public_posts=world.public_posts)  # one ledger of posts
     old = [await _post(app, graph_store, local, kept) for _ in range(2)]
     await _post(app, graph_store, local, deleter)
@@ -288,7 +290,7 @@ async def test_unfollowed_blocked_and_deleted_authors_are_filtered_at_read(
         await _post(app, graph_store, local, user)
     gone = await _post(app, graph_store, local, deleter)
     key = RedisKeys(settings.redis_prefix).feed(reader.id)
-    assert await redis.zcard(key) == 8  # pushed by the fan-out, no marker yet
+    assert await cache_redis.zcard(key) == 8 + 1  # pushed by the fan-out, and the rebuilt marker
 
     assert (await graphql(api, UNFOLLOW, {"id": dropped.gid}, token=reader.token))["data"]["unfollow"]
     assert (await graphql(api, BLOCK, {"id": reader.gid}, token=blocker.token))["data"]["block"]
@@ -303,7 +305,7 @@ async def test_unfollowed_blocked_and_deleted_authors_are_filtered_at_read(
     assert len(survivors) == 3 and set(old) <= set(survivors)
     assert _ids(body) == survivors
     assert body["data"]["feed"]["pageInfo"]["hasNextPage"] is False
-    remaining = {m.decode() for m in await redis.zrange(key, 0, -1)} - {BUILT}
+    remaining = {m.decode() for m in await cache_redis.zrange(key, 0, -1)} - {BUILT}
     assert remaining == set(survivors)  # filtered ids were removed lazily
 
 

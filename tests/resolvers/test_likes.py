@@ -19,6 +19,7 @@ from tests.support.posts import (
     post_counts,
     publish_post,
     restart_redis,
+    stop_redis,
 )
 from workers.counters import JOB
 
@@ -70,7 +71,7 @@ async def post(api: httpx.AsyncClient, app: Starlette, author: TestUser) -> Test
 
 
 async def test_liking_twice_is_one_edge_one_count_and_one_event(
-    api: httpx.AsyncClient, app: Starlette, redis: aioredis.Redis, settings: Settings, post: TestPost
+    api: httpx.AsyncClient, app: Starlette, cache_redis: aioredis.Redis, settings: Settings, post: TestPost
 ) -> None:
     fan = await _user(api, "fan")
     first = await _like(api, fan, post)
@@ -79,7 +80,7 @@ async def test_liking_twice_is_one_edge_one_count_and_one_event(
     graph = app.state.resources.graph
     assert await like_edges(graph, post.id) == 1
     assert await outbox_events(graph, "like.created", post.id) == 1
-    assert await redis.get(f"{settings.redis_prefix}like_ct:{{{post.id}}}") == b"1"
+    assert await cache_redis.get(f"{settings.redis_prefix}like_ct:{{{post.id}}}") == b"1:1"  # count:version
 
 
 async def test_unliking_twice_is_fine_and_counts_once(
@@ -139,18 +140,18 @@ async def test_an_approved_follower_may_like_a_private_post(api: httpx.AsyncClie
 
 
 async def test_an_evicted_counter_is_recounted_from_the_graph(
-    api: httpx.AsyncClient, redis: aioredis.Redis, settings: Settings, post: TestPost
+    api: httpx.AsyncClient, cache_redis: aioredis.Redis, settings: Settings, post: TestPost
 ) -> None:
     fans = [await _user(api, "fan") for _ in range(3)]
     for fan in fans:
         await _like(api, fan, post)
     key = f"{settings.redis_prefix}like_ct:{{{post.id}}}"
-    assert await redis.delete(key) == 1
+    assert await cache_redis.delete(key) == 1
     await _like(api, fans[0], post)  # a like while the counter is gone must not restart it at 1
     body = await graphql(api, POST, {"id": post.gid}, token=fans[1].token)
     assert body["data"]["post"] == {"likeCount": 3, "viewerHasLiked": True}
-    assert await redis.get(key) == b"3"
-    assert 0 < await redis.ttl(key) <= 3600
+    assert await cache_redis.get(key) == b"3:3"
+    assert 0 < await cache_redis.ttl(key) <= 3600
 
 
 async def test_the_counters_job_writes_counts_back_to_the_graph(
@@ -177,14 +178,14 @@ async def test_like_count_falls_back_to_the_graph_when_redis_is_down(
     for fan in fans[:2]:
         await _like(api, fan, post)
     await JOB.make_step(app.state.services)()
-    await stack.stop_service("redis")
+    await stop_redis(stack)
     try:
         body = await graphql(api, POST, {"id": post.gid}, token=fans[0].token)
         assert body == {"data": {"post": {"likeCount": 2, "viewerHasLiked": True}}}
         late = await _like(api, fans[2], post)  # the edge is written; the counter change is lost for now
         assert late["data"]["likePost"]["viewerHasLiked"] is True
     finally:
-        await restart_redis(stack, redis, app.state.resources.redis)
+        await restart_redis(stack, redis, app.state.resources.redis, app.state.resources.cache)
     assert await like_edges(app.state.resources.graph, post.id) == 3
     body = await graphql(api, POST, {"id": post.gid}, token=fans[0].token)
     assert body == {"data": {"post": {"likeCount": 3, "viewerHasLiked": True}}}  # invalidated, recounted

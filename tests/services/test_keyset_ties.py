@@ -17,6 +17,7 @@ import pytest
 
 from graph.cypher import cypher
 from services.core.pagination import decode_cursor
+from services.feed_cold_start import parse_popular_cursor
 from services.follows import FollowStatus
 from services.posts import MediaSpec
 from tests.support.factories import make_user
@@ -63,7 +64,8 @@ TIE_COMMENTS = cypher(
 #: Also ties ``like_count`` (the popular feed's first key): the graph copy is only written back periodically.
 TIE_POSTS = cypher(
     "tests.keyset_ties.TIE_POSTS",
-    "MATCH (:User {id: $user_id})-[:POSTED]->(p:Post) SET p.created_at = $at, p.like_count = 0 RETURN count(p) AS n",
+    "MATCH (:User {id: $user_id})-[:POSTED]->(p:Post) SET p.created_at = $at, p.published_at = $at, "
+    "p.like_count = 0 RETURN count(p) AS n",
     write=True,
 )
 
@@ -87,10 +89,13 @@ async def _walk(fetch: Callable[[str | None], Awaitable[Page[Any]]], limit: int 
     raise AssertionError(f"still has_next after {limit} pages: {items}")
 
 
-def _popular_cursor(after: str | None) -> tuple[int, int, str] | None:
-    """``(likes, score, id)`` of a cold-start cursor (``["popular", likes, score, id]``)."""
-    parts = decode_cursor(after, (str, int, int, str))
-    return None if parts is None else (parts[1], parts[2], parts[3])
+def _popular_cursor(after: str | None) -> tuple[str, int] | None:
+    """``(snapshot, position)`` of a cold-start cursor (``["popular", snapshot, position]``)."""
+    return None if after is None else parse_popular_cursor(after)
+
+
+async def _first(read: Awaitable[tuple[Page[Any], Any]]) -> Page[Any]:
+    return (await read)[0]
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +186,9 @@ async def test_posts_feed_and_popular_posts_with_one_creation_time_come_once_eac
     own = await _walk(lambda after: services.posts.user_posts(owner.id, owner.id, 1, after))
     seen = await _walk(lambda after: services.posts.user_posts(owner.id, viewer, 1, after))
     pulled = await _walk(lambda after: services.feed.pull_feed(viewer, 1, decode_cursor(after, (int, str))))
-    popular = await _walk(lambda after: services.feed.popular_feed(viewer, 1, _popular_cursor(after)))
+    popular = await _walk(
+        lambda after: _first(services.feed.cold_start.page(viewer, 1, _popular_cursor(after), hydrate=False))
+    )
 
     assert [p.id for p in own] == sorted([*published, pending.post.id], reverse=True)
     assert [p.id for p in seen] == published

@@ -12,6 +12,7 @@ from cache.rate_limits import GcraLimiter
 from runtime.settings import Settings
 from services.core.errors import RateLimited
 from services.rate_limits import LIMITS, Limit, RateLimitService, parse_rate_limits
+from tests.support.posts import restart_redis
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -156,6 +157,6 @@ async def test_limits_fail_open_while_redis_is_down(
         for _ in range(5):
             await limits.hit("follow", "user-d")  # over the limit, but Redis is gone: let it through
     finally:
-        await stack.start_service("redis")
+        await restart_redis(stack, redis)
     with pytest.raises(RateLimited):  # back up: the limit holds again
         await limits.hit("follow", "user-d")

@@ -14,6 +14,7 @@ from PIL import Image
 from cache.feed import BUILT
 from cache.keys import RedisKeys
 from events.envelope import Event
+from graph.statements.fanout import POST_FOR_FANOUT
 from graph.statements.outbox import OUTBOX_PENDING
 from services.posts import MediaSpec
 from tests.support.factories import graphql
@@ -108,3 +109,16 @@ async def created_at(app: Starlette, post_id: str) -> int:
     """The post's ``created_at`` (ms), read through the posts service."""
     (record,) = await app.state.services.posts.posts_by_ids([post_id], None)
     return int(record.created_at)
+
+
+async def feed_score(app: Starlette, post_id: str) -> int:
+    """The post's feed score (its publish time, ms) as the fan-out worker reads it."""
+    (row,) = await app.state.resources.graph.read(POST_FOR_FANOUT, {"post_id": post_id})
+    return int(row["score"])
+
+
+async def open_feeds(app: Starlette, *users: TestUser) -> None:
+    """Each user opens their home feed (through the feed service), which makes their ``feed:{uid}`` live:
+    fan-out pushes only into feeds of users who read them."""
+    for user in users:
+        await app.state.services.feed.read_home_feed(user.id, 10, None)

@@ -141,12 +141,28 @@ async def approve(api: httpx.AsyncClient, owner: TestUser, requester: TestUser) 
     assert "errors" not in body, body
 
 
+REDIS_ROLES = ("redis", "cache")  # the stack's state and cache Redis services
+BREAKER_RECOVERY_S = 10.0  # generous: the breaker's probe closes it about 1 s after Redis answers
+
+
+async def stop_redis(stack: EmbeddedStack) -> None:
+    """Stop both Redis roles of the stack (state and cache)."""
+    for name in REDIS_ROLES:
+        await stack.stop_service(name)
+
+
 async def restart_redis(stack: EmbeddedStack, *clients: aioredis.Redis) -> None:
-    """Start the stack's Redis again and drop the pooled connections of ``clients`` (each would otherwise
-    fail its first command after the restart with "Connection closed by server")."""
-    await stack.start_service("redis")
+    """Start the stack's Redis roles again, drop the pooled connections of ``clients`` (each would otherwise
+    fail its first command after the restart with "Connection closed by server") and wait until each
+    client's circuit breaker has closed again (``cache.breaker``: it opened during the outage)."""
+    for name in REDIS_ROLES:
+        await stack.start_service(name)
     for client in clients:
         await client.connection_pool.disconnect()
+    for client in clients:
+        breaker = getattr(client, "breaker", None)
+        if breaker is not None:
+            assert await breaker.wait_closed(BREAKER_RECOVERY_S), f"Redis circuit ({breaker.role}) still open"
 
 
 async def publish_seeded_post(app: Starlette, author: TestUser, caption: str, seed_key: str) -> str:

@@ -140,8 +140,9 @@ async def test_with_the_index_down_events_wait_and_the_index_catches_up(
     broken = open_search_index(f"tantivy://{blocker / 'search'}")
     services = app.state.services
     indexer = SearchIndexer(app.state.resources.graph, broken, services.engagement.counters)
-    worker = Worker("indexer-outage", WORKER.topics, WORKER.make_handler,
-                    make_batch_handler=WORKER.make_batch_handler, pause_on=WORKER.pause_on)  # fmt: skip
+    worker = Worker(
+        "indexer-outage", WORKER.topics, WORKER.make_handler, make_batch_handler=WORKER.make_batch_handler
+    )
     context = SimpleNamespace(search_indexer=indexer)
     config = _config(settings)
     (consumer,) = build_consumers(
