@@ -6,7 +6,9 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from cache.cold_feed import ColdFeedCache
+from cache.explore import ExploreCache
 from cache.feed import FeedCache
+from cache.hashtags import TrendCounters
 from cache.idempotency import IdempotencyRecords
 from cache.like_counts import LikeCountCache
 from cache.notification_relay import NotificationRelay
@@ -27,9 +29,11 @@ from services.core.device_tokens import DeviceTokens
 from services.core.passwords import Passwords
 from services.core.tokens import AccessTokens
 from services.engagement import EngagementService
+from services.explore import ExploreService
 from services.fanout import FanoutService
 from services.feed import FeedService
 from services.follows import FollowService
+from services.hashtags import HashtagService
 from services.highlights import HighlightService
 from services.idempotency import IdempotencyService
 from services.like_counts import LikeCountService
@@ -42,6 +46,8 @@ from services.notifications_live import LiveNotificationService
 from services.persisted_queries import PersistedQueryService
 from services.posts import PostService
 from services.rate_limits import LIMITS, RateLimitService
+from services.search import SearchService
+from services.search_indexing import SearchIndexer
 from services.sessions import SessionService
 from services.stories import StoryService
 from services.story_expiry import StoryExpiryService
@@ -101,6 +107,10 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     story_cache = StoryCache(redis, keys, seen_ttl_s=settings.story_ttl)
     stories = StoryService(graph, resources.objects, story_cache, rate_limits, story_clock, ttl_s=settings.story_ttl)
     story_media = StoryMediaService(graph, resources.objects, story_cache, story_clock)
+    explore = ExploreService(
+        graph, ExploreCache(resources.cache, keys), like_counts,
+        cache_ttl_s=settings.explore_cache_ttl, max_per_author=settings.explore_max_per_author,
+    )
     services = Services(
         auth=AuthService(tokens, sessions),
         accounts=AccountService(graph, Passwords(), sessions, rate_limits, devices),
@@ -115,7 +125,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         media=MediaService(graph, resources.objects, posts),
         feed=FeedService(
             graph, feed_cache, like_counts, ColdFeedCache(resources.cache, keys),
-            celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
+            celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items, explore=explore,
         ),
         fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),
         engagement=EngagementService(graph, like_counts),
@@ -138,6 +148,10 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         ),
         close_friends=CloseFriendService(graph),
         highlights=HighlightService(graph, stories.reader),
+        search=SearchService(graph, resources.search, rate_limits, like_counts),
+        search_indexer=SearchIndexer(graph, resources.search, like_counts),
+        hashtags=HashtagService(graph, TrendCounters(redis, keys), like_counts),
+        explore=explore,
     )
     try:
         yield services
