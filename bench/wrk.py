@@ -6,11 +6,12 @@ where ``wrk -c8`` measured ~2,700 on the same server), so every HTTP figure of `
     result = run_wrk("http://127.0.0.1:8000/graphql", bodies=[{"query": "{ __typename }"}], seconds=10)
     result.requests_per_s, result.p50_ms, result.p99_ms
 
-``bodies`` and ``tokens`` rotate per request (a Lua ``request()`` over two tables), so one run can play many
-viewers in turn. ``rate`` offers about that many requests per second instead of as many as the server takes:
-each connection waits ``connections / rate`` seconds between its requests (wrk's Lua ``delay()``; Debian's
-wrk 4.1 has no constant-throughput mode), so the achieved rate is a little under the offered one and is what
-the result reports. The Lua ``done()`` hook prints the exact latency percentiles and the error counts as one
+``bodies``, ``tokens`` and ``clients`` (``X-Forwarded-For`` addresses) rotate per request (a Lua ``request()``
+over three tables), so one run can play many viewers, or many anonymous clients, in turn. ``rate`` offers
+about that many requests per second instead of as many as the server takes: each connection waits
+``connections / rate`` seconds between its requests (wrk's Lua ``delay()``; Debian's wrk 4.1 has no
+constant-throughput mode), so the achieved rate is a little under the offered one and is what the result
+reports. The Lua ``done()`` hook prints the exact latency percentiles and the error counts as one
 JSON line, parsed here; a run with non-2xx answers or socket errors raises ``WrkFailed`` (a benchmark of
 errors is no benchmark). ``make bench-deps`` installs wrk (``apt-get install wrk``).
 """
@@ -28,10 +29,12 @@ from typing import Any
 _LUA = r"""
 local bodies = {BODIES}
 local tokens = {TOKENS}
+local clients = {CLIENTS}
 local i = 0
 request = function()
   i = i + 1
   local headers = {}
+  if #clients > 0 then headers["X-Forwarded-For"] = clients[(i % #clients) + 1] end
   if #bodies == 0 then return wrk.format("GET", nil, headers) end
   headers["Content-Type"] = "application/json"
   if #tokens > 0 then headers["Authorization"] = "Bearer " .. tokens[(i % #tokens) + 1] end
@@ -93,18 +96,21 @@ def run_wrk(
     *,
     bodies: list[dict[str, Any]] | None = None,
     tokens: list[str] | None = None,
+    clients: list[str] | None = None,
     seconds: float = 10.0,
     connections: int = 8,
     rate: float | None = None,
 ) -> WrkResult:
     """Load ``url`` for ``seconds`` with ``connections`` connections on one wrk thread: POST each of
-    ``bodies`` in turn (JSON), each request with the next of ``tokens`` as its bearer token; GET when
+    ``bodies`` in turn (JSON), each request with the next of ``tokens`` as its bearer token and the next of
+    ``clients`` as its ``X-Forwarded-For`` (honoured from 127.0.0.1, a trusted proxy by default); GET when
     ``bodies`` is None (a plain route such as ``/healthz``). ``rate``: offer about that many requests/s
     (see the module docstring). Raises ``WrkFailed``."""
     delay = "" if rate is None else f"delay = function() return {connections * 1000.0 / rate:.3f} end"
     script = (
         _LUA.replace("{BODIES}", _lua_table([json.dumps(b) for b in bodies or []]))
         .replace("{TOKENS}", _lua_table(tokens or []))
+        .replace("{CLIENTS}", _lua_table(clients or []))
         .replace("{DELAY}", delay)
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:

@@ -121,6 +121,34 @@ class RedisKeys:
         """ZSET hashtag -> count for one time bucket."""
         return f"{self.prefix}trend:{window}:{bucket}"
 
+    # Trending hashtags (cache/hashtags.py): every key carries the ``{trend}`` hash tag, so that one script or
+    # ``ZUNIONSTORE`` may name several of them on a Redis Cluster (they all live on one slot; they are small).
+
+    def trend_bucket(self, window: str, bucket: int) -> str:
+        """ZSET hashtag -> distinct authors who used it in one time bucket of ``window``'s granularity."""
+        return f"{self.prefix}trend:{{trend}}:{window}:{bucket}"
+
+    def trend_authors(self, window: str, bucket: int, tag: str) -> str:
+        """ZSET author id -> live posts with ``tag`` in one time bucket (the union over a window's buckets
+        counts each author once)."""
+        return f"{self.prefix}trend:{{trend}}:{window}:{bucket}:{tag}"
+
+    def trend_post(self, post_id: str) -> str:
+        """String: what a post added to the trend counters (JSON), so that it is counted and removed once."""
+        return f"{self.prefix}trend:{{trend}}:post:{post_id}"
+
+    def trend_scratch(self, token: str) -> str:
+        """Scratch ZSET of one trending read (deleted in the same transaction)."""
+        return f"{self.prefix}trend:{{trend}}:tmp:{token}"
+
+    def explore_pool(self) -> str:
+        """String (JSON): the explore candidates shared by every viewer, recomputed every minute or so."""
+        return f"{self.prefix}explore:pool"
+
+    def explore_snapshot(self, viewer: str) -> str:
+        """String (JSON): a viewer's explore ordering, frozen for a few minutes (``anon`` for anonymous)."""
+        return f"{self.prefix}explore:{{{viewer}}}"
+
     def notify_channel(self, user_id: str) -> str:
         """Pub/sub channel for a user's live notifications."""
         return f"{self.prefix}notify:{{{user_id}}}"

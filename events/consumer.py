@@ -25,6 +25,11 @@ A crash before the commit redelivers; step 2 and idempotent handlers make that h
 cannot be written (broker down) nothing is committed: the partition is rewound and retried after a backoff.
 Redis failures in step 2/4 are logged and ignored (handlers are idempotent; Redis only saves work).
 
+Batch mode (``batch_handler``, for consumers that write many documents per commit: the search indexer): the
+valid, unseen events of one partition's batch are handed over together (``await batch_handler(events)``),
+with the same outage wait and the same retries; when the batch still fails, each event is handled alone by
+``handler`` (so one poison event ends in the DLQ, not the batch).
+
 Errors: ``start`` raises ``BrokerUnavailable``; ``run`` logs and retries instead of raising.
 """
 
@@ -55,6 +60,7 @@ if TYPE_CHECKING:
     from events.producer import EventProducer
 
     Handler = Callable[[Event], Awaitable[None]]
+    BatchHandler = Callable[[Sequence[Event]], Awaitable[None]]
 
 log = structlog.get_logger(__name__)
 
@@ -94,9 +100,11 @@ class Consumer:
         poll_timeout_ms: int = 500,
         max_records: int = 100,
         fetch_max_wait_ms: int = 100,
+        batch_handler: BatchHandler | None = None,
         outage_backoff_max_ms: int = 10_000,
     ) -> None:
         self.name, self.topics, self.handler, self.group_id = name, list(topics), handler, group_id
+        self.batch_handler = batch_handler
         self.bootstrap, self.redis, self.keys, self.producer = bootstrap, redis, keys, producer
         self.max_retries, self.backoff_ms = max_retries, backoff_ms
         self.outage_backoff_max_ms = max(outage_backoff_max_ms, backoff_ms)
@@ -189,7 +197,16 @@ class Consumer:
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]
     ) -> int:
         done = 0
-        for record in records:
+        records_left = records
+        if self.batch_handler is not None:
+            try:
+                done = await self._handle_batch(consumer, tp, records)
+            except _Interrupted:
+                self._rewind(consumer, tp, records[0].offset)
+                records_left = []
+            else:
+                records_left = records[done:]
+        for record in records_left:
             try:
                 await self._handle_record(consumer, tp, record)
             except BrokerError as exc:
@@ -208,6 +225,72 @@ class Consumer:
         if done < len(records) and not self._stopping.is_set():
             await self._sleep(max(self.backoff_ms, 1_000) / 1000)
         return done
+
+    async def _handle_batch(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[ConsumerRecord]) -> int:
+        """Batch mode: hand the valid unseen events to ``batch_handler`` (a store outage is waited out as in
+        :meth:`_handle_record`; other failures retried), DLQ the invalid records, mark the events seen. Returns
+        how many records are done: all of them, or 0 when the batch kept failing or the DLQ could not be
+        written (the per-event path then takes over). Raises ``_Interrupted`` when ``stop`` came meanwhile."""
+        assert self.batch_handler is not None
+        events: list[Event] = []
+        invalid: list[tuple[ConsumerRecord, InvalidEvent]] = []
+        for record in records:
+            try:
+                events.append(Event.from_json(record.value))
+            except InvalidEvent as exc:
+                invalid.append((record, exc))
+        seen = await self._seen_flags(events)
+        unseen = {event.id: event for event, was_seen in zip(events, seen, strict=True) if not was_seen}
+        fresh = list(unseen.values())  # a record published twice in one batch is handled once
+        attempt, outage_wait_ms = 1, self.backoff_ms
+        while fresh:
+            try:
+                await self.batch_handler(fresh)
+                break
+            except BackendUnavailable as exc:  # a store is down: not the events' fault, wait it out
+                await self._wait_out_outage(consumer, tp, fresh[0], exc, outage_wait_ms)
+                outage_wait_ms = min(outage_wait_ms * 2, self.outage_backoff_max_ms)
+            # The runtime's boundary: whatever else a handler raises is retried, then handled event by event.
+            except Exception as exc:
+                log.warning("consumer.batch_failed", consumer=self.name, events=len(fresh), attempt=attempt,
+                            error=repr(exc))  # fmt: skip
+                if attempt > self.max_retries:
+                    return 0
+                await self._sleep(self.backoff_ms * 2 ** (attempt - 1) / 1000)
+                if self._stopping.is_set():
+                    raise _Interrupted(fresh[0].id) from exc
+                attempt += 1
+        try:
+            for record, problem in invalid:
+                await dead_letter(self.producer, record, problem, attempts=0, consumer=self.name)
+        except BrokerError:
+            return 0  # the per-event path retries the DLQ (the batch's effects are idempotent)
+        await self._mark_seen(fresh)
+        metrics.EVENTS_PROCESSED.labels(consumer=self.name, topic=records[0].topic).inc(len(fresh))
+        return len(records)
+
+    async def _seen_flags(self, events: list[Event]) -> list[bool]:
+        if not events:
+            return []
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for event in events:
+                pipe.exists(self.keys.seen(self.name, event.id))
+            return [bool(flag) for flag in await pipe.execute()]
+        except RedisError as exc:
+            log.warning("consumer.redis_error", consumer=self.name, error=repr(exc))
+            return [False] * len(events)
+
+    async def _mark_seen(self, events: list[Event]) -> None:
+        if not events:
+            return
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            for event in events:
+                pipe.set(self.keys.seen(self.name, event.id), b"1", nx=True, ex=SEEN_TTL_S)
+            await pipe.execute()
+        except RedisError as exc:
+            log.warning("consumer.redis_error", consumer=self.name, error=repr(exc))
 
     @staticmethod
     def _rewind(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:

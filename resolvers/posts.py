@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
     from strawberry.types import Info
 
+    from services.core.locations import LocationSpec
     from services.core.records import MediaRecord, PostRecord
     from services.posts import CreatedPost, MediaSpec
 
@@ -106,11 +107,13 @@ def media_url(info: Info, media: MediaRecord, size: str) -> str | None:
     return context_of(info).services.posts.media_url(media, size)
 
 
-async def create_post(info: Info, caption: str | None, media: Sequence[MediaSpec]) -> CreatedPost:
-    """``createPost(input:)``: a PENDING_UPLOAD post and one presigned POST per media item."""
+async def create_post(
+    info: Info, caption: str | None, media: Sequence[MediaSpec], location: LocationSpec | None = None
+) -> CreatedPost:
+    """``createPost(input:)``: a PENDING_UPLOAD post (at ``location``) and one presigned POST per media item."""
     ctx = context_of(info)
     viewer_id = await ctx.require_viewer()
-    return await ctx.services.posts.create_post(viewer_id, caption, media)
+    return await ctx.services.posts.create_post(viewer_id, caption, media, location=location)
 
 
 async def complete_post_upload(info: Info, post_id: str) -> PostRecord:

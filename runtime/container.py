@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 
 from cache.cold_feed import ColdFeedCache
 from cache.edge_index import EdgeIndex
+from cache.explore import ExploreCache
 from cache.feed import FeedCache
+from cache.hashtags import TrendCounters
 from cache.idempotency import IdempotencyRecords
 from cache.like_counts import LikeCountCache
 from cache.notification_relay import NotificationRelay
@@ -30,9 +32,11 @@ from services.core.passwords import Passwords
 from services.core.tokens import AccessTokens
 from services.edge_pages import EdgePages
 from services.engagement import EngagementService
+from services.explore import ExploreService
 from services.fanout import FanoutService
 from services.feed import FeedService
 from services.follows import FollowService
+from services.hashtags import HashtagService
 from services.highlights import HighlightService
 from services.idempotency import IdempotencyService
 from services.like_counts import LikeCountService
@@ -46,6 +50,8 @@ from services.persisted_queries import PersistedQueryService
 from services.post_content import PostContentCache
 from services.posts import PostService
 from services.rate_limits import LIMITS, RateLimitService
+from services.search import SearchService
+from services.search_indexing import SearchIndexer
 from services.sessions import SessionService
 from services.stories import StoryService
 from services.story_expiry import StoryExpiryService
@@ -108,6 +114,10 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     story_cache = StoryCache(redis, keys, seen_ttl_s=settings.story_ttl)
     stories = StoryService(graph, resources.objects, story_cache, rate_limits, story_clock, ttl_s=settings.story_ttl)
     story_media = StoryMediaService(graph, resources.objects, story_cache, story_clock)
+    explore = ExploreService(
+        graph, ExploreCache(resources.cache, keys), like_counts,
+        cache_ttl_s=settings.explore_cache_ttl, max_per_author=settings.explore_max_per_author,
+    )
     services = Services(
         auth=AuthService(tokens, sessions),
         accounts=AccountService(graph, Passwords(), sessions, rate_limits, devices),
@@ -123,7 +133,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         feed=FeedService(
             graph, feed_cache, like_counts, ColdFeedCache(resources.cache, keys),
             content=PostContentCache(settings.post_cache_size),
-            celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items,
+            celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items, explore=explore,
         ),
         fanout=FanoutService(
             graph, feed_cache, celebrity_threshold=settings.celebrity_threshold, edges=edge_index, social=social
@@ -148,6 +158,10 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         ),
         close_friends=CloseFriendService(graph),
         highlights=HighlightService(graph, stories.reader),
+        search=SearchService(graph, resources.search, rate_limits, like_counts),
+        search_indexer=SearchIndexer(graph, resources.search, like_counts),
+        hashtags=HashtagService(graph, TrendCounters(redis, keys), like_counts),
+        explore=explore,
     )
     try:
         yield services

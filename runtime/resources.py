@@ -26,6 +26,7 @@ from cache.client import GuardedRedis, guarded_from_url
 from cache.keys import RedisKeys
 from graph.store import GraphStore, open_graph_store
 from media.store import ObjectStore, S3Config, open_object_store
+from search.index import SearchIndex, open_search_index
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -41,7 +42,8 @@ REDIS_SOCKET_TIMEOUT = 0.5
 @dataclass(slots=True)
 class Resources:
     """The open clients: ``graph`` store, the state ``redis`` and the ``cache`` Redis (bytes responses, each
-    behind its breaker), their ``keys``, the S3 ``objects``."""
+    behind its breaker), their ``keys``, the S3 ``objects``, the ``search`` index (opened lazily by the
+    backend itself)."""
 
     settings: Settings
     graph: GraphStore
@@ -49,6 +51,7 @@ class Resources:
     keys: RedisKeys
     objects: ObjectStore
     cache: GuardedRedis
+    search: SearchIndex
 
 
 def s3_config(settings: Settings) -> S3Config:
@@ -95,13 +98,15 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         )  # fmt: skip
 
     redis, cache = redis_role(settings.redis_url, "state"), redis_role(settings.cache_redis_url, "cache")
+    search = open_search_index(settings.search_url, api_key=settings.search_api_key, timeout=settings.search_timeout)
     try:
         async with open_object_store(s3_config(settings)) as objects:
             yield Resources(
                 settings=settings, graph=graph, redis=redis, keys=RedisKeys(settings.redis_prefix),
-                objects=objects, cache=cache,
+                objects=objects, cache=cache, search=search,
             )  # fmt: skip
     finally:
+        await search.close()
         await cache.aclose()
         await redis.aclose()
         await graph.close()

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     consumer_group_prefix: str = "instagraph"
     search_url: str = "tantivy://.instagraph/search"
     search_api_key: str = ""
+    search_timeout: float = 5.0  # s: one Meilisearch request, or a wait for Tantivy's writer lock
+    explore_cache_ttl: int = 300  # s: how long a viewer's explore ordering stays frozen
+    explore_max_per_author: int = 2  # posts of one author in any 20 consecutive explore posts
 
     s3_endpoint: str = "http://127.0.0.1:8333"
     s3_public_url: str = ""

@@ -25,7 +25,8 @@ from schema.fast_fields import hot
 from schema.node import register_node
 from schema.rate_limits import Throttled
 from schema.users import User, UserConnection
-from services.core.records import CommentRecord, MediaRecord, PostRecord
+from services.core.locations import LocationSpec
+from services.core.records import CommentRecord, LocationRecord, MediaRecord, PostRecord
 from services.posts import CreatedPost, MediaSpec, UploadTicket
 
 if TYPE_CHECKING:
@@ -76,6 +77,18 @@ class Media:
         return post_resolvers.media_url(info, self.record, size.value)
 
 
+@strawberry.type(description="Where a post was taken, in degrees.")
+class Location:
+    latitude: float
+    longitude: float
+    name: str | None
+
+    @classmethod
+    def of(cls, rec: LocationRecord | None) -> Location | None:
+        """Map a location record (``None`` passes through)."""
+        return None if rec is None else cls(latitude=rec.latitude, longitude=rec.longitude, name=rec.name)
+
+
 @strawberry.type
 class Post(Node):
     id: strawberry.ID
@@ -85,6 +98,7 @@ class Post(Node):
     failure_reason: str | None
     created_at: datetime
     comment_count: int
+    location: Location | None
     record: strawberry.Private[PostRecord]
 
     @classmethod
@@ -98,6 +112,7 @@ class Post(Node):
             failure_reason=rec.failure_reason,
             created_at=from_ms(rec.created_at),  # type: ignore[arg-type]
             comment_count=rec.comment_count,
+            location=Location.of(rec.location),
             record=rec,
         )
 
@@ -225,10 +240,20 @@ class MediaInput:
     alt_text: str | None = None
 
 
-@strawberry.input(description="caption <= 2,200 characters (<= 30 hashtags, <= 20 mentions); 1 to 10 media.")
+@strawberry.input(description="latitude -90..90, longitude -180..180 (degrees); name <= 100 characters.")
+class LocationInput:
+    latitude: float
+    longitude: float
+    name: str | None = None
+
+
+@strawberry.input(
+    description="caption <= 2,200 characters (<= 30 hashtags, <= 20 mentions); 1 to 10 media; optional location."
+)
 class CreatePostInput:
     caption: str | None = None
     media: list[MediaInput]
+    location: LocationInput | None = None
 
 
 @strawberry.type(description="One form field of a presigned POST, sent before the file part.")
@@ -299,7 +324,9 @@ class PostsMutation:
     )
     async def create_post(self, info: Info, input: CreatePostInput) -> CreatePostPayload:
         media = [MediaSpec(m.content_type, m.byte_size, m.alt_text) for m in input.media]
-        return CreatePostPayload.of(await post_resolvers.create_post(info, input.caption, media))
+        place = input.location
+        location = None if place is None else LocationSpec(place.latitude, place.longitude, place.name)
+        return CreatePostPayload.of(await post_resolvers.create_post(info, input.caption, media, location))
 
     @strawberry.mutation(
         description="After uploading every file: check them and queue the post for processing (PROCESSING)."

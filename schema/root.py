@@ -18,15 +18,18 @@ from schema.blocks import BlocksMutation
 from schema.close_friends import CloseFriendsMutation, CloseFriendsQuery
 from schema.cost import DEFAULT_MAX_NODES, query_cost
 from schema.engagement import EngagementMutation
+from schema.explore import ExploreQuery
 from schema.extensions import ErrorCodes, OperationMetrics, document_cache, protection_extensions
 from schema.fast_fields import install as install_fast_fields
 from schema.feed import FeedQuery
 from schema.follows import FollowsMutation, FollowsQuery
+from schema.hashtags import HashtagsQuery
 from schema.highlights import HighlightsMutation
 from schema.node import NodeQuery
 from schema.notifications import NotificationsMutation, NotificationsQuery, NotificationsSubscription
 from schema.posts import PostsMutation, PostsQuery
 from schema.rate_limits import RateLimitsQuery
+from schema.search import SearchQuery
 from schema.stories import StoriesMutation, StoriesQuery
 from schema.suggestions import SuggestionsQuery
 from schema.users import UsersMutation, UsersQuery
@@ -48,8 +51,8 @@ class InstagraphSchema(strawberry.Schema):
 
 QUERY_PARTS: tuple[type, ...] = (
     NodeQuery, UsersQuery, FeedQuery, PostsQuery, FollowsQuery, SuggestionsQuery, NotificationsQuery,
-    RateLimitsQuery, StoriesQuery, CloseFriendsQuery,
-)
+    RateLimitsQuery, StoriesQuery, CloseFriendsQuery, SearchQuery, HashtagsQuery, ExploreQuery,
+)  # fmt: skip
 MUTATION_PARTS: tuple[type, ...] = (
     AccountsMutation, UsersMutation, EngagementMutation, PostsMutation, FollowsMutation, BlocksMutation,
     NotificationsMutation, StoriesMutation, CloseFriendsMutation, HighlightsMutation,

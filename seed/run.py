@@ -6,6 +6,7 @@
 3. Likes and comments from each author's followers (seed/engagement.py).
 4. The notifications of that activity: FOLLOW, LIKE and COMMENT groups (seed/notifications.py).
 5. Live stories of ``fb_107`` and 30 of the users it follows, some viewed (seed/stories.py).
+6. The search indexes rebuilt from the graph and the week's hashtags counted for trending (seed/search.py).
 Every step is idempotent: a second run changes nothing. Home feeds are filled by the fan-out worker from the
 ``post.published`` events (when workers run), and in any case rebuilt from the graph on first read.
 """
@@ -22,6 +23,7 @@ from runtime.resources import open_resources
 from seed.engagement import seed_engagement
 from seed.notifications import seed_notifications
 from seed.posts import seed_posts
+from seed.search import reindex
 from seed.snap_graph import import_snap_graph
 from seed.stories import seed_stories
 from services.core.clock import now_ms
@@ -98,3 +100,5 @@ async def run_seed(settings: Settings, console: Console) -> None:
             f"{stories.published} published, {stories.failed} failed, {stories.views} views, "
             f"in {stories.seconds:.1f} s"
         )
+        await resources.search.prepare()
+        await reindex(services, console)

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from backends.errors import BackendUnavailable
 from devstack.config import load_settings
 from devstack.errors import StackError
 from server.logs import configure_logging
@@ -98,7 +99,8 @@ def worker(
 
 @app.command()
 def migrate(data_dir: DataDir = None) -> None:
-    """Prepare the backends: graph migrations (constraints, indexes), Kafka topics, the S3 bucket."""
+    """Prepare the backends: graph migrations (constraints, indexes), Kafka topics, the S3 bucket, the search
+    indexes with their settings."""
     from runtime.bootstrap import prepare
 
     settings = load_settings(data_dir)
@@ -106,6 +108,24 @@ def migrate(data_dir: DataDir = None) -> None:
     console.print(f"migrations applied: {', '.join(done.migrations)}" if done.migrations
                   else "graph schema is up to date")
     console.print(f"topics created: {len(done.topics)}; bucket created: {done.bucket_created}")
+    console.print(f"search indexes prepared ({done.search_backend})")
+
+
+search_app = typer.Typer(help="The search indexes.", no_args_is_help=True)
+app.add_typer(search_app, name="search")
+
+
+@search_app.command("reindex")
+def search_reindex(data_dir: DataDir = None) -> None:
+    """Rebuild the search indexes (users, PUBLISHED posts) from the graph, with a progress bar; then count the
+    last week's hashtags for trending."""
+    settings = load_settings(data_dir)
+    indexing = importlib.import_module("seed.search")
+    try:
+        asyncio.run(indexing.run_reindex(settings, console))
+    except (BackendUnavailable, OSError) as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
 
 
 @app.command()

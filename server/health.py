@@ -1,7 +1,8 @@
 """``/healthz`` (the process is up) and ``/readyz`` (the API's own dependencies answer).
 
-Readiness gates on what a request needs: the graph (``RETURN 1``) and Redis (PING). Kafka and S3 are
-reported in the body but never make the API unready: requests write events through the outbox (a broker
+Readiness gates on what a request needs: the graph (``RETURN 1``) and the state Redis (PING). The cache Redis,
+Kafka and S3 are reported in the body but never make the API unready: with the cache Redis down the reads
+degrade to the graph behind the circuit breaker (``cache.breaker``); requests write events through the outbox (a broker
 outage delays them, loses nothing) and talk to S3 only to presign and check uploads (those use cases answer
 ``SERVICE_UNAVAILABLE`` on their own). Taking every API process out of the load balancer because the broker
 is down would turn a delay into an outage.
@@ -60,7 +61,7 @@ class Readiness:
         self.checks = 0
 
     async def backends(self) -> dict[str, dict[str, object]]:
-        """``{"graph": {"ok": True, "latencyMs": 0.4}, "redis": ..., "kafka": ..., "s3": ...}``, at most
+        """``{"graph": {"ok": True, "latencyMs": 0.4}, "redis": ..., "cache": ..., "kafka": ..., "s3": ...}``, at most
         ``cache_s`` old; never raises."""
         async with self._lock:
             now = time.monotonic()
@@ -68,11 +69,11 @@ class Readiness:
                 return self._answer[1]
             resources = self._resources
             results = await asyncio.gather(
-                _timed(resources.graph.ping), _timed(resources.redis.ping), _timed(self._kafka_metadata),
-                _timed(resources.objects.ping),
+                _timed(resources.graph.ping), _timed(resources.redis.ping), _timed(resources.cache.ping),
+                _timed(self._kafka_metadata), _timed(resources.objects.ping),
             )  # fmt: skip
             self.checks += 1
-            answer = dict(zip(("graph", "redis", "kafka", "s3"), results, strict=True))
+            answer = dict(zip(("graph", "redis", "cache", "kafka", "s3"), results, strict=True))
             self._answer = (time.monotonic(), answer)
             return answer
 

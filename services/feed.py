@@ -32,7 +32,9 @@ rebuilt marker (new user, a user back after ``feed_ttl`` without reads, eviction
 (``rebuild_home_feed``: the pull of the followees' recent PUBLISHED posts, capped) under a short Redis lock.
 When Redis is unreachable (or its circuit is open) the page is pulled from the graph (``HOME_PULL`` with
 celebrities, same cursor) and ``instagraph_feed_degraded_total`` counts it. A viewer who follows nobody gets
-the cold-start feed (``services.feed_cold_start``: a per-viewer snapshot of recent posts ranked by likes).
+the cold-start feed: their explore (``services.explore``: recent posts of accounts they do not follow, by
+engagement velocity, a frozen per-viewer ordering) and, when explore has nothing (no post in its 24 h), the
+popular posts of ``services.feed_cold_start`` (a per-viewer snapshot of recent posts ranked by likes).
 
 Errors: ``BadInput("after")`` for a malformed cursor; graph errors propagate (there is no fallback for the
 graph, which holds the truth).
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
     from cache.cold_feed import ColdFeedCache
     from cache.feed import FeedCache
     from graph.store import GraphStore
+    from services.explore import ExploreService
     from services.like_counts import LikeCountService
 
 __all__ = ["FeedEntry", "FeedPostState", "FeedService", "HomeFeedPage", "in_home_feed", "visible_post"]
@@ -70,6 +73,7 @@ log = structlog.get_logger(__name__)
 
 MAX_ROUNDS = 4  # skeleton+filter rounds after which a page holding at least one post is returned short
 MAX_FETCH = 512  # candidates per source and round (the fetch doubles each round up to this)
+EXPLORE_TAG = "explore"  # a cold-start page from explore (its cursor is explore's own)
 
 DEGRADED = Counter("instagraph_feed_degraded", "Feed pages served from the graph because Redis was unreachable")
 REBUILDS = Counter("instagraph_feed_rebuilds", "Home feeds rebuilt from the graph (cold or evicted keys)")
@@ -135,11 +139,17 @@ async def load_recent_posts(graph: GraphStore, author_ids: list[str], limit: int
 
 
 def _parse_cursor(after: str | None) -> tuple[Any, ...] | None:
-    """``(score, id)`` for a home cursor, ``("popular", snapshot, position)`` for a cold-start one."""
+    """``(score, id)`` for a home cursor, ``("popular", snapshot, position)`` for a cold-start one,
+    ``(EXPLORE_TAG, after)`` for an explore one (``[ordering id, position]``)."""
     if after is None:
         return None
     try:
         return decode_cursor(after, (int, str))
+    except BadInput:
+        pass
+    try:
+        decode_cursor(after, (str, int))
+        return (EXPLORE_TAG, after)
     except BadInput:
         return (POPULAR_TAG, *parse_popular_cursor(after))
 
@@ -170,8 +180,9 @@ class FeedService:
         max_items: int = 500,
         cold_start_days: int = 7,
         rebuild_wait_s: float = 2.0,
+        explore: ExploreService | None = None,
     ) -> None:
-        self.graph, self.cache, self.counts = graph, cache, counts
+        self.graph, self.cache, self.counts, self.explore = graph, cache, counts, explore
         self.celebrity_threshold, self.max_items = celebrity_threshold, max_items
         self.rebuild_wait_s = rebuild_wait_s
         self.content = content if content is not None else PostContentCache()
@@ -213,6 +224,9 @@ class FeedService:
         cursor = _parse_cursor(after)
         if cursor is not None and cursor[0] == POPULAR_TAG:
             return await self._cold_start(viewer_id, first, (cursor[1], cursor[2]), hydrate)
+        if cursor is not None and cursor[0] == EXPLORE_TAG:
+            explored = await self._explore(viewer_id, first, after)
+            return explored if explored is not None else await self._cold_start(viewer_id, first, None, hydrate)
         try:
             return await self._cached_feed(viewer_id, first, cursor, hydrate)
         except CacheUnavailable as exc:
@@ -348,9 +362,23 @@ class FeedService:
         except CacheUnavailable:
             log.info("feed.lazy_removal_skipped", viewer_id=viewer_id)
 
+    async def _explore(self, viewer_id: str, first: int, after: str | None) -> HomeFeedPage | None:
+        """The viewer's explore page as feed entries (``None`` without an explore service, or when its first
+        page is empty: the caller falls back to the popular posts)."""
+        if self.explore is None:
+            return None
+        read = await self.explore.explore(viewer_id, first, after)
+        if not read.page.items and after is None:
+            return None
+        items = [(c, FeedEntry(r.id, r.author_id, r.created_at)) for c, r in read.page.items]
+        page = Page(items=items, has_next=read.page.has_next, has_previous=read.page.has_previous)
+        return HomeFeedPage(page, read.hydration)
+
     async def _cold_start(
         self, viewer_id: str, first: int, cursor: tuple[str, int] | None, hydrate: bool
     ) -> HomeFeedPage:
+        if cursor is None and (explored := await self._explore(viewer_id, first, None)) is not None:
+            return explored
         page, hydration = await self.cold_start.page(viewer_id, first, cursor, hydrate=hydrate)
         entries = Page(
             items=[(c, FeedEntry(r.post_id, r.author_id, r.score)) for c, r in page.items],

@@ -197,14 +197,18 @@ class FollowService:
         return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.FOLLOWING, bool(row["changed"]))
 
     async def reject_follow_request(self, viewer_id: str, requester_id: str) -> FollowResult:
-        """The viewer declines ``requester_id``'s pending request (no event); idempotent.
+        """The viewer declines ``requester_id``'s pending request (``follow.removed`` when there was one, so
+        that the request's notification goes); idempotent.
 
         Returns the requester -> viewer status: NOT_FOLLOWING, or FOLLOWING when they already follow.
         Raises ``BadInput("userId")`` for oneself, ``NotFound`` for an unknown user or one who blocks the
         viewer.
         """
         _other(viewer_id, requester_id, "reject")
-        row = await self._one(stmts.REJECT_REQUEST, {"viewer_id": viewer_id, "requester_id": requester_id})
+        outbox = _event("follow.removed", actor_id=viewer_id, follower_id=requester_id, followee_id=viewer_id)
+        row = await self._one(
+            stmts.REJECT_REQUEST, {"viewer_id": viewer_id, "requester_id": requester_id, "outbox": outbox}
+        )
         if row["hidden"]:
             raise NotFound(NOT_FOUND)
         return FollowResult(

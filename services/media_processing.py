@@ -74,6 +74,24 @@ class SweepResult:
         return self.completed + self.failed + self.reprocessed
 
 
+async def render_variants(store: ObjectStore, media: MediaRecord) -> ProcessedImage:
+    """The THUMBNAIL, FEED and FULL variants of ``media``'s uploaded original (read from ``store``, at most its
+    declared ``byte_size``), made in a worker thread; the time is observed in ``VARIANT_SECONDS``. Raises
+    ``ImageRejected`` for a missing or oversized original or bad image data, ``StoreUnavailable`` for S3.
+    Shared by posts and stories (the same validation and variants)."""
+    try:
+        data = await store.get(media.key, max_bytes=media.byte_size)
+    except ObjectMissing as exc:
+        raise ImageRejected("the file was not uploaded") from exc
+    except ObjectTooLarge as exc:
+        raise ImageRejected("the file is larger than declared") from exc
+    started = time.perf_counter()
+    try:
+        return await asyncio.to_thread(make_variants, data, media.content_type)
+    finally:
+        VARIANT_SECONDS.observe(time.perf_counter() - started)
+
+
 class MediaService:
     """Media use cases over ``graph`` and ``store``; ``posts`` provides the upload check of the sweeper."""
 
@@ -106,17 +124,7 @@ class MediaService:
         return await self._publish(post, updates, written)
 
     async def _render(self, media: MediaRecord) -> ProcessedImage:
-        try:
-            data = await self._store.get(media.key, max_bytes=media.byte_size)
-        except ObjectMissing as exc:
-            raise ImageRejected("the file was not uploaded") from exc
-        except ObjectTooLarge as exc:
-            raise ImageRejected("the file is larger than declared") from exc
-        started = time.perf_counter()
-        try:
-            return await asyncio.to_thread(make_variants, data, media.content_type)
-        finally:
-            VARIANT_SECONDS.observe(time.perf_counter() - started)
+        return await render_variants(self._store, media)
 
     async def _store_variants(
         self, post_id: str, media: MediaRecord, processed: ProcessedImage

@@ -16,7 +16,7 @@ A group stays open ``group_window`` s (``INSTAGRAPH_NOTIFICATION_GROUP_WINDOW``)
 next event after that opens a new group. Each store is ONE statement that re-checks the source (the like,
 follow, comment still exists, the post is PUBLISHED), the recipient's preference for the kind and blocks
 either way; nothing is stored for a self-action. Undo events take the actor out: ``like.removed``,
-``follow.removed`` (unfollow, withdrawn request, removed follower), ``comment.deleted``; a notification left
+``follow.removed`` (unfollow, withdrawn or rejected request, removed follower), ``comment.deleted``; a notification left
 without actors is deleted, and ``post.deleted`` / ``block.created`` remove what they make stale.
 
 Redelivery: the consumer runtime skips seen event ids; a redelivery that slips through finds its actor edge

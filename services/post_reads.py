@@ -12,14 +12,14 @@ Errors: ``BadInput("first"|"after")`` for paging arguments; graph errors propaga
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from graph.statements import posts as stmts
 from services.core.pagination import Page, clamp_first, decode_cursor, encode_cursor
-from services.core.records import MediaRecord, PostRecord
+from services.core.records import LocationRecord, MediaRecord, PostHydration, PostRecord, UserRecord
 from services.edge_pages import EdgeKind
 from services.visibility import may_view
 
@@ -102,7 +102,17 @@ def record_from_row(row: Row) -> PostRecord:
         created_at=int(p["created_at"]),
         like_count=int(p.get("like_count") or 0),
         comment_count=int(p.get("comment_count") or 0),
+        location=location_from_props(p),
     )
+
+
+def location_from_props(p: Row) -> LocationRecord | None:
+    """A post's ``LocationRecord`` from its ``lat``, ``lng``, ``location_name`` properties (``None``
+    when it has none)."""
+    lat, lng = p.get("lat"), p.get("lng")
+    if lat is None or lng is None:
+        return None
+    return LocationRecord(float(lat), float(lng), p.get("location_name") or None)
 
 
 def view_from_row(row: Row) -> PostView:
@@ -200,3 +210,26 @@ class PostReader:
                 has_previous=after is not None,
             )
         return pages
+
+
+@dataclass(slots=True)
+class HydratedPosts:
+    """A page of posts already checked against the viewer, with the ``hydration`` read alongside it (for the
+    GraphQL layer's DataLoaders): the answer of search, hashtag and explore pages."""
+
+    page: Page[PostRecord]
+    hydration: PostHydration = field(default_factory=PostHydration)
+
+
+def hydrate_rows(rows: Sequence[Row]) -> tuple[dict[str, PostRecord], PostHydration]:
+    """Records and hydration from rows of ``graph.statements.search.hydrated_posts``: ``({post_id: record},
+    hydration)`` with the posts, their authors and the viewer's likes (like counts are the caller's: Redis)."""
+    records: dict[str, PostRecord] = {}
+    hydration = PostHydration()
+    for row in rows:
+        record = record_from_row(row)
+        records[record.id] = record
+        hydration.posts[record.id] = record
+        hydration.authors[record.author_id] = UserRecord.from_row(row["author"])
+        hydration.viewer_likes[record.id] = bool(row["viewer_liked"])
+    return records, hydration

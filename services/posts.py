@@ -8,7 +8,8 @@ its media, hashtags and mentions in ONE statement. The client uploads straight t
 ``delete_post`` soft-deletes with a ``post.deleted`` event (feeds and S3 are cleaned by consumers).
 
 Errors: ``BadInput(field)`` with the input field (``caption``, ``media``, ``media[i].contentType``,
-``media[i].byteSize``, ``media[i].altText``, ``postId``) and nothing written; ``NotFound`` for an absent or
+``media[i].byteSize``, ``media[i].altText``, ``location.latitude``, ``location.longitude``, ``location.name``
+(``services.core.locations``), ``postId``) and nothing written; ``NotFound`` for an absent or
 deleted post (or author); ``Forbidden`` for a post of someone else; ``Unavailable`` when S3 cannot be reached.
 """
 
@@ -28,6 +29,7 @@ from media.variants import ALLOWED_TYPES
 from services.core import clock
 from services.core.captions import parse_caption
 from services.core.errors import BadInput, Forbidden, NotFound, Unavailable
+from services.core.locations import LocationSpec, check_location
 from services.post_reads import AUTHORED, DELETED, FAILED, PENDING_UPLOAD, PROCESSING, PUBLISHED, PostReader
 
 if TYPE_CHECKING:
@@ -138,16 +140,19 @@ class PostService:
         caption: str | None,
         media: Sequence[MediaSpec],
         *,
+        location: LocationSpec | None = None,
         seed_key: str | None = None,
     ) -> CreatedPost:
         """Create a PENDING_UPLOAD post by ``author_id`` and sign its uploads (see module docstring).
 
         Hashtags and mentions come from ``parse_caption``: at most 30 and 20 distinct ones; mentions of
-        unknown users (or users blocking either way) are ignored. ``seed_key`` marks a seeded post.
+        unknown users (or users blocking either way) are ignored. ``location`` (degrees, optional name) is
+        stored as ``lat``, ``lng``, ``location_name``. ``seed_key`` marks a seeded post.
         Raises ``BadInput``, ``NotFound`` (no such author), ``Unavailable`` (signing failed).
         """
         text = _check_caption(caption)
         specs = _check_media(media)
+        place = check_location(location) if location is not None else None
         parsed = parse_caption(text)
         if len(parsed.hashtags) > MAX_HASHTAGS:
             raise BadInput("caption", f"A caption may contain at most {MAX_HASHTAGS} hashtags.")
@@ -163,12 +168,16 @@ class PostService:
                 "byte_size": spec.byte_size, "alt_text": spec.alt_text, "position": position,
             })  # fmt: skip
         uploads = await self._sign(media_rows, now)
-        post = {
+        post: dict[str, Any] = {
             "id": post_id, "caption": text, "status": PENDING_UPLOAD, "created_at": now, "updated_at": now,
             "like_count": 0, "comment_count": 0, "media_count": len(specs),
         }  # fmt: skip
         if seed_key is not None:
             post["seed_key"] = seed_key
+        if place is not None:
+            post.update(lat=place.latitude, lng=place.longitude)
+            if place.name is not None:
+                post["location_name"] = place.name
         rows = await self._graph.write(
             stmts.CREATE_POST,
             {

@@ -13,6 +13,7 @@
 | ``register``      | client IP (``ip``)             | 5 / hour      | ``register``                        |
 | ``createStory``   | user id                        | 5 / minute    | ``createStory``                     |
 | ``viewStory``     | user id                        | 600 / minute  | ``viewStory``                       |
+| ``search``        | user id (anonymous: client IP) | 20 / minute   | ``searchUsers`` and ``searchPosts`` |
 
 and the notification mutations' own: ``markNotificationsRead`` 60, ``updateNotificationPreferences`` 30,
 ``registerPushSubscription`` 10 per minute per user.
@@ -92,6 +93,7 @@ LIMITS: dict[str, Limit] = {
     "registerPushSubscription": Limit(10, 60),
     "createStory": Limit(5, 60),
     "viewStory": Limit(600, 60),  # ten a second: far above a person tapping through stories
+    "search": Limit(20, 60),
 }
 
 

@@ -24,8 +24,8 @@ import structlog
 from cache.errors import CacheUnavailable
 from events.envelope import Event
 from graph.statements import stories as stmts
-from media.errors import ObjectMissing, ObjectTooLarge
-from media.variants import FEED, FULL, THUMBNAIL, ImageRejected, make_variants
+from media.variants import FEED, FULL, THUMBNAIL, ImageRejected
+from services.media_processing import render_variants
 from services.story_reads import ACTIVE, PROCESSING, view_from_row
 
 if TYPE_CHECKING:
@@ -103,13 +103,7 @@ class StoryMediaService:
         return True
 
     async def _render(self, media: MediaRecord) -> ProcessedImage:
-        try:
-            data = await self._store.get(media.key, max_bytes=media.byte_size)
-        except ObjectMissing as exc:
-            raise ImageRejected("the file was not uploaded") from exc
-        except ObjectTooLarge as exc:
-            raise ImageRejected("the file is larger than declared") from exc
-        return await asyncio.to_thread(make_variants, data, media.content_type)
+        return await render_variants(self._store, media)
 
     async def _store_variants(self, story_id: str, media: MediaRecord, processed: ProcessedImage) -> dict[str, str]:
         keys = {size: story_variant_key(story_id, media.id, size) for size in SIZES}

@@ -32,11 +32,16 @@ Ctx = TypeVar("Ctx")
 
 @dataclass(frozen=True, slots=True)
 class Worker(Generic[Ctx]):
-    """A feature consumer: ``name``, BASE topic names (``("follows",)``), ``make_handler(ctx) -> handler``."""
+    """A feature consumer: ``name``, BASE topic names (``("follows",)``), ``make_handler(ctx) -> handler``.
+
+    Optional (see ``events.consumer``): ``make_batch_handler(ctx) -> batch handler`` for a consumer that
+    handles a partition's batch at once (``make_handler`` still handles single events when a batch fails).
+    """
 
     name: str
     topics: tuple[str, ...]
     make_handler: Callable[[Ctx], Callable[[Event], Awaitable[None]]]
+    make_batch_handler: Callable[[Ctx], Callable[[Sequence[Event]], Awaitable[None]]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +85,7 @@ def build_consumers(
             outage_backoff_max_ms=config.outage_backoff_max_ms,
             session_timeout_ms=config.session_timeout_ms,
             heartbeat_interval_ms=config.heartbeat_interval_ms,
+            batch_handler=w.make_batch_handler(ctx) if w.make_batch_handler is not None else None,
         )
         for w in workers
     ]

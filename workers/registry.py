@@ -2,7 +2,8 @@
 
 - ``outbox-relay``: publishes Outbox nodes to Kafka (events/outbox.py).
 - consumers (``workers/<name>.py`` exports ``WORKER``; a ``-`` in the name is a ``_`` in the module's):
-  ``fanout``, ``media``, ``notifications``, ``stories-expiry`` (expired and deleted stories' media).
+  ``fanout``, ``media``, ``notifications``, ``stories-expiry`` (expired and deleted stories' media), ``indexer``
+  (search indexes), ``hashtags`` (trending counters).
 - periodic jobs (``workers/<name>.py`` exports ``JOB``): ``counters`` (like-count write-back),
   ``sweeper`` (posts stuck in PENDING_UPLOAD or PROCESSING), ``notification-delivery`` (held notification
   updates and Web Push; module ``workers/notification_delivery.py``, interval from the settings),
@@ -29,7 +30,7 @@ from workers.periodic import PeriodicJob, run_periodic
 if TYPE_CHECKING:
     from runtime.settings import Settings
 
-CONSUMERS: tuple[str, ...] = ("fanout", "media", "notifications", "stories-expiry")
+CONSUMERS: tuple[str, ...] = ("fanout", "media", "notifications", "stories-expiry", "indexer", "hashtags")
 PERIODIC: tuple[str, ...] = ("counters", "sweeper", "notification-delivery", "stories-sweeper")
 #: Periodic jobs whose interval is a setting: job name -> the ``Settings`` field (seconds).
 INTERVAL_SETTINGS: dict[str, str] = {

@@ -167,13 +167,15 @@ REJECT_REQUEST = cypher(
     OPTIONAL MATCH (a)-[req:REQUESTED]->(b)
     WITH a, hidden, following, collect(req) AS requests
     FOREACH (rejected IN requests | DELETE rejected)
+    {write_outbox_if("size(requests) > 0")}
     RETURN hidden, CASE WHEN following THEN 'FOLLOWING' ELSE 'NOT_FOLLOWING' END AS status,
            size(requests) AS rejected, a {USER_FIELDS} AS user
     """,
     write=True,
 )
-"""``b`` (the viewer) declines ``a``'s pending request; no event. ``{hidden, status, rejected, user}``
-(``hidden``: ``a`` blocks ``b``) or no row."""
+"""``b`` (the viewer) declines ``a``'s pending request; ``follow.removed`` when a request was deleted (the
+request's notification goes with it). ``{hidden, status, rejected, user}`` (``hidden``: ``a`` blocks ``b``) or
+no row."""
 
 REMOVE_FOLLOWER = cypher(
     "follows.REMOVE_FOLLOWER",

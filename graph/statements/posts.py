@@ -30,7 +30,8 @@ from graph.statements.outbox import WRITE_OUTBOX
 from graph.statements.visibility import can_view, viewer_relation
 
 _CONTENT_ITEMS: tuple[tuple[str, str], ...] = (
-    ("post", "p {.id, .caption, .status, .failure_reason, .created_at, .like_count, .comment_count}"),
+    ("post", "p {.id, .caption, .status, .failure_reason, .created_at, .like_count, .comment_count, .lat, .lng, "
+             ".location_name}"),
     ("author_id", "a.id"),
     ("author_private", "coalesce(a.is_private, false)"),
     ("media", "[(p)-[hm:HAS_MEDIA]->(m:Media) | m {.id, .key, .content_type, .byte_size, .alt_text, .width, "

@@ -101,3 +101,17 @@ def parse_caption(text: str | None) -> ParsedCaption:
                 token_end = j
         i = max(j, i + 1)
     return ParsedCaption(tuple(tags), tuple(mentions), dropped)
+
+
+def normalize_hashtag(raw: str) -> str | None:
+    """The hashtag name ``raw`` stands for, as ``parse_caption`` stores it (NFC, case-folded, without ``#``),
+    or ``None`` when ``raw`` is not exactly one hashtag: blank, other characters than a tag's, no letter, or
+    over ``HASHTAG_MAX_CHARS`` after folding. A leading ``#`` (or ``＃``) is optional: ``#Sunset`` and
+    ``sunset`` both give ``sunset``."""
+    body = raw.strip()
+    if body[:1] in _HASH:
+        body = body[1:]
+    if not body or not all(_is_tag_char(ch) for ch in body) or not any(ch.isalpha() for ch in body):
+        return None
+    name = _normalise(body)
+    return name if len(name) <= HASHTAG_MAX_CHARS else None

@@ -15,9 +15,11 @@ if TYPE_CHECKING:
     from services.blocks import BlockService
     from services.close_friends import CloseFriendService
     from services.engagement import EngagementService
+    from services.explore import ExploreService
     from services.fanout import FanoutService
     from services.feed import FeedService
     from services.follows import FollowService
+    from services.hashtags import HashtagService
     from services.highlights import HighlightService
     from services.idempotency import IdempotencyService
     from services.media_processing import MediaService
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from services.persisted_queries import PersistedQueryService
     from services.posts import PostService
     from services.rate_limits import RateLimitService
+    from services.search import SearchService
+    from services.search_indexing import SearchIndexer
     from services.stories import StoryService
     from services.story_expiry import StoryExpiryService
     from services.story_media import StoryMediaService
@@ -72,3 +76,7 @@ class Services:
     story_expiry: StoryExpiryService
     close_friends: CloseFriendService
     highlights: HighlightService
+    search: SearchService
+    search_indexer: SearchIndexer
+    hashtags: HashtagService
+    explore: ExploreService

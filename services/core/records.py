@@ -71,6 +71,15 @@ class MediaRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class LocationRecord:
+    """Where a post was taken: ``latitude``/``longitude`` in degrees, an optional display ``name``."""
+
+    latitude: float
+    longitude: float
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PostRecord:
     """A post; ``status`` is one of PENDING_UPLOAD, PROCESSING, PUBLISHED, FAILED, DELETED."""
 
@@ -85,6 +94,7 @@ class PostRecord:
     created_at: int
     like_count: int
     comment_count: int
+    location: LocationRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)

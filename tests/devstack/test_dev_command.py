@@ -173,6 +173,7 @@ def test_dev_serves_graphql_runs_every_worker_and_stops_clean_on_sigterm(
     assert migrate.stdout.decode().splitlines() == [
         "graph schema is up to date",
         "topics created: 0; bucket created: False",
+        "search indexes prepared (tantivy)",
     ]
 
     tree = _descendants(proc.pid)

@@ -170,6 +170,30 @@ async def test_follow_request_then_accepted(api: httpx.AsyncClient, app: Starlet
     assert summary(await notifications(api, ana)) == [("FOLLOW_REQUEST", 1, [cy.username])]
 
 
+async def test_a_rejected_follow_request_takes_its_notification_away(
+    api: httpx.AsyncClient, app: Starlette
+) -> None:
+    # given: private ana has requests from bob and cy
+    ana = await _user(api, "ana", private=True)
+    bob, cy = await _user(api, "bob"), await _user(api, "cy")
+    assert await follow(api, bob, ana) == "REQUESTED"
+    assert await follow(api, cy, ana) == "REQUESTED"
+    await deliver_events(app)
+
+    # when: ana rejects bob (twice: the second finds no request and records no event)
+    for _ in range(2):
+        body = await graphql(
+            api, "mutation($input: UserIdInput!) { rejectFollowRequest(input: $input) { status } }",
+            {"input": {"userId": bob.gid}}, token=ana.token,
+        )  # fmt: skip
+        assert body["data"]["rejectFollowRequest"]["status"] == "NOT_FOLLOWING", body
+    await deliver_events(app)
+
+    # then: only cy's request is left, and bob is told nothing
+    assert summary(await notifications(api, ana)) == [("FOLLOW_REQUEST", 1, [cy.username])]
+    assert summary(await notifications(api, bob)) == []
+
+
 async def test_mentions_in_a_caption_and_in_a_comment_are_never_grouped(
     api: httpx.AsyncClient, app: Starlette
 ) -> None:

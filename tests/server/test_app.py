@@ -47,7 +47,7 @@ async def test_healthz_and_metrics_label_only_known_operations(api: httpx.AsyncC
         assert f'operation="{name}"' not in metrics.text  # client-chosen names never become label values
 
 
-async def test_readyz_gates_on_graph_and_redis_and_only_reports_kafka_and_s3(
+async def test_readyz_gates_on_graph_and_redis_and_only_reports_cache_kafka_and_s3(
     api: httpx.AsyncClient, app: Starlette, stack: EmbeddedStack
 ) -> None:
     await asyncio.sleep(CACHE_S)
@@ -55,7 +55,7 @@ async def test_readyz_gates_on_graph_and_redis_and_only_reports_kafka_and_s3(
     body = ready.json()
     assert ready.status_code == 200, body
     assert body["gating"] == ["graph", "redis"]
-    assert set(body["backends"]) == {"graph", "redis", "kafka", "s3"}
+    assert set(body["backends"]) == {"graph", "redis", "cache", "kafka", "s3"}
     assert all(b["ok"] and b["latencyMs"] >= 0 for b in body["backends"].values())
 
     await stack.stop_service("kafka")
@@ -67,6 +67,15 @@ async def test_readyz_gates_on_graph_and_redis_and_only_reports_kafka_and_s3(
         assert no_broker.json()["backends"]["kafka"]["ok"] is False
     finally:
         await stack.start_service("kafka")
+
+    await stack.stop_service("cache")
+    try:
+        await asyncio.sleep(CACHE_S)
+        no_cache = await api.get("/readyz")
+        assert no_cache.status_code == 200, no_cache.json()  # reads degrade to the graph behind the breaker
+        assert no_cache.json()["backends"]["cache"]["ok"] is False
+    finally:
+        await restart_redis(stack, app.state.resources.cache)
 
     await stack.stop_service("redis")
     try:

@@ -41,6 +41,7 @@ def test_the_limits_are_the_documented_budgets() -> None:
         "registerPushSubscription": Limit(10, 60),
         "createStory": Limit(5, 60),
         "viewStory": Limit(600, 60),
+        "search": Limit(20, 60),
     }
 
 

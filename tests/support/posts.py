@@ -55,14 +55,16 @@ class TestPost:
 
 async def publish_post(
     api: httpx.AsyncClient, app: Starlette, author: TestUser, *, caption: str = "A rocket at dawn #launch",
-    image: Path = DEFAULT_IMAGE,
+    image: Path = DEFAULT_IMAGE, location: dict[str, object] | None = None,
 ) -> TestPost:  # fmt: skip
-    """Create, upload, complete and process one single-photo post of ``author``; asserts it is PUBLISHED."""
+    """Create, upload, complete and process one single-photo post of ``author`` (at ``location``, a
+    ``LocationInput``); asserts it is PUBLISHED."""
     data = await asyncio.to_thread(image.read_bytes)
     content_type = "image/jpeg" if image.suffix == ".jpg" else "image/png"
     variables = {
-        "input": {"caption": caption, "media": [{"contentType": content_type, "byteSize": len(data)}]}
-    }
+        "input": {"caption": caption, "media": [{"contentType": content_type, "byteSize": len(data)}],
+                  "location": location}
+    }  # fmt: skip
     created = await graphql(api, CREATE_POST, variables, token=author.token)
     assert "errors" not in created, created
     payload = created["data"]["createPost"]
