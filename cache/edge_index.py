@@ -7,8 +7,9 @@ FOLLOWS edge's ``created_at`` ms), ``likers:{post}`` (member: the user, score: t
 The graph holds the truth; an index is a cache of one node's edges, newest first by ``(score, member)``
 (Redis orders equal scores by member, as the graph's keyset ``(created_at desc, id desc)`` does). A key is
 (re)built from the graph in one go (:meth:`EdgeIndex.store`, with the marker member ``~built`` at ``+inf``)
-and then kept in step by the fan-out worker from the follow events (:meth:`EdgeIndex.add` only into a built
-key, :meth:`EdgeIndex.remove`); a key without the marker is never trusted. Keys live ``ttl_s`` after their
+by the ``edge-indexes`` job when a read found it missing (:meth:`EdgeIndex.want`), and then kept in step by
+the fan-out worker from the follow events (:meth:`EdgeIndex.add` only into a built key,
+:meth:`EdgeIndex.remove`); a key without the marker is never trusted. Keys live ``ttl_s`` after their
 last read (renewed by the first page's read), on the cache Redis (``allkeys-lru``: an evicted key is rebuilt).
 Readers verify each page's edges in the graph (a follow removed a moment ago, whose event is still on its
 way, is dropped there), so an index may be late but never makes a page show an edge that is gone.
@@ -124,6 +125,21 @@ class EdgeIndex:
         """Remove edges (idempotent)."""
         if members:
             await redis_call(self.redis.zrem(self.key(kind, node_id), *members))
+
+    async def want(self, kind: str, node_ids: Sequence[str]) -> None:
+        """Ask for the indexes of ``node_ids`` to be rebuilt (off the request path: :meth:`wanted`)."""
+        if node_ids:
+            await redis_call(self.redis.sadd(self.keys.edge_rebuilds(), *[f"{kind}|{n}" for n in node_ids]))
+
+    async def wanted(self, count: int) -> list[tuple[str, str]]:
+        """Pop up to ``count`` wanted rebuilds: ``[(kind, node_id)]`` (each popped by one caller)."""
+        raw = await redis_call(self.redis.spop(self.keys.edge_rebuilds(), count))
+        found = []
+        for item in raw or []:
+            kind, _, node_id = (item.decode() if isinstance(item, bytes) else str(item)).partition("|")
+            if kind in self.KINDS and node_id:
+                found.append((kind, node_id))
+        return found
 
     async def drop(self, kind: str, node_id: str) -> None:
         """Forget the index of ``node_id`` (the next read rebuilds it from the graph)."""

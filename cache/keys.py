@@ -39,6 +39,10 @@ class RedisKeys:
         """ZSET other id -> edge created_at ms: one node's ``followers``/``following`` (``cache.edge_index``)."""
         return f"{self.prefix}{kind}:{{{node_id}}}"
 
+    def edge_rebuilds(self) -> str:
+        """SET of ``"<kind>|<node id>"``: edge indexes a read found missing, for the ``edge-indexes`` job."""
+        return f"{self.prefix}edge_rebuilds"
+
     def suggestions(self, user_id: str) -> str:
         """String (JSON): the user's cached follow suggestions (dropped by their follow events, short TTL)."""
         return f"{self.prefix}suggest:{{{user_id}}}"

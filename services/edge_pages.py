@@ -7,9 +7,11 @@ every node of the DataLoader batch (the kind's ``hydrate`` statement) that check
 the edge still exists (a follow, a like, a live comment) and that the viewer may see it
 (``graph.statements.visibility``), returning the items with the edge's own time. What the graph drops (a
 removal whose index update was lost or is still on its way, a user who blocks the viewer) is skipped and the
-page continues from the index (at most ``MAX_ROUNDS`` rounds). An index that is missing or not built is rebuilt
-from the graph once (every edge of that node: the kind's ``rebuild`` statement; O(edges) once per index TTL,
-not per page). Writers add new edges at once (:meth:`EdgePages.added`: read-your-writes; a failed add is
+page continues from the index (at most ``MAX_ROUNDS`` rounds). When an index of the batch is missing or not
+built, the batch is read from the graph's own keyset statement (as without indexes: one round trip) and the
+index is asked for (``EdgeIndex.want``); the ``edge-indexes`` job (:meth:`EdgePages.rebuild_wanted`) builds it
+from every edge of that node (the kind's ``rebuild`` statement: O(edges) once per index TTL, never on a
+request). Writers add new edges at once (:meth:`EdgePages.added`: read-your-writes; a failed add is
 remembered and its index dropped on the next successful call, so it is rebuilt rather than missing the edge).
 Redis down: :meth:`EdgePages.pages` returns ``None`` and the caller reads the graph's own keyset statement.
 
@@ -52,6 +54,13 @@ class EdgeKind(Generic[R]):
     ascending: bool = False
     params: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        KINDS[self.name] = self
+
+
+#: Every index family by name (filled as the services define theirs), for the rebuild job.
+KINDS: dict[str, EdgeKind[Any]] = {}
+
 
 class EdgePages:
     """Index-backed pages over ``graph`` and ``index`` (see the module docstring)."""
@@ -66,7 +75,8 @@ class EdgePages:
         after: tuple[int, str] | None, has_previous: bool,
     ) -> dict[str, Page[R]] | None:  # fmt: skip
         """``owner_id -> Page`` (every owner gets one: empty with ``total_count`` 0 when unknown or hidden),
-        ``size`` items per page in the kind's order after the keyset ``after``; ``None`` when Redis is down."""
+        ``size`` items per page in the kind's order after the keyset ``after``; ``None`` when Redis is down or
+        an index of the batch is not built yet (then it is asked for, and the caller reads the graph)."""
         fetch = size + 1 + max(5, size // 2)
         pages: dict[str, Page[R]] = {oid: Page(total_count=0) for oid in owner_ids}
         kept: dict[str, list[dict[str, Any]]] = {oid: [] for oid in owner_ids}
@@ -77,7 +87,14 @@ class EdgePages:
         try:
             await self._drop_lost()
             for _ in range(MAX_ROUNDS):
-                listed = await asyncio.gather(*(self._index_page(kind, o, cursors[o], fetch) for o in open_owners))
+                pages_read = await asyncio.gather(
+                    *(self.index.page(kind.name, o, cursors[o], fetch) for o in open_owners)
+                )
+                cold = [o for o, p in zip(open_owners, pages_read, strict=True) if not p.built]
+                if cold:  # only on the first round: a built key stays built
+                    await self.index.want(kind.name, cold)
+                    return None  # this batch from the graph; the job builds the indexes
+                listed = [p.items for p in pages_read]
                 batch = [{"owner_id": o, "ids": [m for m, _ in items]} for o, items in zip(open_owners, listed,
                                                                                        strict=True)]  # fmt: skip
                 params = {**kind.params, "viewer_id": viewer_id, "pages": batch}
@@ -125,16 +142,21 @@ class EdgePages:
             await self.index.drop(name, owner_id)
             self._lost.discard((name, owner_id))
 
-    async def _index_page(
-        self, kind: EdgeKind[Any], owner_id: str, after: tuple[int, str] | None, count: int
-    ) -> list[tuple[str, int]]:
-        page = await self.index.page(kind.name, owner_id, after, count)
-        if not page.built:
-            rows = await self.graph.read(kind.rebuild, {"owner_id": owner_id})
-            await self.index.store(kind.name, owner_id, [(r["id"], int(r["created_at"])) for r in rows])
-            self.rebuilds += 1
-            page = await self.index.page(kind.name, owner_id, after, count)
-        return page.items
+    async def rebuild(self, kind_name: str, owner_id: str) -> int:
+        """Build the ``kind_name`` index of ``owner_id`` from every edge in the graph; returns the edges."""
+        kind = KINDS[kind_name]
+        rows = await self.graph.read(kind.rebuild, {"owner_id": owner_id})
+        await self.index.store(kind.name, owner_id, [(r["id"], int(r["created_at"])) for r in rows])
+        self.rebuilds += 1
+        return len(rows)
+
+    async def rebuild_wanted(self, limit: int = 100) -> int:
+        """The ``edge-indexes`` job's step: build up to ``limit`` indexes that reads found missing; returns
+        how many. Raises ``CacheUnavailable``/graph errors (the job retries on its next tick)."""
+        wanted = await self.index.wanted(limit)
+        for kind_name, owner_id in wanted:
+            await self.rebuild(kind_name, owner_id)
+        return len(wanted)
 
 
 def _page(

@@ -1,7 +1,9 @@
 """Followers/following pages from the Redis edge indexes (``services.follow_index``), verified in the graph.
 
 The API in-process, no fan-out worker: what the index shows right after a write comes from the write itself
-(a follow) or from the graph's verification of every page (an unfollow, a block), never from an event.
+(a follow) or from the graph's verification of every page (an unfollow, a block), never from an event. A read
+that finds the index missing is served by the graph and asks for it; ``_build`` runs the ``edge-indexes`` job's
+step as the worker would.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from cache.keys import RedisKeys
 from schema.base import from_global_id
 from tests.support.factories import graphql, make_user
 from tests.support.posts import block, follow
+from workers import edge_indexes
 
 if TYPE_CHECKING:
     import httpx
@@ -51,6 +54,11 @@ async def _all_followers(api: httpx.AsyncClient, owner: TestUser, viewer: TestUs
         after = info["endCursor"]
 
 
+async def _build(app: Starlette) -> int:
+    """The ``edge-indexes`` job's step: build every index a read asked for."""
+    return await edge_indexes.make_step(app.state.services)()
+
+
 async def _owner_with_followers(api: httpx.AsyncClient, n: int) -> tuple[TestUser, list[TestUser]]:
     tag = secrets.token_hex(2)
     owner = await make_user(api, f"fi_owner_{tag}")
@@ -77,10 +85,13 @@ async def test_pages_come_from_the_index_newest_first_and_cost_the_page(
     graph.read = recording_read
     try:
         rebuilds = reader.rebuilds
-        assert await _all_followers(api, owner, None, 2) == [f.username for f in reversed(fans)]
-        assert reader.rebuilds == rebuilds + 1  # the key was missing: built once from the graph
+        assert await _all_followers(api, owner, None, 2) == [f.username for f in reversed(fans)]  # the graph's
+        assert shipped == [] and reader.rebuilds == rebuilds  # missing index: asked for, not built on a request
+        assert await _build(app) >= 1
+        assert reader.rebuilds == rebuilds + 1  # built once, by the job
         assert await _all_followers(api, owner, None, 3) == [f.username for f in reversed(fans)]
         assert reader.rebuilds == rebuilds + 1  # then every page comes from it
+        assert shipped  # ... verified in the graph
     finally:
         graph.read = real_read
     assert max(shipped) <= 3 + 1 + 5  # a page's verification names at most first + 1 + slack users
@@ -92,10 +103,13 @@ async def test_a_follow_shows_at_once_and_an_unfollow_or_block_is_gone_at_once(
     api: httpx.AsyncClient, app: Starlette
 ) -> None:
     owner, fans = await _owner_with_followers(api, 3)
-    assert await _all_followers(api, owner, None, 10) == [f.username for f in reversed(fans)]  # index built
+    assert await _all_followers(api, owner, None, 10) == [f.username for f in reversed(fans)]
+    await _build(app)
     newcomer = await make_user(api, f"fi_new_{secrets.token_hex(2)}")
     await follow(api, newcomer, owner)
     assert (await _all_followers(api, owner, None, 10))[0] == newcomer.username  # read-your-writes
+    await graphql(api, FOLLOWING, {"u": newcomer.username})
+    await _build(app)  # the newcomer's following index
     following = await graphql(api, FOLLOWING, {"u": newcomer.username})
     assert _names(following, "following") == [owner.username]
 
@@ -108,19 +122,20 @@ async def test_a_follow_shows_at_once_and_an_unfollow_or_block_is_gone_at_once(
     assert body["data"]["user"]["followers"]["totalCount"] == 2
 
 
-async def test_a_stale_index_entry_is_never_shown(
-    api: httpx.AsyncClient, app: Starlette
-) -> None:
+async def test_a_stale_index_entry_is_never_shown(api: httpx.AsyncClient, app: Starlette) -> None:
     owner, fans = await _owner_with_followers(api, 2)
     assert await _all_followers(api, owner, None, 10) == [f.username for f in reversed(fans)]
+    await _build(app)
     stranger = await make_user(api, f"fi_stale_{secrets.token_hex(2)}")
     index = app.state.services.follows.index.index
     await index.add("followers", owner.id, stranger.id, 2**40)  # as if a follow had been undone unseen
     assert await _all_followers(api, owner, None, 1) == [f.username for f in reversed(fans)]
 
 
-async def test_what_the_viewer_may_not_see_is_not_listed(api: httpx.AsyncClient) -> None:
+async def test_what_the_viewer_may_not_see_is_not_listed(api: httpx.AsyncClient, app: Starlette) -> None:
     owner, fans = await _owner_with_followers(api, 3)
+    await _all_followers(api, owner, None, 10)
+    await _build(app)
     viewer = await make_user(api, f"fi_viewer_{secrets.token_hex(2)}")
     await block(api, fans[0], viewer)  # fans[0] blocks the viewer: absent from every list the viewer gets
     assert await _all_followers(api, owner, viewer, 2) == [fans[2].username, fans[1].username]
@@ -129,7 +144,9 @@ async def test_what_the_viewer_may_not_see_is_not_listed(api: httpx.AsyncClient)
     assert (await graphql(api, PRIVATE, token=owner.token)).get("errors") is None
     hidden = await graphql(api, FOLLOWERS, {"u": owner.username, "first": 5}, token=viewer.token)
     assert hidden["data"]["user"]["followers"] == {
-        "totalCount": 0, "edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}
+        "totalCount": 0,
+        "edges": [],
+        "pageInfo": {"hasNextPage": False, "endCursor": None},
     }
     mine = await _all_followers(api, owner, owner, 2)
     assert mine == [f.username for f in reversed(fans)]
