@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 READY_WITHIN = 60.0  # s from spawn to /readyz 200 (measured 2.7–6.6 s on a busy 2-core box)
 STOP_WITHIN = 15.0  # s from SIGTERM to no process of the tree left
 RESTART_WITHIN = 30.0  # s from a worker's kill -9 to its successor (dev waits 1 s; importing takes a few)
-BACKENDS = ["graph", "kafka", "redis", "s3"]  # what /readyz checks
+BACKENDS = ["cache", "graph", "kafka", "redis", "s3"]  # what /readyz reports (the cache role does not gate it)
 SERVICES = ["cache", "graph", "kafka", "redis", "s3"]  # the embedded stack's processes
 CHILDREN = len(SERVICES) + 1 + len(WORKER_NAMES)  # the stack, the API, the workers
 
