@@ -95,9 +95,12 @@ compose-check:
 	$(COMPOSE) --project-directory "$$tmp" -f "$$tmp/docker-compose.yml" config -q && \
 	echo "compose-check: docker-compose.yml is valid ($(COMPOSE) config -q)"
 
-# What the benchmarks in bench/ need beyond the venv: Debian's wrk (the HTTP load generator).
+# What the benchmarks in bench/ need beyond the venv: Debian's wrk (the HTTP load generator) and py-spy
+# (the sampling profiler of bench/bench_profile.py).
 bench-deps: install
 	@command -v wrk >/dev/null || { SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	@wrk --version 2>&1 | head -1 || true
+	@$(VENV)/bin/pip install -q "py-spy>=0.4"
+	@$(VENV)/bin/py-spy --version
 

@@ -132,7 +132,8 @@ def write_results(result: dict[str, Any]) -> None:
         "| route | req/s | p50 | p99 | / typename |",
         "|---|---|---|---|---|",
         *(
-            f"| {label[name]} | {med[name]['req_per_s']:.0f} | {med[name]['p50_ms']} ms | {med[name]['p99_ms']} ms "
+            f"| {label[name]} | {med[name]['req_per_s']:.0f} | {med[name]['p50_ms']:.2f} ms "
+            f"| {med[name]['p99_ms']:.2f} ms "
             f"| {result['ratios'].get(f'{name} / typename req/s', 1.0)} |"
             for name in ("healthz", "typename", "feed_hub", "feed_viewers")
         ),

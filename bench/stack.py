@@ -153,6 +153,15 @@ class SeededStack:
         return found
 
 
+def _jwt_secret(data_dir: Path) -> str:
+    """A random JWT secret for the bench stack in ``data_dir`` (``env=prod`` refuses the public default),
+    created once and kept in ``data_dir/jwt_secret``."""
+    path = data_dir / "jwt_secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
 async def _seed_once(settings: Settings, data_dir: Path, reseed: bool) -> float | None:
     from seed.run import run_seed
 
@@ -204,7 +213,8 @@ async def seeded_stack(
         info = await stack.start()
         child_env = {
             **os.environ, **info.as_env(), "INSTAGRAPH_ENV": "prod", "INSTAGRAPH_DATA_DIR": str(data_dir),
-            **(env or {}),
+            # prod refuses the public default secret; one random secret per data dir, kept for its tokens
+            "INSTAGRAPH_JWT_SECRET": _jwt_secret(data_dir), **(env or {}),
         }  # fmt: skip
         os.environ.update(child_env)
         settings = Settings()

@@ -31,10 +31,13 @@ class CacheUnavailable(CacheError, BackendUnavailable):
 
 
 #: The redis-py exceptions that mean "Redis is down or unreachable" (``BusyLoadingError`` is a subclass
-#: of ``ConnectionError``).
+#: of ``ConnectionError``); on a Redis Cluster also ``CLUSTERDOWN`` (slots not served: a master failed and no
+#: replica took over yet) and a slot map that cannot be had (``SlotNotCoveredError``).
 REDIS_DOWN: tuple[type[BaseException], ...] = (
     redis_errors.ConnectionError,
     redis_errors.TimeoutError,
+    redis_errors.ClusterDownError,
+    redis_errors.SlotNotCoveredError,
     OSError,
 )
 

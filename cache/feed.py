@@ -7,6 +7,10 @@ by member (Redis sorts ties lexicographically; UUIDv7 ids sort by time), hence t
 
 - ``feed:{uid}``: the home feed skeleton of user ``uid`` (fan-out on write pushes here).
 - ``posts:{uid}``: the recent posts of author ``uid`` (the pull side, read at feed time).
+- ``feedctx:{uid}``: the viewer's followee count and pulled followees (the graph's ``VIEWER_CONTEXT``), read
+  in the same round trip as the first page of ``feed:{uid}``; dropped when the viewer's follows change (the
+  follow writes and the fan-out worker), and every context goes stale at once when an author becomes pulled
+  (``feedctx_epoch`` is bumped; a context carries the epoch it was read at). ``CONTEXT_TTL_S`` bounds it.
 
 Each key holds at most ``max_items`` posts (``FEED_MAX_ITEMS``, default 500, as in the seed "Instagram Feed"
 ``MAX_TIMELINE_SIZE``): every insert is ``ZADD`` + ``ZREMRANGEBYRANK``, keeping the ``max_items + 1``
@@ -34,8 +38,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
+import orjson
 from redis.exceptions import LockError
 
 from cache.errors import redis_call
@@ -52,6 +57,7 @@ PUSH_CHUNK = 1_000  # keys per pipeline round trip
 LOCK_TTL_S = 10.0  # a rebuild lock outlives no crashed holder by more than this
 PENDING_TTL_S = 60  # a rebuild that crashed leaves its placeholder key for at most this long
 DEFAULT_TTL_S = 3 * 24 * 3600
+CONTEXT_TTL_S = 600  # a cached feed context is recomputed at least this often (s)
 
 # KEYS[1] = feed key; ARGV[1] = trim stop rank; ARGV[2..] = score, member pairs. Adds only to a key that
 # exists (a live feed), then trims it. Returns 1 when the key was live, else 0 (nothing written).
@@ -73,6 +79,16 @@ class FeedItem:
     def key(self) -> tuple[int, str]:
         """The sort key ``(score, post_id)``; feeds are ordered by it descending."""
         return (self.score, self.post_id)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedContext:
+    """What the feed read needs to know about its viewer: ``following`` (how many users they follow) and
+    ``pulled`` (the followees whose posts are merged at read time), as of context epoch ``epoch``."""
+
+    following: int
+    pulled: list[str]
+    epoch: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +173,39 @@ class FeedCache:
     async def feed_page(self, user_id: str, after: tuple[int, str] | None, count: int) -> KeyPage:
         """Up to ``count`` items of ``feed:{user_id}`` strictly after ``after`` (newest first)."""
         return (await self._pages([self.keys.feed(user_id)], after, count))[0]
+
+    async def feed_page_and_context(
+        self, user_id: str, after: tuple[int, str] | None, count: int
+    ) -> tuple[KeyPage, FeedContext | None, int]:
+        """:meth:`feed_page` and, in the same round trip, the viewer's cached :class:`FeedContext` (``None``
+        when absent or of an older epoch) and the current context epoch (for :meth:`store_context`)."""
+        extra = [self.keys.feed_context(user_id), self.keys.feed_context_epoch()]
+        pages, (raw, raw_epoch) = await self._pages([self.keys.feed(user_id)], after, count, extra)
+        epoch = int(raw_epoch or 0)
+        context = None
+        if raw is not None:
+            data = orjson.loads(raw)
+            if int(data.get("epoch", -1)) == epoch:
+                context = FeedContext(int(data["following"]), [str(p) for p in data["pulled"]], epoch)
+        return pages[0], context, epoch
+
+    async def store_context(self, user_id: str, context: FeedContext) -> None:
+        """Cache ``context`` (read from the graph at ``context.epoch``) for ``CONTEXT_TTL_S``."""
+        body = orjson.dumps({"following": context.following, "pulled": context.pulled, "epoch": context.epoch})
+        self.commands += 1
+        await redis_call(self.redis.set(self.keys.feed_context(user_id), body, ex=CONTEXT_TTL_S))
+
+    async def drop_contexts(self, user_ids: Sequence[str]) -> None:
+        """Forget the cached feed contexts of ``user_ids`` (their follows changed)."""
+        if user_ids:
+            pipe = self.redis.pipeline(transaction=False)
+            for user_id in user_ids:  # one key per command: a cluster pipeline splits multi-key UNLINKs itself
+                pipe.execute_command("UNLINK", self.keys.feed_context(user_id))
+            await redis_call(pipe.execute())
+
+    async def bump_context_epoch(self) -> None:
+        """Invalidate every cached feed context (an author became pulled: followers must merge them)."""
+        await redis_call(self.redis.incr(self.keys.feed_context_epoch()))
 
     async def posts_pages(
         self, author_ids: Sequence[str], after: tuple[int, str] | None, count: int
@@ -257,7 +306,9 @@ class FeedCache:
             await redis_call(pipe.execute())
         return len(keys)
 
-    async def _pages(self, keys: list[str], after: tuple[int, str] | None, count: int) -> list[KeyPage]:
+    async def _pages(
+        self, keys: list[str], after: tuple[int, str] | None, count: int, extra: Sequence[str] = ()
+    ) -> Any:
         """Keyset pages of ``keys`` in one pipeline (plus a follow-up only when ties at ``after`` eat a page).
 
         ``ZREVRANGEBYSCORE key <after score> -inf LIMIT offset n`` is inclusive of the cursor's score, so the
@@ -272,6 +323,7 @@ class FeedCache:
         offsets = [0] * len(keys)
         high: float | str = "+inf" if after is None else after[0]
         first_round = True
+        extras: list[Any] = []
         while not all(done):
             pending = [i for i, d in enumerate(done) if not d]
             fetch = count + 1
@@ -282,8 +334,13 @@ class FeedCache:
                     pipe.expire(keys[i], self.ttl_s)
                 elif first_round:
                     pipe.zscore(keys[i], BUILT)
+            if first_round:
+                for key in extra:
+                    pipe.get(key)
             self.commands += len(pipe)
             replies = await redis_call(pipe.execute())
+            if first_round and extra:
+                extras, replies = replies[len(replies) - len(extra) :], replies[: len(replies) - len(extra)]
             step = 2 if first_round else 1
             for n, i in enumerate(pending):
                 rows = replies[n * step]
@@ -302,4 +359,5 @@ class FeedCache:
                 if len(rows) < fetch or len(results[i]) >= count:
                     done[i] = True
             first_round = False
-        return [KeyPage(items=results[i], built=built[i], exhausted=len(results[i]) < count) for i in range(len(keys))]
+        pages = [KeyPage(items=results[i], built=built[i], exhausted=len(results[i]) < count) for i in range(len(keys))]
+        return (pages, extras) if extra else pages

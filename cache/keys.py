@@ -23,9 +23,34 @@ class RedisKeys:
         """ZSET post_id -> score: the author's recent posts (the pull side for celebrities)."""
         return f"{self.prefix}posts:{{{user_id}}}"
 
+    def feed_context(self, user_id: str) -> str:
+        """String (JSON): what the feed read knows about its viewer (followee count, pulled followees)."""
+        return f"{self.prefix}feedctx:{{{user_id}}}"
+
+    def feed_context_epoch(self) -> str:
+        """Counter: bumped when an author becomes pulled; a feed context of an older epoch is recomputed."""
+        return f"{self.prefix}feedctx_epoch"
+
     def cold_feed(self, user_id: str, snapshot: str) -> str:
         """LIST of ``"post_id author_id score"``: one cold-start ranking snapshot of a viewer (short TTL)."""
         return f"{self.prefix}coldfeed:{{{user_id}}}:{snapshot}"
+
+    def edge_index(self, kind: str, node_id: str) -> str:
+        """ZSET other id -> edge created_at ms: one node's ``followers``/``following`` (``cache.edge_index``)."""
+        return f"{self.prefix}{kind}:{{{node_id}}}"
+
+    def edge_rebuilds(self) -> str:
+        """SET of ``"<kind>|<node id>"``: edge indexes a read found missing, for the ``edge-indexes`` job."""
+        return f"{self.prefix}edge_rebuilds"
+
+    def suggestions(self, user_id: str) -> str:
+        """String (JSON): the user's cached follow suggestions (dropped by their follow events, short TTL)."""
+        return f"{self.prefix}suggest:{{{user_id}}}"
+
+    def mutuals(self, viewer_id: str) -> str:
+        """Hash user_id -> JSON: the viewer's cached mutual followers per user (dropped by the viewer's follow
+        events, short TTL)."""
+        return f"{self.prefix}mutuals:{{{viewer_id}}}"
 
     def like_version(self, post_id: str) -> str:
         """Counter: the graph's ``Post.like_version`` that ``like_ct:{post}`` counts up to."""

@@ -27,6 +27,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cache.client import mget
 from cache.errors import redis_call
 
 if TYPE_CHECKING:
@@ -139,10 +140,11 @@ class LikeCountCache:
         self._install = redis.register_script(INSTALL_LUA)
 
     async def get_many(self, post_ids: list[str]) -> list[Counted | None]:
-        """Counters of ``post_ids`` in order (``None`` where absent or a tombstone), ONE round trip (``MGET``)."""
+        """Counters of ``post_ids`` in order (``None`` where absent or a tombstone), ONE round trip (``MGET``;
+        per slot on a cluster)."""
         if not post_ids:
             return []
-        values = await redis_call(self._redis.mget([self._keys.like_count(p) for p in post_ids]))
+        values = await redis_call(mget(self._redis, [self._keys.like_count(p) for p in post_ids]))
         return [_parse(v) for v in values]
 
     async def install(self, counts: dict[str, Counted]) -> dict[str, int | None]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING, Any
 
+from cache.client import mget
 from cache.errors import redis_call
 from cache.like_counts import ADD_IF_PRESENT_LUA
 
@@ -175,7 +176,7 @@ class StoryCache:
         if not story_ids:
             return []
         self.round_trips += 1
-        values = await redis_call(self._redis.mget([self._keys.story_views(s) for s in story_ids]))
+        values = await redis_call(mget(self._redis, [self._keys.story_views(s) for s in story_ids]))
         return [None if v is None else int(v) for v in values]
 
     async def install_view_counts(self, counts: dict[str, int], *, overwrite: bool = False) -> dict[str, int]:
@@ -208,7 +209,8 @@ class StoryCache:
             pipe.sadd(self._keys.story_seen(viewer_id), story_id)
             pipe.expire(self._keys.story_seen(viewer_id), self.seen_ttl_s)
         stories = sorted({story_id for _, story_id in pairs})
-        pipe.unlink(*[self._keys.story_views(s) for s in stories])
+        for story in stories:  # one key per command: story counters live in different cluster slots
+            pipe.execute_command("UNLINK", self._keys.story_views(story))
         pipe.sadd(self._keys.story_views_dirty(), *stories)
         await self._run(pipe)
 

@@ -12,8 +12,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from graph.cypher import cypher
+from graph.cypher import Statement, cypher
 from graph.errors import QueryFailed
+from graph.statements.engagement import RECOUNT_ALL_LIKE_COUNTS
 
 if TYPE_CHECKING:
     from graph.store import GraphStore
@@ -76,6 +77,7 @@ class Migration:
     uniques: tuple[tuple[str, str], ...] = ()
     indexes: tuple[tuple[str, str], ...] = ()
     register_types: bool = False  # run REGISTER_TYPES (idempotent)
+    data: tuple[Statement, ...] = ()  # idempotent data statements run once, after the schema steps
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -105,6 +107,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         indexes=(("Outbox", "key"), ("Outbox", "lease_until"), ("OutboxDeadLetter", "dead_at")),
         register_types=True,
     ),
+    # The like statements keep Post.like_total exact from now on; count the posts from before once.
+    Migration("0006_exact_like_counts", data=(RECOUNT_ALL_LIKE_COUNTS,)),
 )
 
 
@@ -171,6 +175,8 @@ async def migrate(store: GraphStore, *, now_ms: int) -> list[str]:
             await _apply_falkordb(store, m)
         if m.register_types:
             await store.write(REGISTER_TYPES)
+        for statement in m.data:
+            await store.write(statement)
         await store.write(RECORD, {"id": m.id, "now": now_ms})
         applied.append(m.id)
     return applied

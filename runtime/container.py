@@ -6,6 +6,7 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from cache.cold_feed import ColdFeedCache
+from cache.edge_index import EdgeIndex
 from cache.explore import ExploreCache
 from cache.feed import FeedCache
 from cache.hashtags import TrendCounters
@@ -18,6 +19,7 @@ from cache.persisted_queries import PersistedQueryStore
 from cache.push_queue import PushQueue
 from cache.rate_limits import GcraLimiter
 from cache.sessions import SessionCache
+from cache.social import SocialCache
 from cache.stories import StoryCache
 from services.accounts import AccountService
 from services.auth import AuthService
@@ -28,6 +30,7 @@ from services.core.container import Services
 from services.core.device_tokens import DeviceTokens
 from services.core.passwords import Passwords
 from services.core.tokens import AccessTokens
+from services.edge_pages import EdgePages
 from services.engagement import EngagementService
 from services.explore import ExploreService
 from services.fanout import FanoutService
@@ -44,6 +47,7 @@ from services.notification_reads import NotificationReader
 from services.notifications import NotificationService
 from services.notifications_live import LiveNotificationService
 from services.persisted_queries import PersistedQueryService
+from services.post_content import PostContentCache
 from services.posts import PostService
 from services.rate_limits import LIMITS, RateLimitService
 from services.search import SearchService
@@ -83,9 +87,12 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     rate_limits = RateLimitService(GcraLimiter(redis), keys, {**LIMITS, **settings.rate_limit_overrides})
     devices = DeviceTokens(settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     visibility = VisibilityService(graph)
+    edge_index = EdgeIndex(resources.cache, keys)
+    social = SocialCache(resources.cache, keys)
+    edge_pages = EdgePages(graph, edge_index)
     feed_cache = FeedCache(resources.cache, keys, max_items=settings.feed_max_items, ttl_s=settings.feed_ttl)
     await open_variants_to_public(resources.objects)
-    posts = PostService(graph, resources.objects)
+    posts = PostService(graph, resources.objects, index=edge_pages)
     like_counts = LikeCountService(graph, LikeCountCache(resources.cache, keys, state=redis))
     users = UserService(graph)
     # notifications: preferences, the list, delivery (debounce, do-not-disturb), Web Push, the live relay
@@ -115,20 +122,23 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         auth=AuthService(tokens, sessions),
         accounts=AccountService(graph, Passwords(), sessions, rate_limits, devices),
         users=users,
-        follows=FollowService(graph, rate_limits),
+        follows=FollowService(graph, rate_limits, edge_pages, social, feed_cache),
         blocks=BlockService(graph),
         visibility=visibility,
-        suggestions=SuggestionService(graph),
+        suggestions=SuggestionService(graph, social),
         rate_limits=rate_limits,
         idempotency=IdempotencyService(IdempotencyRecords(redis, keys), secret=settings.jwt_secret),
         posts=posts,
         media=MediaService(graph, resources.objects, posts),
         feed=FeedService(
             graph, feed_cache, like_counts, ColdFeedCache(resources.cache, keys),
+            content=PostContentCache(settings.post_cache_size),
             celebrity_threshold=settings.celebrity_threshold, max_items=settings.feed_max_items, explore=explore,
         ),
-        fanout=FanoutService(graph, feed_cache, celebrity_threshold=settings.celebrity_threshold),
-        engagement=EngagementService(graph, like_counts),
+        fanout=FanoutService(
+            graph, feed_cache, celebrity_threshold=settings.celebrity_threshold, edges=edge_index, social=social
+        ),
+        engagement=EngagementService(graph, like_counts, edge_pages),
         persisted_queries=PersistedQueryService(
             PersistedQueryStore(redis, keys), ttl_s=settings.persisted_query_ttl
         ),

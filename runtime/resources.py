@@ -7,6 +7,8 @@ never be evicted (refresh-token families, the session cache, idempotency records
 counters' write-back set) and runs with ``noeviction``; ``cache`` holds what can be recomputed from the
 graph (home feeds, authors' recent posts, like counters, consumer dedupe markers, rebuild locks) and runs
 with ``allkeys-lru`` under a ``maxmemory``. Each client has its own circuit breaker (``cache.breaker``).
+Either URL may name a Redis Cluster (``redis+cluster://host:port,host:port``; ``cache.client``): the keys are
+hash-tagged per user, so the same code runs on one server or on a cluster.
 """
 
 from __future__ import annotations

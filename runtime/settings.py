@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     celebrity_threshold: int = 10_000
     feed_max_items: int = 500
     feed_ttl: int = 3 * 24 * 3600  # s a home feed key lives without reads (inactive users get a rebuild)
+    post_cache_size: int = Field(default=20_000, ge=0)  # published posts' content cached per API process
     request_timeout: float = 10.0
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-For gives the client IP (uvicorn's)
 

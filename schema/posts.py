@@ -21,6 +21,7 @@ from resolvers import stories as story_resolvers
 from resolvers import users as user_resolvers
 from resolvers.loading import settle
 from schema.base import Node, PageInfo, from_global_id, from_ms, to_global_id
+from schema.fast_fields import hot
 from schema.node import register_node
 from schema.rate_limits import Throttled
 from schema.users import User, UserConnection
@@ -149,6 +150,12 @@ class Post(Node):
     @strawberry.field(description="Users who liked the post, newest first.")
     async def likers(self, info: Info, first: int | None = 20, after: str | None = None) -> UserConnection:
         return UserConnection.of(await engagement_resolvers.likers(info, self.record, first, after))
+
+
+# The feed's hot sync fields resolve without Strawberry's per-call wrappers (``schema.fast_fields``).
+for _field in ("author", "media", "likeCount", "viewerHasLiked"):
+    hot("Post", _field)
+hot("Media", "url", size=ImageSize)
 
 
 @strawberry.type

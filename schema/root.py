@@ -20,6 +20,7 @@ from schema.cost import DEFAULT_MAX_NODES, query_cost
 from schema.engagement import EngagementMutation
 from schema.explore import ExploreQuery
 from schema.extensions import ErrorCodes, OperationMetrics, document_cache, protection_extensions
+from schema.fast_fields import install as install_fast_fields
 from schema.feed import FeedQuery
 from schema.follows import FollowsMutation, FollowsQuery
 from schema.hashtags import HashtagsQuery
@@ -68,7 +69,7 @@ def build_schema(
     query = merge_types("Query", QUERY_PARTS)
     mutation = merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None
     subscription = merge_types("Subscription", SUBSCRIPTION_PARTS) if SUBSCRIPTION_PARTS else None
-    return InstagraphSchema(
+    built = InstagraphSchema(
         query=query,
         mutation=mutation,
         subscription=subscription,
@@ -82,6 +83,8 @@ def build_schema(
         ],
         config=StrawberryConfig(disable_field_suggestions=not dev),
     )
+    install_fast_fields(built)  # plain and hot fields resolve without Strawberry's per-call wrappers
+    return built
 
 
 schema = build_schema()

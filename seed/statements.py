@@ -128,7 +128,8 @@ SEED_COMMENTS = cypher(
     system=True,
 )
 
-#: Recompute ``like_count`` and ``comment_count`` of ``$ids`` from the edges and live comments.
+#: Recompute ``like_count`` (and the exact ``like_total`` the like statements keep) and ``comment_count`` of
+#: ``$ids`` from the edges and live comments.
 RECOUNT_ENGAGEMENT = cypher(
     "seed.RECOUNT_ENGAGEMENT",
     """
@@ -136,7 +137,7 @@ RECOUNT_ENGAGEMENT = cypher(
     MATCH (p:Post {id: post_id})
     WITH p, size([(u:User)-[:LIKED]->(p) | 1]) AS likes,
          size([(c:Comment)-[:ON]->(p) WHERE NOT coalesce(c.deleted, false) | 1]) AS comments
-    SET p.like_count = likes, p.comment_count = comments
+    SET p.like_count = likes, p.like_total = likes, p.comment_count = comments
     RETURN count(p) AS posts
     """,
     write=True,

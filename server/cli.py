@@ -63,13 +63,13 @@ def serve(
     workers: Annotated[int, typer.Option(help="API processes (one per core in production).")] = 1,
     data_dir: DataDir = None,
 ) -> None:
-    """Serve the GraphQL API with uvicorn (``server.app:create_app``)."""
+    """Serve the GraphQL API with uvicorn (``server.app:create_server_app``)."""
     import uvicorn
 
     settings = load_settings(data_dir)  # puts a running dev stack's URLs in the env the factory reads
     configure_logging(dev=settings.is_dev)
     uvicorn.run(
-        "server.app:create_app", factory=True, host=host, port=port, workers=workers,
+        "server.app:create_server_app", factory=True, host=host, port=port, workers=workers,
         ws_ping_interval=settings.ws_keepalive_interval, ws_ping_timeout=settings.ws_keepalive_interval,
     )  # fmt: skip
 

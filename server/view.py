@@ -122,6 +122,12 @@ class GraphQLView(GraphQL[Context, None]):
         """GraphiQL from this server's own copy of its assets (``server.graphiql``), never a CDN."""
         return HTMLResponse(graphiql_page())
 
+    def encode_json(self, data: object) -> str:
+        """A response body or WebSocket message with orjson (Strawberry's default is the stdlib ``json.dumps``:
+        several times slower on a feed page's ~150 values; the same compact output, UTF-8 instead of ``\\u``
+        escapes). ``str``: Strawberry sends a WebSocket message as a text frame only when it gets one."""
+        return orjson.dumps(data).decode()
+
     def decode_json(self, data: str | bytes) -> object:
         """JSON from UTF-8 only (orjson); invalid UTF-8 or JSON is a 400, never a 500."""
         try:

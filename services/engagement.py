@@ -23,17 +23,21 @@ Errors: ``NotFound`` (post absent, not published, deleted or hidden; comment abs
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uuid_utils
 
 from events.envelope import Event
 from graph.statements.engagement import (
     ADD_COMMENT,
+    COMMENT_EDGES,
+    COMMENT_PAGE_ITEMS,
     COMMENTS_BY_IDS,
     COMMENTS_PAGE,
     DELETE_COMMENT,
     LIKE_POST,
+    LIKER_EDGES,
+    LIKER_PAGE_USERS,
     LIKERS_PAGE,
     UNLIKE_POST,
     VIEWER_LIKES,
@@ -42,9 +46,11 @@ from services.core import clock
 from services.core.errors import BadInput, Forbidden, NotFound
 from services.core.pagination import Page, clamp_first, decode_cursor, encode_cursor
 from services.core.records import CommentRecord, UserRecord
+from services.edge_pages import EdgeKind
 
 if TYPE_CHECKING:
     from graph.store import GraphStore, Row
+    from services.edge_pages import EdgePages
     from services.like_counts import LikeCountService
 
 COMMENT_MAX_CHARS = 2_200  # Instagram's limit for captions and comments
@@ -75,12 +81,26 @@ def _comment(row: Row) -> CommentRecord:
     )
 
 
+def _liker(item: dict[str, Any], _post_id: str) -> UserRecord:
+    return UserRecord.from_row(item)
+
+
+def _indexed_comment(item: dict[str, Any], post_id: str) -> CommentRecord:
+    return _comment({**item, "post_id": post_id})
+
+
+#: The per-post indexes (``cache.edge_index``): likers newest first, comments oldest first, verified per page.
+LIKERS = EdgeKind("likers", LIKER_EDGES, LIKER_PAGE_USERS, _liker)
+COMMENTS = EdgeKind("comments", COMMENT_EDGES, COMMENT_PAGE_ITEMS, _indexed_comment, ascending=True)
+
+
 class EngagementService:
     """Likes and comments over ``graph``; like counters through ``counters``."""
 
-    def __init__(self, graph: GraphStore, counters: LikeCountService) -> None:
+    def __init__(self, graph: GraphStore, counters: LikeCountService, index: EdgePages | None = None) -> None:
         self._graph = graph
         self.counters = counters
+        self.index = index
 
     # -- likes ----------------------------------------------------------------------------------------
 
@@ -91,9 +111,10 @@ class EngagementService:
         """
         event = Event.new("like.created", actor_id=viewer_id, subject_id=post_id,
                           data={"post_id": post_id, "user_id": viewer_id})  # fmt: skip
+        now = clock.now_ms()
         rows = await self._graph.write(
             LIKE_POST,
-            {"viewer_id": viewer_id, "post_id": post_id, "now": clock.now_ms(), "tx": event.id,
+            {"viewer_id": viewer_id, "post_id": post_id, "now": now, "tx": event.id,
              "outbox": event.outbox_props()},
         )  # fmt: skip
         if not rows:
@@ -101,6 +122,8 @@ class EngagementService:
         created = bool(rows[0]["created"])
         if created:
             await self.counters.changed(post_id, +1, int(rows[0]["version"]))
+            if self.index is not None:
+                await self.index.added(LIKERS, post_id, viewer_id, now)
         return created
 
     async def unlike_post(self, viewer_id: str, post_id: str) -> bool:
@@ -144,8 +167,13 @@ class EngagementService:
         """:meth:`likers` of each of ``post_ids`` (same ``first``/``after``), ONE graph round trip for the
         batch (a DataLoader's); every id gets a page. Errors as :meth:`likers`."""
         limit = clamp_first(first, LIKERS_DEFAULT_FIRST)
-        at, after_id = decode_cursor(after, (int, str)) or (None, None)
+        cursor = decode_cursor(after, (int, str))
         ids = list(dict.fromkeys(post_ids))
+        if ids and self.index is not None:  # O(page) from likers:{post}; None: Redis down, the graph below
+            indexed = await self.index.pages(LIKERS, viewer_id, ids, limit, cursor, after is not None)
+            if indexed is not None:
+                return indexed
+        at, after_id = cursor or (None, None)
         rows = await self._graph.read(
             LIKERS_PAGE,
             {"post_ids": ids, "viewer_id": viewer_id, "after_at": at, "after_id": after_id, "limit": limit + 1},
@@ -168,7 +196,8 @@ class EngagementService:
         """
         body = clean_comment_text(text)
         comment_id = str(uuid_utils.uuid7())
-        comment = {"id": comment_id, "text": body, "created_at": clock.now_ms()}
+        now = clock.now_ms()
+        comment = {"id": comment_id, "text": body, "created_at": now}
         event = Event.new(
             "comment.created", actor_id=viewer_id, subject_id=comment_id,
             data={"comment_id": comment_id, "post_id": post_id, "author_id": viewer_id, "text": body},
@@ -179,6 +208,8 @@ class EngagementService:
         )
         if not rows:
             raise NotFound("Post not found.")
+        if self.index is not None:
+            await self.index.added(COMMENTS, post_id, comment_id, now)
         return _comment(rows[0])
 
     async def delete_comment(self, viewer_id: str, comment_id: str) -> CommentRecord:
@@ -225,8 +256,15 @@ class EngagementService:
         """:meth:`comments` of each of ``post_ids`` (same ``first``/``after``; ``total_count`` unset), ONE
         graph round trip for the batch; every id gets a page. Errors as :meth:`comments`."""
         limit = clamp_first(first, COMMENTS_DEFAULT_FIRST)
-        at, after_id = decode_cursor(after, (int, str)) or (None, None)
+        cursor = decode_cursor(after, (int, str))
         ids = list(dict.fromkeys(post_ids))
+        if ids and self.index is not None:  # O(page) from comments:{post}; None: Redis down, the graph below
+            indexed = await self.index.pages(COMMENTS, viewer_id, ids, limit, cursor, after is not None)
+            if indexed is not None:
+                for page in indexed.values():
+                    page.total_count = None  # the caller's (the post's comment_count)
+                return indexed
+        at, after_id = cursor or (None, None)
         rows = await self._graph.read(
             COMMENTS_PAGE,
             {"post_ids": ids, "viewer_id": viewer_id, "after_at": at, "after_id": after_id, "limit": limit + 1},

@@ -27,7 +27,9 @@ from services.feed import load_recent_posts
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from cache.edge_index import EdgeIndex
     from cache.feed import FeedCache
+    from cache.social import SocialCache
     from graph.store import GraphStore
 
 FOLLOWER_PAGE = 1_000  # followers per graph round trip (keyset by follower id)
@@ -57,8 +59,10 @@ class FanoutService:
         celebrity_threshold: int = 10_000,
         backfill_limit: int = 100,
         follower_page: int = FOLLOWER_PAGE,
+        edges: EdgeIndex | None = None,
+        social: SocialCache | None = None,
     ) -> None:
-        self.graph, self.cache = graph, cache
+        self.graph, self.cache, self.edges, self.social = graph, cache, edges, social
         self.celebrity_threshold, self.backfill_limit = celebrity_threshold, backfill_limit
         self.follower_page = follower_page
 
@@ -75,6 +79,8 @@ class FanoutService:
         post = rows[0]
         author_id, score = post["author_id"], int(post["score"])
         await self.cache.add_post(author_id, post_id, score)
+        if post.get("newly_pulled"):  # followers' cached feed contexts do not merge this author yet
+            await self.cache.bump_context_epoch()
         if not post["pushed"]:
             return FanoutResult(post_id, 0, False)
         feeds = await self.cache.push(post_id, score, [author_id])
@@ -83,16 +89,25 @@ class FanoutService:
         return FanoutResult(post_id, feeds, True)
 
     async def backfill_follow(self, follower_id: str, followee_id: str) -> int:
-        """On ``follow.created`` / ``follow.accepted``: copy the followee's recent posts into the follower's
-        live feed (from ``posts:{followee}`` when it was built from the graph, else from the graph).
+        """On ``follow.created`` / ``follow.accepted``: add the edge to the followers/following indexes
+        (``cache.edge_index``, where built), drop the follower's cached feed context and two-hop caches, and
+        copy the followee's recent posts into the follower's live feed (from ``posts:{followee}`` when it was
+        built from the graph, else from the graph).
 
         Nothing happens when the follow no longer exists (unfollowed since, or still a pending request), the
         followee is a celebrity (their posts are merged at read time) or the follower has no live feed (the
         rebuild on their next read includes the followee). Returns the number of posts added.
         """
         state = await self.graph.read(stmts.FOLLOW_STATE, {"follower_id": follower_id, "followee_id": followee_id})
+        await self.cache.drop_contexts([follower_id])  # the follower's follows changed: feed context stale
+        if self.social is not None:  # ... and their two-hop caches
+            await self.social.drop(follower_id)
         if not state or not state[0]["follows"]:
             return 0
+        if self.edges is not None:  # the follower/following indexes (only where built: else rebuilt on read)
+            created_at = int(state[0]["created_at"])
+            await self.edges.add("followers", followee_id, follower_id, created_at)
+            await self.edges.add("following", follower_id, followee_id, created_at)
         if int(state[0]["follower_count"]) >= self.celebrity_threshold:
             return 0
         cached = await self.cache.recent_posts(followee_id, self.backfill_limit)
@@ -104,15 +119,22 @@ class FanoutService:
         return len(items) if await self.cache.add_to_feed(follower_id, items) else 0
 
     async def remove_followee_posts(self, follower_id: str, followee_id: str) -> int:
-        """On ``follow.removed`` (and each direction of ``block.created``): remove the followee's posts from
-        the follower's feed, unless the follow exists again (re-followed since).
+        """On ``follow.removed`` (and each direction of ``block.created``): remove the edge from the
+        followers/following indexes and the followee's posts from the follower's feed (and drop the follower's
+        cached feed context and two-hop caches), unless the follow exists again (re-followed since).
 
         Only posts within the feed's window (newer than its oldest entry) can be there; their ids come from
         the graph. Returns the number of post ids removed (or absent already).
         """
         state = await self.graph.read(stmts.FOLLOW_STATE, {"follower_id": follower_id, "followee_id": followee_id})
+        await self.cache.drop_contexts([follower_id])
+        if self.social is not None:
+            await self.social.drop(follower_id)
         if state and state[0]["follows"]:
             return 0
+        if self.edges is not None:
+            await self.edges.remove("followers", followee_id, [follower_id])
+            await self.edges.remove("following", follower_id, [followee_id])
         oldest = await self.cache.oldest_feed_score(follower_id)
         if oldest is None:
             return 0

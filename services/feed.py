@@ -42,7 +42,6 @@ graph, which holds the truth).
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -51,13 +50,14 @@ import structlog
 from prometheus_client import Counter
 
 from cache.errors import CacheUnavailable
-from cache.feed import FeedItem, KeyPage
+from cache.feed import FeedContext, FeedItem, KeyPage
 from graph.statements import feed as stmts
 from services.core.errors import BadInput
 from services.core.pagination import Page, decode_cursor, encode_cursor
 from services.core.records import PostHydration
 from services.feed_cold_start import POPULAR_TAG, ColdStartFeed, parse_popular_cursor
 from services.feed_filter import FeedPostState, hydrate_candidates, in_home_feed, visible_post
+from services.post_content import PostContentCache
 from services.post_reads import PUBLISHED
 
 if TYPE_CHECKING:
@@ -175,6 +175,7 @@ class FeedService:
         counts: LikeCountService,
         cold: ColdFeedCache,
         *,
+        content: PostContentCache | None = None,
         celebrity_threshold: int = 10_000,
         max_items: int = 500,
         cold_start_days: int = 7,
@@ -184,7 +185,8 @@ class FeedService:
         self.graph, self.cache, self.counts, self.explore = graph, cache, counts, explore
         self.celebrity_threshold, self.max_items = celebrity_threshold, max_items
         self.rebuild_wait_s = rebuild_wait_s
-        self.cold_start = ColdStartFeed(graph, cold, days=cold_start_days, max_items=max_items)
+        self.content = content if content is not None else PostContentCache()
+        self.cold_start = ColdStartFeed(graph, cold, self.content, days=cold_start_days, max_items=max_items)
 
     async def home_feed(self, viewer_id: str, first: int, after: str | None) -> Page[FeedEntry]:
         """One page of ``viewer_id``'s home feed, newest first, ids only (no hydration shipped); ``first``
@@ -236,12 +238,11 @@ class FeedService:
         self, viewer_id: str, first: int, cursor: tuple[int, str] | None, hydrate: bool
     ) -> HomeFeedPage:
         fetch = first + 1 + max(5, first // 2)
-        context_rows, own = await asyncio.gather(
-            self.graph.read(stmts.VIEWER_CONTEXT, {"viewer_id": viewer_id, "threshold": self.celebrity_threshold}),
-            self.cache.feed_page(viewer_id, cursor, fetch),
-        )
-        if not context_rows:
-            return HomeFeedPage(Page())
+        own, context, epoch = await self.cache.feed_page_and_context(viewer_id, cursor, fetch)
+        if context is None:
+            context = await self._viewer_context(viewer_id, epoch)
+            if context is None:  # the viewer is gone
+                return HomeFeedPage(Page())
         if not own.built:  # also for a viewer on the cold-start feed: a reader's feed is live for pushes
             await self.cache.rebuild_once(
                 viewer_id,
@@ -250,9 +251,9 @@ class FeedService:
                 wait_s=self.rebuild_wait_s,
             )
             own = await self.cache.feed_page(viewer_id, cursor, fetch)
-        if int(context_rows[0]["following"]) == 0 and cursor is None:
+        if context.following == 0 and cursor is None:
             return await self._cold_start(viewer_id, first, None, hydrate)
-        pulled: list[str] = list(context_rows[0]["pulled"] or [])
+        pulled = context.pulled
         kept: list[FeedEntry] = []
         hydration = PostHydration()
         round_cursor, rounds = cursor, 0
@@ -276,6 +277,17 @@ class FeedService:
             own = await self.cache.feed_page(viewer_id, round_cursor, fetch)
         return await self._present(kept, first, has_more=has_more, after=cursor, hydration=hydration)
 
+    async def _viewer_context(self, viewer_id: str, epoch: int) -> FeedContext | None:
+        """``VIEWER_CONTEXT`` from the graph, cached for the next reads (``None``: no such viewer)."""
+        rows = await self.graph.read(
+            stmts.VIEWER_CONTEXT, {"viewer_id": viewer_id, "threshold": self.celebrity_threshold}
+        )
+        if not rows:
+            return None
+        context = FeedContext(int(rows[0]["following"]), [str(p) for p in rows[0]["pulled"] or []], epoch)
+        await self.cache.store_context(viewer_id, context)
+        return context
+
     async def _skeleton(
         self, own: KeyPage, pulled: list[str], cursor: tuple[int, str] | None, fetch: int
     ) -> Skeleton:
@@ -298,7 +310,7 @@ class FeedService:
     ) -> dict[str, FeedPostState]:
         """Stage 2 (:func:`hydrate_candidates` with the home feed's rule)."""
         ids = [i.post_id for i in candidates]
-        return await hydrate_candidates(self.graph, viewer_id, ids, ship, hydration, in_home_feed)
+        return await hydrate_candidates(self.graph, viewer_id, ids, ship, hydration, in_home_feed, self.content)
 
     async def _filter(
         self, viewer_id: str, skeleton: Skeleton, states: dict[str, FeedPostState]
@@ -335,7 +347,8 @@ class FeedService:
         return await self._with_counts(page, hydration)
 
     async def _with_counts(self, page: Page[FeedEntry], hydration: PostHydration) -> HomeFeedPage:
-        ids = [e.post_id for _, e in page.items if e.post_id in hydration.posts]
+        ids = [e.post_id for _, e in page.items if e.post_id in hydration.posts and e.post_id not in
+               hydration.like_counts]  # fmt: skip
         if ids:
             counts = await self.counts.counts(ids)
             hydration.like_counts.update({pid: n for pid, n in zip(ids, counts, strict=True) if n is not None})

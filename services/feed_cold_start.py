@@ -36,6 +36,7 @@ from services.feed_filter import hydrate_candidates, visible_post
 if TYPE_CHECKING:
     from cache.cold_feed import ColdFeedCache
     from graph.store import GraphStore
+    from services.post_content import PostContentCache
 
 log = structlog.get_logger(__name__)
 
@@ -59,8 +60,12 @@ def parse_popular_cursor(after: str) -> tuple[str, int]:
 class ColdStartFeed:
     """Pages of the cold-start ranking over ``graph`` with snapshots in ``cache``."""
 
-    def __init__(self, graph: GraphStore, cache: ColdFeedCache, *, days: int = 7, max_items: int = 500) -> None:
-        self.graph, self.cache, self.window_ms, self.max_items = graph, cache, days * DAY_MS, max_items
+    def __init__(
+        self, graph: GraphStore, cache: ColdFeedCache, content: PostContentCache, *, days: int = 7,
+        max_items: int = 500,
+    ) -> None:
+        self.graph, self.cache, self.content = graph, cache, content
+        self.window_ms, self.max_items = days * DAY_MS, max_items
 
     async def page(
         self, viewer_id: str, first: int, cursor: tuple[str, int] | None, *, hydrate: bool
@@ -82,7 +87,9 @@ class ColdStartFeed:
                 continue
             ship = max(first - len(kept), 0) if hydrate else 0
             ids = [r.post_id for r in chunk]
-            states = await hydrate_candidates(self.graph, viewer_id, ids, ship, hydration, visible_post)
+            states = await hydrate_candidates(
+                self.graph, viewer_id, ids, ship, hydration, visible_post, self.content
+            )
             for offset, entry in enumerate(chunk):
                 state = states.get(entry.post_id)
                 if state is not None and visible_post(state):

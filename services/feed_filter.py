@@ -1,8 +1,9 @@
 """The home feed's filter stage, shared by the cold-start feed: candidate states from one graph round trip
 and the rules over them.
 
-``hydrate_candidates`` runs ``graph.statements.feed.FEED_FILTER`` (or ``FEED_FILTER_HYDRATED``, which also
-returns the first candidates' posts, authors and the viewer's likes) for a batch of candidate post ids;
+``hydrate_candidates`` runs ``graph.statements.feed.FEED_FILTER`` (or ``FEED_FILTER_WARM``/``_HYDRATED``, which also
+returns the first candidates' authors, counts and the viewer's likes, and the content of posts the process has
+not cached yet: ``services.post_content``) for a batch of candidate post ids;
 :func:`in_home_feed` and :func:`visible_post` decide on the returned flags with the one visibility rule
 (``services.visibility.may_view``).
 """
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from graph.store import GraphStore, Row
+    from services.post_content import PostContentCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,24 +69,41 @@ async def hydrate_candidates(
     ship: int,
     hydration: PostHydration,
     rule: Callable[[FeedPostState], bool],
+    content: PostContentCache,
 ) -> dict[str, FeedPostState]:
     """Stage 2 of a feed read: one graph round trip for the candidates' filter state; the first ``ship`` of
     them also come with their post, author and the viewer's like, added to ``hydration`` when they pass
-    ``rule``. Returns the state by post id (a post that no longer exists has none)."""
+    ``rule``. A post's immutable content comes from ``content`` (the process's cache) when it holds it, and
+    from the same statement otherwise (then it is cached); what can change (status, counts, the author, the
+    viewer's like, the visibility flags) always comes from the graph. Returns the state by post id (a post that
+    no longer exists has none)."""
     if not candidate_ids:
         return {}
     params: dict[str, object] = {"viewer_id": viewer_id, "ids": candidate_ids}
+    stmt = stmts.FEED_FILTER
     if ship > 0:
-        params["hydrate"] = candidate_ids[:ship]
-    rows = await graph.read(stmts.FEED_FILTER_HYDRATED if ship > 0 else stmts.FEED_FILTER, params)
+        params["hydrate"] = shipped = candidate_ids[:ship]
+        params["content"] = missing = content.missing(shipped)
+        stmt = stmts.FEED_FILTER_HYDRATED if missing else stmts.FEED_FILTER_WARM
+    rows = await graph.read(stmt, params)
     states: dict[str, FeedPostState] = {}
     for row in rows:
         state = FeedPostState.from_row(row)
         states[state.post_id] = state
-        content = row.get("content")
-        if content is not None and rule(state):
-            post = record_from_row(content)
-            hydration.posts[post.id] = post
-            hydration.authors[post.author_id] = UserRecord.from_row(content["author"])
-            hydration.viewer_likes[post.id] = bool(row["viewer_liked"])
+        author = row.get("author")
+        if author is None or not rule(state):
+            continue
+        shipped_content = row.get("content")
+        if shipped_content is not None:
+            content.put(record_from_row(shipped_content))
+        post = content.record(
+            state.post_id, status=state.status, comment_count=int(row["comment_count"]),
+            like_count=int(row["like_count"]),
+        )  # fmt: skip
+        if post is None:  # not PUBLISHED: never cached (the rule admits only PUBLISHED posts)
+            continue
+        hydration.posts[post.id] = post
+        hydration.authors[post.author_id] = UserRecord.from_row(author)
+        hydration.viewer_likes[post.id] = bool(row["viewer_liked"])
+        hydration.like_counts[post.id] = int(row["like_total"])  # exact: kept by the like statements
     return states

@@ -17,7 +17,9 @@ Reads: Relay keyset pages, newest first by ``(edge created_at DESC, user id DESC
 ``encode_cursor(created_at_ms, user_id)``. A private account's followers/following are an empty page
 (``total_count`` 0) for anyone but itself and its approved followers, as are the lists of a user blocked
 either way (``graph.statements.visibility``). ``total_count`` of a visible page is the maintained counter.
-Every read is ONE graph round trip, also for a batch of users (``followers_pages``, ``following_pages``,
+Followers and following pages are O(page): read from per-user Redis sorted sets and verified in the graph
+(``services.edge_pages``; the graph's own keyset statements when Redis is down). Every read is ONE graph
+round trip, also for a batch of users (``followers_pages``, ``following_pages``,
 ``relationships``, ``mutual_followers``: what the DataLoaders call, so that a nested list of users costs the
 same round trips per level whatever the number of parents).
 """
@@ -28,23 +30,42 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from cache.errors import CacheUnavailable
 from events.envelope import Event
 from graph.statements import follows as stmts
 from services.core import clock
 from services.core.errors import BadInput, Forbidden, NotFound
 from services.core.pagination import Page, clamp_first, decode_cursor, encode_cursor
 from services.core.records import Relationship, UserRecord
+from services.edge_pages import EdgeKind
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from cache.feed import FeedCache
+    from cache.social import SocialCache
     from graph.store import GraphStore
+    from services.edge_pages import EdgePages
     from services.rate_limits import RateLimitService
 
 FIELD = "userId"  # the input field every follow mutation names in BAD_USER_INPUT
 NOT_FOUND = "User not found."  # unknown users and users who block the viewer get exactly this error
 DEFAULT_PAGE = 20
 DEFAULT_MUTUALS = 3
+MUTUALS_CACHED = 100  # mutual followers ranked and cached per (viewer, user)
+
+
+def _edge_user(item: dict[str, Any], _owner_id: str) -> UserRecord:
+    return UserRecord.from_row(item)
+
+
+#: The followers/following indexes (``cache.edge_index``), verified per page by the graph.
+FOLLOWERS = EdgeKind("followers", stmts.FOLLOWER_EDGES, stmts.FOLLOWER_PAGE_USERS, _edge_user)
+FOLLOWING = EdgeKind("following", stmts.FOLLOWEE_EDGES, stmts.FOLLOWEE_PAGE_USERS, _edge_user)
+
+
+def _by_followers(users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(users, key=lambda u: (-int(u.get("follower_count") or 0), u["username"]))
 
 
 def _page(items: list[dict[str, Any]], first: int, total: int, has_previous: bool) -> Page[UserRecord]:
@@ -88,9 +109,15 @@ class FollowService:
     """The follow graph's use cases: writes (one graph statement each, plus the rate limit) and reads
     (follower/following pages, pending requests, viewer flags, mutual followers)."""
 
-    def __init__(self, graph: GraphStore, rate_limits: RateLimitService) -> None:
+    def __init__(
+        self, graph: GraphStore, rate_limits: RateLimitService, index: EdgePages | None = None,
+        social: SocialCache | None = None, feed: FeedCache | None = None,
+    ) -> None:  # fmt: skip
         self._graph = graph
         self._rate_limits = rate_limits
+        self.index = index
+        self.social = social
+        self.feed = feed
 
     async def follow_user(self, viewer_id: str, target_id: str) -> FollowResult:
         """Follow ``target_id``, or request to when the account is private; idempotent.
@@ -102,10 +129,11 @@ class FollowService:
         """
         _other(viewer_id, target_id, "follow")
         await self._rate_limits.hit("follow", viewer_id)
+        now = clock.now_ms()
         params = {
             "viewer_id": viewer_id,
             "target_id": target_id,
-            "now": clock.now_ms(),
+            "now": now,
             "follow_outbox": _event(
                 "follow.created", actor_id=viewer_id, follower_id=viewer_id, followee_id=target_id
             ),
@@ -118,6 +146,11 @@ class FollowService:
             raise NotFound(NOT_FOUND)
         if row["status"] == "BLOCKED":
             raise Forbidden("You block this user; unblock them to follow them.")
+        if row["changed"] and row["status"] == "FOLLOWING" and self.index is not None:
+            await self.index.added(FOLLOWERS, target_id, viewer_id, now)
+            await self.index.added(FOLLOWING, viewer_id, target_id, now)
+        if row["changed"]:
+            await self._follows_changed(viewer_id)
         return FollowResult(
             UserRecord.from_row(row["user"]), FollowStatus(row["status"]), bool(row["changed"])
         )
@@ -130,7 +163,9 @@ class FollowService:
         """
         _other(viewer_id, target_id, "unfollow")
         outbox = _event("follow.removed", actor_id=viewer_id, follower_id=viewer_id, followee_id=target_id)
-        return await self._drop(stmts.UNFOLLOW, {"viewer_id": viewer_id, "target_id": target_id, "outbox": outbox})
+        return await self._drop(
+            stmts.UNFOLLOW, {"viewer_id": viewer_id, "target_id": target_id, "outbox": outbox}, viewer_id
+        )
 
     async def approve_follow_request(self, viewer_id: str, requester_id: str) -> FollowResult:
         """The viewer (a private account) accepts ``requester_id``'s pending request: they now follow.
@@ -140,10 +175,11 @@ class FollowService:
         (the same error) or when there is no request.
         """
         _other(viewer_id, requester_id, "approve")
+        now = clock.now_ms()
         params = {
             "viewer_id": viewer_id,
             "requester_id": requester_id,
-            "now": clock.now_ms(),
+            "now": now,
             "outbox": _event(
                 "follow.accepted", actor_id=viewer_id, follower_id=requester_id, followee_id=viewer_id
             ),
@@ -153,6 +189,11 @@ class FollowService:
             raise NotFound(NOT_FOUND)
         if row["status"] == "NONE":
             raise NotFound("No pending follow request from this user.")
+        if row["changed"] and self.index is not None:
+            await self.index.added(FOLLOWERS, viewer_id, requester_id, now)
+            await self.index.added(FOLLOWING, requester_id, viewer_id, now)
+        if row["changed"]:
+            await self._follows_changed(requester_id)
         return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.FOLLOWING, bool(row["changed"]))
 
     async def reject_follow_request(self, viewer_id: str, requester_id: str) -> FollowResult:
@@ -183,15 +224,17 @@ class FollowService:
         _other(viewer_id, follower_id, "remove")
         outbox = _event("follow.removed", actor_id=viewer_id, follower_id=follower_id, followee_id=viewer_id)
         params = {"viewer_id": viewer_id, "follower_id": follower_id, "outbox": outbox}
-        return await self._drop(stmts.REMOVE_FOLLOWER, params)
+        return await self._drop(stmts.REMOVE_FOLLOWER, params, follower_id)
 
-    async def _drop(self, stmt: Any, params: dict[str, Any]) -> FollowResult:
+    async def _drop(self, stmt: Any, params: dict[str, Any], follower_id: str) -> FollowResult:
         """Run ``UNFOLLOW`` / ``REMOVE_FOLLOWER``: NOT_FOLLOWING, or ``NotFound`` when the other user is
         unknown or blocks the viewer."""
         row = await self._one(stmt, params)
         if row["hidden"]:
             raise NotFound(NOT_FOUND)
         changed = row["follows_deleted"] + row["requests_deleted"] > 0
+        if changed:
+            await self._follows_changed(follower_id)
         return FollowResult(UserRecord.from_row(row["user"]), FollowStatus.NOT_FOLLOWING, changed)
 
     async def _one(self, stmt: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -223,13 +266,13 @@ class FollowService:
     ) -> dict[str, Page[UserRecord]]:
         """:meth:`followers` of each of ``user_ids`` (same ``first``/``after``), ONE round trip for the
         batch (a DataLoader's); every id gets a page (empty when unknown or hidden)."""
-        return await self._connections(stmts.FOLLOWERS_PAGE, viewer_id, user_ids, first, after)
+        return await self._connections(stmts.FOLLOWERS_PAGE, viewer_id, user_ids, first, after, FOLLOWERS)
 
     async def following_pages(
         self, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None
     ) -> dict[str, Page[UserRecord]]:
         """:meth:`following` of each of ``user_ids``, one round trip (see :meth:`followers_pages`)."""
-        return await self._connections(stmts.FOLLOWING_PAGE, viewer_id, user_ids, first, after)
+        return await self._connections(stmts.FOLLOWING_PAGE, viewer_id, user_ids, first, after, FOLLOWING)
 
     async def follow_requests(self, viewer_id: str, first: int | None, after: str | None) -> Page[UserRecord]:
         """Pending requests to the viewer's (private) account, newest first; ``total_count`` counts them all.
@@ -267,34 +310,92 @@ class FollowService:
     ) -> dict[str, Page[UserRecord]]:
         """``user_id -> Page`` of the people the viewer follows who follow that user, most-followed first
         (at most ``first``, 1–100, default 3; ``total_count`` counts them all). Empty for an anonymous
-        viewer. One round trip per batch. Raises ``BadInput("first")``."""
+        viewer. Raises ``BadInput("first")``.
+
+        The ranking (ids and total, at most ``MUTUALS_CACHED``) is cached per viewer (``cache.social``:
+        dropped when the viewer's follows change, else a short TTL); the page's people are checked again in
+        the graph on every read (``MUTUALS_CHECK``: still followed, still following, not blocking the viewer),
+        so a cached entry may miss a new mutual follower but never lists one that is gone. A batch costs one
+        ``HMGET`` and ONE graph round trip: the check when every user of the batch is cached, else the
+        expansion for the whole batch (which refreshes the cache)."""
         size = clamp_first(first, DEFAULT_MUTUALS)
         ids = list(dict.fromkeys(user_ids))
         result: dict[str, Page[UserRecord]] = {uid: Page(total_count=0) for uid in ids}
         if viewer_id is None or not ids:
             return result
-        rows = await self._graph.read(
-            stmts.MUTUAL_FOLLOWERS, {"viewer_id": viewer_id, "ids": ids, "first": size}
-        )
-        for r in rows:
-            users = sorted(r["users"], key=lambda u: (-int(u.get("follower_count") or 0), u["username"]))
-            page: Page[UserRecord] = Page(has_next=int(r["total"]) > len(users), total_count=int(r["total"]))
+        cached = await self._cached_mutuals(viewer_id, ids)
+        if len(cached) < len(ids):  # one round trip either way: expand them all, or check the cached ones
+            cached = {}
+        users: dict[str, list[dict[str, Any]]] = {}
+        totals: dict[str, int] = {uid: int(entry["total"]) for uid, entry in cached.items()}
+        if cached:
+            pairs = [{"user_id": uid, "ids": entry["ids"][: size + 5]} for uid, entry in cached.items()]
+            for r in await self._graph.read(stmts.MUTUALS_CHECK, {"viewer_id": viewer_id, "pairs": pairs}):
+                users[r["id"]] = [u for u in r["users"] if u is not None]
+        missing = [uid for uid in ids if uid not in cached]
+        if missing:
+            rows = await self._graph.read(
+                stmts.MUTUAL_FOLLOWERS, {"viewer_id": viewer_id, "ids": missing, "first": MUTUALS_CACHED}
+            )
+            fresh: dict[str, dict[str, Any]] = {}
+            for r in rows:
+                ranked = _by_followers(list(r["users"]))
+                users[r["id"]], totals[r["id"]] = ranked, int(r["total"])
+                fresh[r["id"]] = {"total": int(r["total"]), "ids": [u["id"] for u in ranked]}
+            await self._store_mutuals(viewer_id, fresh)
+        for uid in ids:
+            if uid not in totals:
+                continue
+            ranked = _by_followers(users.get(uid, []))[:size]
+            total = max(totals[uid], len(ranked))
+            page: Page[UserRecord] = Page(has_next=total > len(ranked), total_count=total)
             page.items = [
-                (encode_cursor(int(u.get("follower_count") or 0), u["id"]), UserRecord.from_row(u))
-                for u in users
+                (encode_cursor(int(u.get("follower_count") or 0), u["id"]), UserRecord.from_row(u)) for u in ranked
             ]
-            result[r["id"]] = page
+            result[uid] = page
         return result
 
+    async def _cached_mutuals(self, viewer_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        if self.social is None:
+            return {}
+        try:
+            return await self.social.mutuals(viewer_id, ids)
+        except CacheUnavailable:
+            return {}
+
+    async def _store_mutuals(self, viewer_id: str, entries: dict[str, dict[str, Any]]) -> None:
+        if self.social is not None:
+            try:
+                await self.social.store_mutuals(viewer_id, entries)
+            except CacheUnavailable:
+                pass
+
+    async def _follows_changed(self, *user_ids: str) -> None:
+        """The follows of ``user_ids`` changed: drop their cached feed contexts, suggestions and mutual
+        followers (best effort; the fan-out worker drops them again from the event)."""
+        try:
+            if self.feed is not None:
+                await self.feed.drop_contexts(list(user_ids))
+            if self.social is not None:
+                await self.social.drop(*user_ids)
+        except CacheUnavailable:
+            pass
+
     async def _connections(
-        self, stmt: Any, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None
-    ) -> dict[str, Page[UserRecord]]:
+        self, stmt: Any, viewer_id: str | None, user_ids: Iterable[str], first: int | None, after: str | None,
+        kind: EdgeKind[UserRecord],
+    ) -> dict[str, Page[UserRecord]]:  # fmt: skip
         size = clamp_first(first, DEFAULT_PAGE)
-        after_at, after_id = decode_cursor(after, (int, str)) or (None, None)
+        cursor = decode_cursor(after, (int, str))
+        after_at, after_id = cursor or (None, None)
         ids = list(dict.fromkeys(user_ids))
         pages: dict[str, Page[UserRecord]] = {uid: Page(total_count=0) for uid in ids}
         if not ids:
             return pages
+        if self.index is not None:  # O(page) from the edge indexes; None: Redis down, the graph below
+            indexed = await self.index.pages(kind, viewer_id, ids, size, cursor, after is not None)
+            if indexed is not None:
+                return indexed
         params = {
             "viewer_id": viewer_id,
             "user_ids": ids,

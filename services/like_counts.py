@@ -1,7 +1,8 @@
 """Like counts: Redis counters in front of the graph's ``LIKED`` edges.
 
 - Reads (:meth:`LikeCountService.counts`): one ``MGET`` for a page of posts; counters that are absent (evicted,
-  expired, never read) are recounted from the graph in one statement, with the post's like version, and
+  expired, never read) are read from the graph in one statement that touches no like edge (``Post.like_total``,
+  kept exact by the like statements, with the post's like version), and
   installed only if Redis holds no newer version (``cache.like_counts``), so a like committed while the
   recount ran is never overwritten by the older count. A recount that finds the graph copy
   (``Post.like_count``) stale marks the post for write-back. With Redis down the caller gets ``None`` and

@@ -20,12 +20,14 @@ import orjson
 from graph.statements import posts as stmts
 from services.core.pagination import Page, clamp_first, decode_cursor, encode_cursor
 from services.core.records import LocationRecord, MediaRecord, PostHydration, PostRecord, UserRecord
+from services.edge_pages import EdgeKind
 from services.visibility import may_view
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from graph.store import GraphStore, Row
+    from services.edge_pages import EdgePages
 
 PENDING_UPLOAD, PROCESSING, PUBLISHED, FAILED, DELETED = (
     "PENDING_UPLOAD", "PROCESSING", "PUBLISHED", "FAILED", "DELETED",
@@ -123,11 +125,24 @@ def view_from_row(row: Row) -> PostView:
     )
 
 
-class PostReader:
-    """Batch reads of posts over ``graph`` (one round trip per call)."""
+def _authored(item: dict[str, Any], _author_id: str) -> PostRecord:
+    return record_from_row(item)
 
-    def __init__(self, graph: GraphStore) -> None:
+
+#: A user's posts (the profile grid) from ``authored:{uid}`` (``cache.edge_index``), verified per page.
+AUTHORED = EdgeKind(
+    "authored", stmts.AUTHORED_EDGES, stmts.AUTHORED_PAGE_POSTS, _authored, params={"own_statuses": list(OWN_STATUSES)}
+)
+
+
+class PostReader:
+    """Batch reads of posts over ``graph`` (one round trip per call); a user's posts in O(page) from
+    ``index`` (``services.edge_pages``) when given, the graph's keyset statement otherwise or while Redis is
+    down."""
+
+    def __init__(self, graph: GraphStore, index: EdgePages | None = None) -> None:
         self._graph = graph
+        self.index = index
 
     async def views(self, post_ids: Sequence[str], viewer_id: str | None) -> list[PostView | None]:
         """Every post of ``post_ids`` whatever its status, in order (``None``: no such post)."""
@@ -161,8 +176,15 @@ class PostReader:
         """:meth:`user_posts` of each of ``author_ids`` (same ``first``/``after``), ONE graph round trip for
         the batch (a DataLoader's); every id gets a page. Errors as :meth:`user_posts`."""
         limit = clamp_first(first, USER_POSTS_DEFAULT_FIRST)
-        before_ts, before_id = decode_cursor(after, (int, str)) or (_FIRST_PAGE_TS, "")
+        cursor = decode_cursor(after, (int, str))
+        before_ts, before_id = cursor or (_FIRST_PAGE_TS, "")
         ids = list(dict.fromkeys(author_ids))
+        if ids and self.index is not None:  # O(page) from authored:{uid}; None: Redis down, the graph below
+            indexed = await self.index.pages(AUTHORED, viewer_id, ids, limit, cursor, after is not None)
+            if indexed is not None:
+                for page in indexed.values():
+                    page.total_count = None
+                return indexed
         found: dict[str, list[PostRecord]] = {aid: [] for aid in ids}
         if ids:
             rows = await self._graph.read(

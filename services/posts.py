@@ -30,7 +30,7 @@ from services.core import clock
 from services.core.captions import parse_caption
 from services.core.errors import BadInput, Forbidden, NotFound, Unavailable
 from services.core.locations import LocationSpec, check_location
-from services.post_reads import DELETED, FAILED, PENDING_UPLOAD, PROCESSING, PUBLISHED, PostReader
+from services.post_reads import AUTHORED, DELETED, FAILED, PENDING_UPLOAD, PROCESSING, PUBLISHED, PostReader
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from media.store import ObjectHead, ObjectStore
     from services.core.pagination import Page
     from services.core.records import MediaRecord, PostRecord
+    from services.edge_pages import EdgePages
     from services.post_reads import PostView
 
 CAPTION_MAX_CHARS = 2_200  # Instagram's caption limit
@@ -124,9 +125,11 @@ class PostService:
         store: ObjectStore,
         *,
         upload_expiry_s: int = UPLOAD_EXPIRY_S,
+        index: EdgePages | None = None,
     ) -> None:
         self._graph, self._store = graph, store
-        self.reader = PostReader(graph)
+        self.reader = PostReader(graph, index)
+        self._index = index
         self.upload_expiry_s = upload_expiry_s
 
     # -- create -------------------------------------------------------------------------------------------
@@ -185,6 +188,8 @@ class PostService:
         )  # fmt: skip
         if not rows:
             raise NotFound("User not found.")
+        if self._index is not None:  # the author's grid index (pending posts show to the author only)
+            await self._index.added(AUTHORED, author_id, post_id, now)
         created = await self.reader.views([post_id], author_id)
         if created[0] is None:  # pragma: no cover - written above in the same process
             raise NotFound("Post not found.")

@@ -5,8 +5,9 @@ Reads the ``posts`` and ``follows`` topics (``block.*`` shares ``follows``). Dis
 - ``post.published`` -> ``FanoutService.fan_out_post(post_id)``
 - ``post.deleted`` -> ``FanoutService.remove_post(post_id)``, unless ``data.was_published`` is false (the
   post never reached a feed: no I/O)
-- ``follow.created``, ``follow.accepted`` -> ``backfill_follow(follower_id, followee_id)``
-- ``follow.removed`` -> ``remove_followee_posts(follower_id, followee_id)``
+- ``follow.created``, ``follow.accepted`` -> ``backfill_follow(follower_id, followee_id)`` (also the
+  followers/following indexes and the follower's cached feed context, suggestions and mutual followers)
+- ``follow.removed`` -> ``remove_followee_posts(follower_id, followee_id)`` (likewise)
 - ``block.created`` -> ``remove_block(blocker_id, blocked_id)`` (both directions)
 
 Ids come from ``data`` (``post_id``; ``follower_id``/``followee_id``; ``blocker_id``/``blocked_id``) when

@@ -8,7 +8,8 @@
   ``sweeper`` (posts stuck in PENDING_UPLOAD or PROCESSING), ``notification-delivery`` (held notification
   updates and Web Push; module ``workers/notification_delivery.py``, interval from the settings),
   ``stories-sweeper`` (the story expiry schedule, view-count write-back and the reconciliation sweep;
-  interval from the settings).
+  interval from the settings), ``edge-indexes`` (builds the followers/following/likers/comments/grid indexes
+  that reads found missing; module ``workers/edge_indexes.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from runtime.settings import Settings
 
 CONSUMERS: tuple[str, ...] = ("fanout", "media", "notifications", "stories-expiry", "indexer", "hashtags")
-PERIODIC: tuple[str, ...] = ("counters", "sweeper", "notification-delivery", "stories-sweeper")
+PERIODIC: tuple[str, ...] = ("counters", "sweeper", "notification-delivery", "stories-sweeper", "edge-indexes")
 #: Periodic jobs whose interval is a setting: job name -> the ``Settings`` field (seconds).
 INTERVAL_SETTINGS: dict[str, str] = {
     "notification-delivery": "notification_delivery_interval",

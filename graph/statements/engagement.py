@@ -33,8 +33,10 @@ _COMMENTER_VISIBLE = no_block("w", "v")
 
 #: Like ``$post_id`` as ``$viewer_id``. ``created`` is true only when this statement made the edge (the
 #: ``$tx`` token set ON CREATE tells our MERGE from a concurrent one); then ``like.created`` is recorded and
-#: ``Post.like_version`` bumped; ``version`` is the post's like version after the statement.
-#: No row: the post is absent, not published, or hidden from the viewer.
+#: ``Post.like_version`` bumped and ``Post.like_total`` (the exact count, kept beside the written-back
+#: ``like_count``) incremented in the same statement, so a Redis miss installs the exact count without reading
+#: a like edge; ``version`` is the post's like version after the statement. No row: the post is absent, not
+#: published, or hidden from the viewer.
 LIKE_POST = cypher(
     "engagement.LIKE_POST",
     f"""
@@ -45,7 +47,8 @@ LIKE_POST = cypher(
     ON CREATE SET l.created_at = $now, l.tx = $tx
     WITH p, l, coalesce(l.tx = $tx, false) AS created
     SET l.tx = null
-    FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END | SET p.like_version = coalesce(p.like_version, 0) + 1)
+    FOREACH (_ IN CASE WHEN created THEN [1] ELSE [] END |
+        SET p.like_version = coalesce(p.like_version, 0) + 1, p.like_total = coalesce(p.like_total, 0) + 1)
     {write_outbox_if("created")}
     RETURN p.id AS post_id, created, coalesce(p.like_version, 0) AS version
     """,
@@ -63,21 +66,24 @@ UNLIKE_POST = cypher(
     OPTIONAL MATCH (v)-[l:LIKED]->(p)
     WITH p, l, l IS NOT NULL AS removed
     DELETE l
-    FOREACH (_ IN CASE WHEN removed THEN [1] ELSE [] END | SET p.like_version = coalesce(p.like_version, 0) + 1)
+    FOREACH (_ IN CASE WHEN removed THEN [1] ELSE [] END |
+        SET p.like_version = coalesce(p.like_version, 0) + 1, p.like_total = coalesce(p.like_total, 1) - 1)
     {write_outbox_if("removed")}
     RETURN p.id AS post_id, removed, coalesce(p.like_version, 0) AS version
     """,
     write=True,
 )
 
-#: Exact like counts from the edges, for the posts of ``$ids`` that exist, with the like version they are
-#: at and the graph copy (``stored``, ``Post.like_count``): rows ``{post_id, likes, version, stored}``.
+#: Exact like counts of the posts of ``$ids`` that exist, with the like version they are at, WITHOUT reading a
+#: like edge: ``Post.like_total`` is kept exact by the like statements themselves (migration ``0006`` counted
+#: the posts from before that; the seed sets it with its likes), and the graph copy the counters job writes
+#: back (``stored``, ``Post.like_count``): rows ``{post_id, likes, version, stored}``.
 LIKE_COUNTS = cypher(
     "engagement.LIKE_COUNTS",
     """
     UNWIND $ids AS post_id
     MATCH (p:Post {id: post_id})
-    RETURN post_id, size([(u:User)-[:LIKED]->(p) | 1]) AS likes, coalesce(p.like_version, 0) AS version,
+    RETURN post_id, coalesce(p.like_total, 0) AS likes, coalesce(p.like_version, 0) AS version,
            coalesce(p.like_count, 0) AS stored
     """,
     system=True,
@@ -131,15 +137,16 @@ WRITE_BACK_LIKE_COUNTS = cypher(
     system=True,
 )
 
-#: Recount the like edges of ``$ids`` into ``Post.like_count`` (the posts whose Redis counter was absent or
-#: behind). Rows: ``{post_id, likes, version}`` (for installing the recount into Redis).
+#: Recount the like edges of ``$ids`` into ``Post.like_count`` and ``like_total`` (the posts whose Redis counter
+#: was absent or behind; the counters job, off the request path). Rows: ``{post_id, likes, version}`` (for
+#: installing the recount into Redis).
 RECOUNT_LIKE_COUNTS = cypher(
     "engagement.RECOUNT_LIKE_COUNTS",
     """
     UNWIND $ids AS post_id
     MATCH (p:Post {id: post_id})
     WITH p, post_id, size([(u:User)-[:LIKED]->(p) | 1]) AS likes
-    SET p.like_count = likes
+    SET p.like_count = likes, p.like_total = likes
     RETURN post_id, likes, coalesce(p.like_version, 0) AS version
     """,
     write=True,
@@ -224,5 +231,86 @@ COMMENTS_BY_IDS = cypher(
     WHERE NOT coalesce(c.deleted, false) AND {_POST_VISIBLE}
       AND {_COMMENTER_VISIBLE}
     RETURN {_COMMENT}
+    """,
+)
+
+#: Migration ``0006``: count ``Post.like_total`` of every post from its edges once, so that the exact count the
+#: like statements keep from then on starts exact. Rows: ``{posts}``.
+RECOUNT_ALL_LIKE_COUNTS = cypher(
+    "engagement.RECOUNT_ALL_LIKE_COUNTS",
+    """
+    MATCH (p:Post)
+    WITH p, size([(u:User)-[:LIKED]->(p) | 1]) AS likes
+    SET p.like_total = likes
+    RETURN count(p) AS posts
+    """,
+    write=True,
+    system=True,
+)
+
+# -- likers and comments from the per-post indexes (cache.edge_index) ------------------------------------
+
+#: Every like of ``$owner_id`` (a post) as ``{id (the user), created_at}``, no order: what ``cache.edge_index``
+#: rebuilds ``likers:{post}`` from, once per key (a cache fill; ``LIKER_PAGE_USERS`` checks what is shown).
+LIKER_EDGES = cypher(
+    "engagement.LIKER_EDGES",
+    """
+    MATCH (u:User)-[l:LIKED]->(:Post {id: $owner_id})
+    RETURN u.id AS id, coalesce(l.created_at, 0) AS created_at
+    """,
+    system=True,
+)
+
+#: Every live comment of ``$owner_id`` (a post) as ``{id, created_at}``, for ``comments:{post}``.
+COMMENT_EDGES = cypher(
+    "engagement.COMMENT_EDGES",
+    """
+    MATCH (c:Comment)-[:ON]->(:Post {id: $owner_id})
+    WHERE NOT coalesce(c.deleted, false)
+    RETURN c.id AS id, coalesce(c.created_at, 0) AS created_at
+    """,
+    system=True,
+)
+
+#: The likers named by index pages (``$pages``: ``[{owner_id (a post), ids}]``) as ``$viewer_id`` may see them:
+#: per existing post ``{id, visible, total, items}`` (``items``: users with ``edge_created_at``, the like's
+#: time; a like that is gone, or a block either way with the viewer, leaves its user out). ``seer`` is the
+#: viewer, or for nobody the liker themself (no block), so that no pattern is anchored on a NULL node (FalkorDB
+#: scans every node for one). The post's own visibility is its reader's (the ``Post`` was loaded for the viewer).
+LIKER_PAGE_USERS = cypher(
+    "engagement.LIKER_PAGE_USERS",
+    f"""
+    UNWIND $pages AS page
+    MATCH (p:Post {{id: page.owner_id}})
+    UNWIND CASE WHEN size(page.ids) > 0 THEN page.ids ELSE [null] END AS liker_id
+    OPTIONAL MATCH (u:User {{id: liker_id}})
+    OPTIONAL MATCH (seer:User {{id: coalesce($viewer_id, liker_id)}})
+    WITH p, u, seer
+    OPTIONAL MATCH (u)-[l:LIKED]->(p)
+    WHERE {no_block("u", "seer")}
+    WITH p, CASE WHEN l IS NULL THEN null ELSE u {{{USER_FIELDS[1:-1]}, edge_created_at: l.created_at}} END AS item
+    RETURN p.id AS id, true AS visible, coalesce(p.like_count, 0) AS total, collect(item) AS items
+    """,
+)
+
+#: The comments named by index pages as ``$viewer_id`` may see them: per existing post ``{id, visible, total,
+#: items}`` (``items``: ``{id, edge_created_at, comment, author_id}``; a deleted comment, or one whose author and
+#: the viewer block each other, is left out). ``seer`` as in ``LIKER_PAGE_USERS``.
+COMMENT_PAGE_ITEMS = cypher(
+    "engagement.COMMENT_PAGE_ITEMS",
+    f"""
+    UNWIND $pages AS page
+    MATCH (p:Post {{id: page.owner_id}})
+    UNWIND CASE WHEN size(page.ids) > 0 THEN page.ids ELSE [null] END AS comment_id
+    OPTIONAL MATCH (w:User)-[:WROTE]->(c:Comment {{id: comment_id}})-[:ON]->(p)
+    WHERE NOT coalesce(c.deleted, false)
+    WITH p, w, c, coalesce($viewer_id, w.id) AS seer_id
+    OPTIONAL MATCH (seer:User {{id: seer_id}})
+    WITH p, w, c, seer
+    OPTIONAL MATCH (shown:Comment {{id: c.id}})
+    WHERE {no_block("w", "seer")}
+    WITH p, CASE WHEN shown IS NULL THEN null ELSE {{id: c.id, edge_created_at: c.created_at,
+         comment: c {{.id, .text, .created_at}}, author_id: w.id}} END AS item
+    RETURN p.id AS id, true AS visible, coalesce(p.comment_count, 0) AS total, collect(item) AS items
     """,
 )

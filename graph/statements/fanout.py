@@ -47,17 +47,19 @@ POST_FOR_FANOUT = cypher(
 #: The fan-out's decision for the post ``$post_id``, made once: pushed unless its author has at least
 #: ``$threshold`` followers now, or the decision recorded by an earlier delivery (``Post.pushed``). For a
 #: PUBLISHED post it records ``pushed`` and, for a pulled post, raises ``User.pulled_at`` to its score.
-#: Rows (0 or 1): ``{id, author_id, status, score, pushed}``.
+#: Rows (0 or 1): ``{id, author_id, status, score, pushed, newly_pulled}`` (``newly_pulled``: the author's first
+#: pulled post, so that followers' cached feed contexts must start merging them).
 DECIDE_FANOUT = cypher(
     "fanout.DECIDE_FANOUT",
     f"""
     MATCH (a:User)-[:POSTED]->(p:Post {{id: $post_id}})
-    WITH a, p, p.status = 'PUBLISHED' AS live, {SCORE} AS score,
+    WITH a, p, p.status = 'PUBLISHED' AS live, {SCORE} AS score, a.pulled_at IS NULL AS never_pulled,
          coalesce(p.pushed, coalesce(a.follower_count, 0) < $threshold) AS pushed
     FOREACH (_ IN CASE WHEN live THEN [1] ELSE [] END | SET p.pushed = pushed)
     FOREACH (_ IN CASE WHEN live AND NOT pushed AND coalesce(a.pulled_at, 0) < score THEN [1] ELSE [] END |
         SET a.pulled_at = score)
-    RETURN p.id AS id, a.id AS author_id, p.status AS status, score, pushed
+    RETURN p.id AS id, a.id AS author_id, p.status AS status, score, pushed,
+           live AND NOT pushed AND never_pulled AS newly_pulled
     """,
     write=True,
     system=True,
@@ -71,8 +73,8 @@ FOLLOW_STATE = cypher(
     MATCH (f:User {id: $follower_id})
     MATCH (e:User {id: $followee_id})
     OPTIONAL MATCH (f)-[r:FOLLOWS]->(e)
-    WITH e, count(r) AS edges
-    RETURN edges > 0 AS follows, coalesce(e.follower_count, 0) AS follower_count
+    WITH e, count(r) AS edges, max(r.created_at) AS created_at
+    RETURN edges > 0 AS follows, coalesce(e.follower_count, 0) AS follower_count, coalesce(created_at, 0) AS created_at
     """,
     system=True,
 )

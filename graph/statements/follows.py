@@ -42,7 +42,7 @@ from graph.cypher import cypher
 from graph.keyset import keyset_before
 from graph.statements.outbox import WRITE_OUTBOX, write_outbox_if
 from graph.statements.users import USER_FIELDS
-from graph.statements.visibility import can_view, user_visible
+from graph.statements.visibility import can_view, user_visible, viewer_relation
 
 FOLLOW = cypher(
     "follows.FOLLOW",
@@ -230,6 +230,71 @@ FOLLOWING_PAGE = cypher(
 )
 """The followees of each of ``$user_ids``, same shape as ``FOLLOWERS_PAGE``."""
 
+def _edges(pattern: str) -> str:
+    return f"""
+    MATCH {pattern}
+    RETURN other.id AS id, coalesce(edge.created_at, 0) AS created_at
+    """
+
+
+FOLLOWER_EDGES = cypher("follows.FOLLOWER_EDGES", _edges("(other:User)-[edge:FOLLOWS]->(:User {id: $owner_id})"),
+                        system=True)
+"""Every follower of ``$owner_id`` as ``{id, created_at}`` (no order): what ``cache.edge_index`` rebuilds
+``followers:{owner}`` from, once per key (a cache fill: nothing of it is shown before ``FOLLOW_PAGE_USERS``
+checked it for the viewer)."""
+
+FOLLOWEE_EDGES = cypher("follows.FOLLOWEE_EDGES", _edges("(:User {id: $owner_id})-[edge:FOLLOWS]->(other:User)"),
+                        system=True)
+"""Every followee of ``$owner_id`` as ``{id, created_at}``, for ``following:{owner}``."""
+
+
+_EDGE_ITEM = (
+    "CASE WHEN edge IS NULL THEN null"
+    f" ELSE other {{{USER_FIELDS[1:-1]}, edge_created_at: edge.created_at}} END"
+)
+
+
+def _page_users(pattern: str, counter: str) -> str:
+    """Hydrate index pages: per ``$pages`` row ``{owner_id, ids}`` the users of ``ids`` whose edge with the
+    owner still exists and whom the viewer may see, with the edge's time; O(page): each edge is found by an
+    expand-into between two nodes bound by id.
+
+    ``probe`` is the viewer, or for an anonymous viewer the owner itself. The owner's gate is
+    ``viewer_relation`` between the owner and ``probe`` (for nobody: no follow, no block, and
+    ``$viewer_id IS NULL`` keeps a private owner hidden); each listed user is checked with ``user_visible``
+    against ``probe`` (for nobody: "does not block the owner", which every follower and followee satisfies, since
+    a block removes the follows both ways). FalkorDB 4.16 evaluates a pattern predicate on a NULL variable
+    (``NOT (other)-[:BLOCKS]->(v)`` after an ``OPTIONAL MATCH`` of no viewer) by scanning every node: 0.3 ms per
+    listed user on a graph of 100,000 users, where the bound check costs microseconds."""
+    return f"""
+    UNWIND $pages AS page
+    MATCH (owner:User {{id: page.owner_id}})
+    MATCH (probe:User {{id: coalesce($viewer_id, page.owner_id)}})
+    {viewer_relation("probe", "owner", "owner, page, probe")}
+    WITH owner, page, probe, NOT blocked AND (NOT coalesce(owner.is_private, false) OR
+         ($viewer_id IS NOT NULL AND (owner.id = $viewer_id OR viewer_follows))) AS visible
+    UNWIND CASE WHEN visible AND size(page.ids) > 0 THEN page.ids ELSE [null] END AS other_id
+    OPTIONAL MATCH (other:User {{id: other_id}})
+    WITH owner, probe, visible, other
+    OPTIONAL MATCH {pattern}
+    WHERE {user_visible("other", "probe")}
+    WITH owner, visible, other, edge
+    RETURN owner.id AS id, visible, coalesce(owner.{counter}, 0) AS total, collect({_EDGE_ITEM}) AS items
+    """
+
+
+FOLLOWER_PAGE_USERS = cypher(
+    "follows.FOLLOWER_PAGE_USERS", _page_users("(other)-[edge:FOLLOWS]->(owner)", "follower_count")
+)
+"""The followers named by index pages (``$pages``: ``[{owner_id, ids}]``) as ``$viewer_id`` may see them:
+one row per existing owner ``{id, visible, total, items}`` (``items``: users with ``edge_created_at``; an id
+whose follow is gone, or who blocks the viewer, is absent; empty when the owner is not ``visible``)."""
+
+FOLLOWEE_PAGE_USERS = cypher(
+    "follows.FOLLOWEE_PAGE_USERS", _page_users("(owner)-[edge:FOLLOWS]->(other)", "following_count")
+)
+"""The followees named by index pages, same shape as ``FOLLOWER_PAGE_USERS``."""
+
 FOLLOW_REQUESTS_PAGE = cypher(
     "follows.FOLLOW_REQUESTS_PAGE",
     f"""
@@ -282,3 +347,22 @@ MUTUAL_FOLLOWERS = cypher(
 """For each of ``$ids``: people ``$viewer_id`` follows who follow that user, most-followed first, at most
 ``$first``: ``{id, total, users}``. The slice relies on ``collect`` after ``ORDER BY``; callers re-sort."""
 
+
+MUTUALS_CHECK = cypher(
+    "follows.MUTUALS_CHECK",
+    f"""
+    MATCH (viewer:User {{id: $viewer_id}})
+    UNWIND $pairs AS pair
+    MATCH (u:User {{id: pair.user_id}})
+    UNWIND CASE WHEN size(pair.ids) > 0 THEN pair.ids ELSE [null] END AS other_id
+    OPTIONAL MATCH (other:User {{id: other_id}})
+    WITH viewer, u, other
+    OPTIONAL MATCH (viewer)-[first:FOLLOWS]->(other)-[second:FOLLOWS]->(u)
+    WHERE other.id <> u.id AND {user_visible("other", "viewer")}
+    WITH u, CASE WHEN second IS NULL THEN null ELSE other {USER_FIELDS} END AS mutual
+    RETURN u.id AS id, collect(mutual) AS users
+    """,
+)
+"""The cached mutual followers of ``$pairs`` (``[{user_id, ids}]``) for ``$viewer_id`` checked again: per
+user, the listed people the viewer still follows who still follow that user and do not block the viewer
+(``{id, users}``; O(listed), each edge an expand-into between bound nodes)."""

@@ -239,3 +239,44 @@ STALE_POSTS = cypher(
     """,
     system=True,
 )
+
+#: Every post of ``$owner_id`` that is not DELETED as ``{id, created_at}`` (no order): what
+#: ``cache.edge_index`` rebuilds ``authored:{uid}`` from, once per key (``AUTHORED_PAGE_POSTS`` checks what is
+#: shown).
+AUTHORED_EDGES = cypher(
+    "posts.AUTHORED_EDGES",
+    """
+    MATCH (:User {id: $owner_id})-[:POSTED]->(p:Post)
+    WHERE p.status <> 'DELETED'
+    RETURN p.id AS id, p.created_at AS created_at
+    """,
+    system=True,
+)
+
+#: The posts named by index pages (``$pages``: ``[{owner_id, ids}]``) as ``$viewer_id`` may see them: per
+#: existing author ``{id, visible, total, items}`` (``items``: ``POST_CONTENT`` maps plus ``id`` and
+#: ``edge_created_at``; PUBLISHED posts, and the author's own pending or failed ones in ``$own_statuses``;
+#: nothing when the author's content is not visible: private and not followed, or a block either way). The
+#: gate is ``viewer_relation`` between the author and ``probe`` (the viewer, or for nobody the author itself,
+#: so that no pattern is anchored on a NULL node, which FalkorDB answers by scanning every node).
+AUTHORED_PAGE_POSTS = cypher(
+    "posts.AUTHORED_PAGE_POSTS",
+    f"""
+    UNWIND $pages AS page
+    MATCH (a:User {{id: page.owner_id}})
+    MATCH (probe:User {{id: coalesce($viewer_id, page.owner_id)}})
+    {viewer_relation("probe", "a", "a, page, probe")}
+    WITH a, page, $viewer_id IS NOT NULL AND a.id = $viewer_id AS own,
+         NOT blocked AND (NOT coalesce(a.is_private, false) OR
+         ($viewer_id IS NOT NULL AND (a.id = $viewer_id OR viewer_follows))) AS visible
+    UNWIND CASE WHEN visible AND size(page.ids) > 0 THEN page.ids ELSE [null] END AS post_id
+    OPTIONAL MATCH (p:Post {{id: post_id}})
+    WHERE p.status = 'PUBLISHED' OR (own AND p.status IN $own_statuses)
+    WITH a, visible, p
+    OPTIONAL MATCH (a)-[posted:POSTED]->(p)
+    WITH a, visible, p, posted
+    WITH a, visible, CASE WHEN posted IS NULL THEN null ELSE {POST_CONTENT_MAP[:-1]}, id: p.id,
+         edge_created_at: p.created_at}} END AS item
+    RETURN a.id AS id, visible, coalesce(a.post_count, 0) AS total, collect(item) AS items
+    """,
+)

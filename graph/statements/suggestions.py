@@ -38,3 +38,27 @@ SUGGESTIONS = cypher(
 them), excluding the viewer, people already followed or requested and blocks either way; at most
 ``$limit`` rows ``{user, mutual, names}`` (``names``: two of those people, most-followed first). Rows come
 unordered after the second aggregation; callers sort by ``(mutual DESC, follower_count DESC, id)``."""
+
+SUGGESTION_USERS = cypher(
+    "suggestions.SUGGESTION_USERS",
+    f"""
+    MATCH (viewer:User {{id: $viewer_id}})
+    UNWIND $ids AS candidate_id
+    MATCH (candidate:User {{id: candidate_id}})
+    WHERE candidate.id <> $viewer_id
+    {viewer_relation("viewer", "candidate", "viewer, candidate")}
+    WHERE NOT viewer_follows AND NOT blocked
+    OPTIONAL MATCH (viewer)-[pending:REQUESTED]->(candidate)
+    WITH viewer, candidate, count(pending) AS requested
+    WHERE requested = 0
+    MATCH (viewer)-[:FOLLOWS]->(via:User)-[:FOLLOWS]->(candidate)
+    WITH candidate, via
+    ORDER BY via.follower_count DESC, via.username
+    WITH candidate, count(via) AS mutual, collect(via.username) AS names
+    RETURN candidate {USER_FIELDS} AS user, mutual, names[0..2] AS names
+    """,
+)
+"""The cached suggestion candidates ``$ids`` of ``$viewer_id`` checked again: the ones still not followed,
+requested or blocked either way and still followed by someone the viewer follows, with their fresh ``mutual``
+count and ``names``: rows ``{user, mutual, names}`` as ``SUGGESTIONS`` (O(candidates x followees), not the
+two-hop expansion)."""
