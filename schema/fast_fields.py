@@ -18,7 +18,8 @@ against 0.34 ms for ``{ __typename }`` (``bench/README``'s profile), most of it 
   member).
 
 Everything else (async fields, fields with extensions or permission classes, arguments of other types) keeps
-Strawberry's resolver. Returns the number of fields replaced. Errors raised by a resolver propagate to
+Strawberry's resolver. The leaf fields among those replaced are then completed without graphql-core's per-field
+machinery as well (``schema.executor``). Returns the number of fields replaced. Errors raised by a resolver propagate to
 graphql-core exactly as before (``ErrorCodes`` masks and codes them).
 """
 
@@ -28,6 +29,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLObjectType
+
+from schema import executor
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -81,7 +84,7 @@ def _direct(
 def install(schema: strawberry.Schema) -> int:
     """Replace the plain fields' and :data:`HOT` fields' resolvers of ``schema`` (see the module docstring);
     returns how many fields now resolve directly."""
-    replaced = 0
+    direct: dict[tuple[str, str], Callable[..., Any]] = {}
     for type_name, graphql_type in schema._schema.type_map.items():
         if type_name.startswith("__") or not isinstance(graphql_type, GraphQLObjectType):
             continue
@@ -91,14 +94,15 @@ def install(schema: strawberry.Schema) -> int:
                 continue
             resolver = definition.base_resolver
             if resolver is None:
-                field.resolve = _attribute(definition.python_name)
-                replaced += 1
+                field.resolve = direct[(type_name, field_name)] = _attribute(definition.python_name)
             elif (type_name, field_name) in HOT and not resolver.is_async:
                 enums = {
                     arg_name: (arg.extensions[BACKREF].python_name, enum)
                     for arg_name, enum in HOT[(type_name, field_name)].items()
                     for arg in [field.args[arg_name]]
                 }
-                field.resolve = _direct(resolver.wrapped_func, enums, takes_info=resolver.info_parameter is not None)
-                replaced += 1
-    return replaced
+                field.resolve = direct[(type_name, field_name)] = _direct(
+                    resolver.wrapped_func, enums, takes_info=resolver.info_parameter is not None
+                )
+    executor.install(schema._schema, direct)
+    return len(direct)

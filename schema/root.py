@@ -18,6 +18,7 @@ from schema.blocks import BlocksMutation
 from schema.close_friends import CloseFriendsMutation, CloseFriendsQuery
 from schema.cost import DEFAULT_MAX_NODES, query_cost
 from schema.engagement import EngagementMutation
+from schema.executor import DirectFieldExecutor
 from schema.explore import ExploreQuery
 from schema.extensions import ErrorCodes, OperationMetrics, document_cache, protection_extensions
 from schema.fast_fields import install as install_fast_fields
@@ -82,6 +83,7 @@ def build_schema(
             lambda: OperationMetrics(known_operations),
         ],
         config=StrawberryConfig(disable_field_suggestions=not dev),
+        execution_context_class=DirectFieldExecutor,
     )
     install_fast_fields(built)  # plain and hot fields resolve without Strawberry's per-call wrappers
     return built

@@ -1,0 +1,182 @@
+"""``schema.executor``: fields run directly give exactly graphql-core's answer, errors included.
+
+A small schema run twice, with the app's ``DirectFieldExecutor`` (after ``schema.fast_fields.install``) and with
+Strawberry's own execution context, and the two answers compared: data, key order, errors with their paths.
+No stack needed: the fast path is pure GraphQL execution.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+
+from schema import fast_fields
+from schema.executor import FIELDS_KEY, DirectFieldExecutor
+
+
+@strawberry.enum
+class Kind(enum.Enum):
+    PHOTO = "photo"
+    VIDEO = "video"
+
+
+class Exploding:
+    """A source whose ``name`` raises (an attribute that fails to resolve)."""
+
+    id = "x"
+    owner = None
+    tags = ("a",)
+    parts = None
+    count = 1
+    kind = Kind.PHOTO
+    maybe = None
+    missing = None
+
+    @property
+    def name(self) -> str:
+        raise ValueError("no name")
+
+
+@strawberry.type
+class Part:
+    label: str  # non-null: a None nulls the part, and the non-null list item nulls the list
+
+
+@strawberry.type
+class Item:
+    id: strawberry.ID
+    owner: Part | None
+    tags: list[str]
+    parts: list[Part] | None
+    name: str
+    count: int
+    kind: Kind
+    maybe: str | None
+    missing: str  # non-null: a None here is an error that nulls the parent
+
+    @strawberry.field
+    async def later(self) -> str:
+        await asyncio.sleep(0)
+        return f"later-{self.id}"
+
+
+def _item(n: int, **overrides: Any) -> Item:
+    values: dict[str, Any] = {"id": str(n), "name": f"item {n}", "count": n, "kind": Kind.VIDEO, "maybe": None,
+                              "missing": "here", "owner": Part(label=f"owner {n}"), "tags": ["a", f"t{n}"],
+                              "parts": [Part(label="p1"), Part(label="p2")]}  # fmt: skip
+    values.update(overrides)
+    return Item(**values)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return [_item(1), _item(2, maybe="yes")]
+
+    @strawberry.field
+    def broken(self) -> Item | None:
+        return _item(3, missing=None)
+
+    @strawberry.field
+    def broken_parts(self) -> Item | None:
+        return _item(4, owner=Part(label=None), parts=[Part(label="ok"), Part(label=None)])  # type: ignore[arg-type]
+
+    @strawberry.field
+    def exploding(self) -> Item | None:
+        return Exploding()  # type: ignore[return-value]
+
+
+class FieldCounter(SchemaExtension):
+    """A per-field middleware (an extension implementing ``resolve``): records the fields it sees in ``seen``."""
+
+    def __init__(self, *, seen: list[str]) -> None:
+        super().__init__()
+        self.seen = seen
+
+    def resolve(self, _next: Callable[..., Any], root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        self.seen.append(info.field_name)
+        return _next(root, info, *args, **kwargs)
+
+
+def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
+    fast = strawberry.Schema(query=Query, execution_context_class=DirectFieldExecutor)
+    fast_fields.install(fast)
+    return fast, strawberry.Schema(query=Query)
+
+
+def _answer(schema: strawberry.Schema, query: str) -> tuple[Any, list[tuple[str, list[Any]]]]:
+    result = asyncio.run(schema.execute(query))
+    errors = sorted((e.message, list(e.path or [])) for e in result.errors or [])
+    return result.data, errors
+
+
+def test_leaves_keep_order_aliases_and_coercion() -> None:
+    fast, reference = _schemas()
+    assert sorted(fast._schema.extensions[FIELDS_KEY]["Item"]) == [
+        "count", "id", "kind", "maybe", "missing", "name", "owner", "parts", "tags",
+    ]  # fmt: skip
+    query = "{ items { b: name id later a: count kind maybe name __typename } }"
+    data, errors = _answer(fast, query)
+    assert (data, errors) == _answer(reference, query)
+    assert errors == []
+    assert data == {"items": [
+        {"b": "item 1", "id": "1", "later": "later-1", "a": 1, "kind": "VIDEO", "maybe": None, "name": "item 1",
+         "__typename": "Item"},
+        {"b": "item 2", "id": "2", "later": "later-2", "a": 2, "kind": "VIDEO", "maybe": "yes", "name": "item 2",
+         "__typename": "Item"},
+    ]}  # fmt: skip
+    assert [list(i) for i in data["items"]] == [["b", "id", "later", "a", "kind", "maybe", "name", "__typename"]] * 2
+
+
+def test_a_null_non_null_leaf_is_graphql_cores_error_with_its_path() -> None:
+    fast, reference = _schemas()
+    query = "{ broken { id missing count } items { id } }"
+    data, errors = _answer(fast, query)
+    assert (data, errors) == _answer(reference, query)
+    assert data == {"broken": None, "items": [{"id": "1"}, {"id": "2"}]}
+    assert errors == [("Cannot return null for non-nullable field Item.missing.", ["broken", "missing"])]
+
+
+def test_objects_and_lists_resolved_directly_match_with_nulls_propagated() -> None:
+    fast, reference = _schemas()
+    query = "{ items { owner { label } tags parts { label } } brokenParts { id owner { label } parts { label } } }"
+    data, errors = _answer(fast, query)
+    assert (data, errors) == _answer(reference, query)
+    assert data == {
+        "items": [
+            {"owner": {"label": f"owner {n}"}, "tags": ["a", f"t{n}"], "parts": [{"label": "p1"}, {"label": "p2"}]}
+            for n in (1, 2)
+        ],
+        "brokenParts": {"id": "4", "owner": None, "parts": None},
+    }  # fmt: skip
+    assert errors == [
+        ("Cannot return null for non-nullable field Part.label.", ["brokenParts", "owner", "label"]),
+        ("Cannot return null for non-nullable field Part.label.", ["brokenParts", "parts", 1, "label"]),
+    ]
+
+
+def test_a_leaf_that_raises_is_reported_at_its_path() -> None:
+    fast, reference = _schemas()
+    query = "{ exploding { id name count } }"
+    data, errors = _answer(fast, query)
+    assert (data, errors) == _answer(reference, query)
+    assert data == {"exploding": None}
+    assert errors == [("no name", ["exploding", "name"])]
+
+
+def test_a_field_middleware_still_sees_every_field() -> None:
+    fast_seen: list[str] = []
+    reference_seen: list[str] = []
+    fast = strawberry.Schema(query=Query, execution_context_class=DirectFieldExecutor,
+                             extensions=[lambda: FieldCounter(seen=fast_seen)])  # fmt: skip
+    fast_fields.install(fast)
+    reference = strawberry.Schema(query=Query, extensions=[lambda: FieldCounter(seen=reference_seen)])
+    query = "{ items { id name count } }"
+    assert _answer(fast, query) == _answer(reference, query)
+    assert sorted(fast_seen) == sorted(reference_seen) == sorted(["items", *["id", "name", "count"] * 2])
