@@ -1,8 +1,10 @@
 """Kafka fixtures (registered for every test by ``tests/conftest.py``): the module's topics (ensured per
-test), a producer, a factory of fast consumers, and a reader of a topic from its start."""
+test), a producer, a factory of fast consumers, and a reader of a topic from its start; and
+:func:`relay_and_consume`, the outbox relay followed by one worker's consumer until it is idle."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -12,16 +14,19 @@ from aiokafka import AIOKafkaConsumer
 from cache.keys import RedisKeys
 from events.admin import ensure_topics
 from events.consumer import Consumer
+from events.outbox import OutboxRelay
 from events.producer import EventProducer
 from events.topics import Topics
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
     import redis.asyncio as aioredis
     from aiokafka.structs import ConsumerRecord
 
+    from events.consumer import Handler
     from events.envelope import Event
+    from graph.store import GraphStore
     from runtime.settings import Settings
 
 # Tansu completes a group join in about max(1 s, session_timeout / 2); keep sessions short in tests.
@@ -110,3 +115,29 @@ def read_topic(settings: Settings) -> Callable[..., Awaitable[list[ConsumerRecor
         return _read_topic(settings.kafka_bootstrap, topic, idle_ms=idle_ms)
 
     return read
+
+
+async def relay_and_consume(
+    settings: Settings, graph: GraphStore, redis: aioredis.Redis, name: str, topic_names: Sequence[str],
+    handler: Handler,
+) -> None:  # fmt: skip
+    """Publish the whole outbox with the real relay, then run worker ``name``'s consumer (``handler`` over
+    ``topic_names``, a fresh consumer group) until it has been idle for 1.5 s (at most 60 s)."""
+    topics = Topics(settings.topic_suffix)
+    await ensure_topics(settings.kafka_bootstrap, topics.all())
+    producer = EventProducer(settings.kafka_bootstrap, idempotence=False, suffix=settings.topic_suffix)
+    await producer.start()
+    consumer = Consumer(
+        name, [topics.name(t) for t in topic_names], handler,
+        bootstrap=settings.kafka_bootstrap,
+        group_id=f"{settings.consumer_group_prefix}.{name}.{secrets.token_hex(3)}",
+        redis=redis, keys=RedisKeys(settings.redis_prefix), producer=producer, backoff_ms=20, **FAST_GROUP,
+    )  # fmt: skip
+    try:
+        relay = OutboxRelay(graph, producer, topics, batch_size=500)
+        while await relay.relay_once():
+            pass
+        await consumer.run_until_idle(idle_ms=1_500, timeout_s=60)
+    finally:
+        await consumer.close()
+        await producer.stop()

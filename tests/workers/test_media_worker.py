@@ -12,18 +12,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from PIL import Image
 
-from cache.keys import RedisKeys
-from events.admin import ensure_topics
-from events.consumer import Consumer
-from events.outbox import OutboxRelay
-from events.producer import EventProducer
-from events.topics import Topics
 from graph.cypher import cypher
 from media.errors import ObjectMissing
 from media.store import IMMUTABLE
 from schema.base import from_global_id
 from services.media_processing import PENDING_GRACE_MS, PROCESSING_STALE_MS, UPLOAD_DEADLINE_MS, variant_key
 from tests.support.factories import graphql, make_user
+from tests.support.kafka import relay_and_consume
 from tests.support.uploads import (
     COMPLETE,
     POST,
@@ -299,26 +294,8 @@ async def test_end_to_end_through_the_outbox_relay_and_a_consumer(
 ) -> None:  # fmt: skip
     # given: a completed upload whose media.uploaded sits in the outbox
     post = await create_uploaded_post(api, author, [(image("coffee.png"), "image/png")])
-    topics = Topics(settings.topic_suffix)
-    await ensure_topics(settings.kafka_bootstrap, topics.all())
-    producer = EventProducer(settings.kafka_bootstrap, idempotence=False, suffix=settings.topic_suffix)
-    await producer.start()
-    consumer = Consumer(
-        NAME, [topics.name(t) for t in TOPICS], make_media_handler(processor),
-        bootstrap=settings.kafka_bootstrap,
-        group_id=f"{settings.consumer_group_prefix}.{NAME}.{secrets.token_hex(3)}",
-        redis=redis, keys=RedisKeys(settings.redis_prefix), producer=producer,
-        session_timeout_ms=1_000, heartbeat_interval_ms=200, poll_timeout_ms=200, backoff_ms=20,
-    )  # fmt: skip
-    try:
-        # when: the relay publishes the outbox and the media consumer runs until idle
-        relay = OutboxRelay(graph_store, producer, topics, batch_size=500)
-        while await relay.relay_once():
-            pass
-        await consumer.run_until_idle(idle_ms=1_500, timeout_s=60)
-    finally:
-        await consumer.close()
-        await producer.stop()
+    # when: the relay publishes the outbox and the media consumer runs until idle
+    await relay_and_consume(settings, graph_store, redis, NAME, TOPICS, make_media_handler(processor))
 
     # then
     shown = (await graphql(api, POST, {"id": post["id"]}))["data"]["post"]

@@ -16,14 +16,10 @@ import pytest
 
 from cache.keys import RedisKeys
 from cache.stories import shard_of
-from events.admin import ensure_topics
-from events.consumer import Consumer
-from events.outbox import OutboxRelay
-from events.producer import EventProducer
-from events.topics import Topics
 from media.errors import ObjectMissing
 from services.story_expiry import PENDING_GRACE_MS, PROCESSING_STALE_MS, UPLOAD_DEADLINE_MS, media_keys
 from tests.support.factories import graphql, make_user
+from tests.support.kafka import relay_and_consume
 from tests.support.posts import follow
 from tests.support.stories import (
     CREATE_HIGHLIGHT,
@@ -313,27 +309,8 @@ async def test_end_to_end_through_the_outbox_relay_and_the_stories_expiry_consum
     keys = await objects_of(graph_store, story)
     story_clock.advance(DAY_MS + 1_000)
     assert await expiry.announce_due() >= 1
-    topics = Topics(settings.topic_suffix)
-    await ensure_topics(settings.kafka_bootstrap, topics.all())
-    producer = EventProducer(settings.kafka_bootstrap, idempotence=False, suffix=settings.topic_suffix)
-    await producer.start()
-    consumer = Consumer(
-        NAME, [topics.name(t) for t in TOPICS], make_expiry_handler(expiry),
-        bootstrap=settings.kafka_bootstrap,
-        group_id=f"{settings.consumer_group_prefix}.{NAME}.{secrets.token_hex(3)}",
-        redis=redis, keys=RedisKeys(settings.redis_prefix), producer=producer,
-        session_timeout_ms=1_000, heartbeat_interval_ms=200, poll_timeout_ms=200, backoff_ms=20,
-    )  # fmt: skip
-    try:
-        relay = OutboxRelay(graph_store, producer, topics, batch_size=500)
-        while await relay.relay_once():
-            pass
-        await consumer.run_until_idle(idle_ms=1_500, timeout_s=60)
-    finally:
-        await consumer.close()
-        await producer.stop()
+    await relay_and_consume(settings, graph_store, redis, NAME, TOPICS, make_expiry_handler(expiry))
 
     state = await story_state(graph_store, story.id)
     assert (state["status"], state["media_state"]) == ("EXPIRED", "PURGED")
     assert await present(store, keys) == [False] * 4
-
