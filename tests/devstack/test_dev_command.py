@@ -1,4 +1,4 @@
-"""The README's first command, end to end: ``instagraph dev`` as a real process tree (Issue 2's "Done when").
+"""The README's first command, end to end: ``instagraph dev`` as a real process tree.
 
 ``python -m server.cli dev`` runs in its own session on a fresh data dir. Once ``/readyz`` reports the four
 backends healthy: ``{ __typename }`` answers, GraphiQL is served, the URL was printed, a second command

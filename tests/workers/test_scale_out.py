@@ -12,7 +12,8 @@ leaves the group within ~2 s). Then:
 3. every post of both batches is in every follower's feed exactly once (the dedupe markers make the
    redelivery of what the dead worker handled but had not committed harmless).
 
-The compose equivalent is ``docker compose up --scale api=2 --scale fanout=2`` (README "Scale-out").
+The compose equivalent is ``docker compose up -d --scale api=2 --scale worker-fanout=2`` (README, "Feed
+throughput, O(page) reads and scale-out").
 """
 
 from __future__ import annotations
