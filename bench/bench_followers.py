@@ -130,8 +130,7 @@ async def measure(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
                     async with httpx.AsyncClient(timeout=600) as client:  # served by the graph; asks for the index
                         (await client.post(graphql, json={"query": PAGE})).raise_for_status()
                     started = time.perf_counter()
-                    assert services.follows.index is not None
-                    await services.follows.index.rebuild_wanted()  # the edge-indexes job's step
+                    await services.edge_pages.rebuild_wanted()  # the edge-indexes job's step
                     rebuild_s = time.perf_counter() - started
                     edges = await res.graph.read(FOLLOWER_EDGES, {"owner_id": grown["hub_id"]})
                     ordered = sorted(((int(e["created_at"]), e["id"]) for e in edges), reverse=True)

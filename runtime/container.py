@@ -31,11 +31,11 @@ from services.core.device_tokens import DeviceTokens
 from services.core.passwords import Passwords
 from services.core.tokens import AccessTokens
 from services.edge_pages import EdgePages
-from services.engagement import EngagementService
+from services.engagement import COMMENTS, LIKERS, EngagementService
 from services.explore import ExploreService
 from services.fanout import FanoutService
 from services.feed import FeedService
-from services.follows import FollowService
+from services.follows import FOLLOWERS, FOLLOWING, FollowService
 from services.hashtags import HashtagService
 from services.highlights import HighlightService
 from services.idempotency import IdempotencyService
@@ -48,6 +48,7 @@ from services.notifications import NotificationService
 from services.notifications_live import LiveNotificationService
 from services.persisted_queries import PersistedQueryService
 from services.post_content import PostContentCache
+from services.post_reads import AUTHORED
 from services.posts import PostService
 from services.rate_limits import LIMITS, RateLimitService
 from services.search import SearchService
@@ -89,7 +90,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
     visibility = VisibilityService(graph)
     edge_index = EdgeIndex(resources.cache, keys)
     social = SocialCache(resources.cache, keys)
-    edge_pages = EdgePages(graph, edge_index)
+    edge_pages = EdgePages(graph, edge_index, (FOLLOWERS, FOLLOWING, LIKERS, COMMENTS, AUTHORED))
     feed_cache = FeedCache(resources.cache, keys, max_items=settings.feed_max_items, ttl_s=settings.feed_ttl)
     await open_variants_to_public(resources.objects)
     posts = PostService(graph, resources.objects, index=edge_pages)
@@ -123,6 +124,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         accounts=AccountService(graph, Passwords(), sessions, rate_limits, devices),
         users=users,
         follows=FollowService(graph, rate_limits, edge_pages, social, feed_cache),
+        edge_pages=edge_pages,
         blocks=BlockService(graph),
         visibility=visibility,
         suggestions=SuggestionService(graph, social),

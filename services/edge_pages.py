@@ -54,19 +54,14 @@ class EdgeKind(Generic[R]):
     ascending: bool = False
     params: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        KINDS[self.name] = self
-
-
-#: Every index family by name (filled as the services define theirs), for the rebuild job.
-KINDS: dict[str, EdgeKind[Any]] = {}
-
 
 class EdgePages:
-    """Index-backed pages over ``graph`` and ``index`` (see the module docstring)."""
+    """Index-backed pages over ``graph`` and ``index`` (see the module docstring); ``kinds``: the index
+    families the ``edge-indexes`` job may be asked to build."""
 
-    def __init__(self, graph: GraphStore, index: EdgeIndex) -> None:
+    def __init__(self, graph: GraphStore, index: EdgeIndex, kinds: Sequence[EdgeKind[Any]]) -> None:
         self.graph, self.index = graph, index
+        self.kinds = {kind.name: kind for kind in kinds}
         self.rebuilds = 0  # indexes rebuilt from the graph (tests, benches)
         self._lost: set[tuple[str, str]] = set()
 
@@ -143,8 +138,9 @@ class EdgePages:
             self._lost.discard((name, owner_id))
 
     async def rebuild(self, kind_name: str, owner_id: str) -> int:
-        """Build the ``kind_name`` index of ``owner_id`` from every edge in the graph; returns the edges."""
-        kind = KINDS[kind_name]
+        """Build the ``kind_name`` index of ``owner_id`` from every edge in the graph; returns the edges.
+        Raises ``KeyError`` for a kind not in ``kinds``."""
+        kind = self.kinds[kind_name]
         rows = await self.graph.read(kind.rebuild, {"owner_id": owner_id})
         await self.index.store(kind.name, owner_id, [(r["id"], int(r["created_at"])) for r in rows])
         self.rebuilds += 1
@@ -153,7 +149,7 @@ class EdgePages:
     async def rebuild_wanted(self, limit: int = 100) -> int:
         """The ``edge-indexes`` job's step: build up to ``limit`` indexes that reads found missing; returns
         how many. Raises ``CacheUnavailable``/graph errors (the job retries on its next tick)."""
-        wanted = await self.index.wanted(limit)
+        wanted = [(k, o) for k, o in await self.index.wanted(limit) if k in self.kinds]
         for kind_name, owner_id in wanted:
             await self.rebuild(kind_name, owner_id)
         return len(wanted)

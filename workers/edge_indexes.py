@@ -25,10 +25,8 @@ BATCH = 100
 
 def make_step(services: Services) -> Callable[[], Awaitable[int]]:
     """The job's step: ``await step()`` builds up to ``BATCH`` wanted indexes; returns how many."""
-    pages = services.follows.index
-
     async def step() -> int:
-        return 0 if pages is None else await pages.rebuild_wanted(BATCH)
+        return await services.edge_pages.rebuild_wanted(BATCH)
 
     return step
 

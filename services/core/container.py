@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from services.auth import AuthService
     from services.blocks import BlockService
     from services.close_friends import CloseFriendService
+    from services.edge_pages import EdgePages
     from services.engagement import EngagementService
     from services.explore import ExploreService
     from services.fanout import FanoutService
@@ -52,6 +53,7 @@ class Services:
     accounts: AccountService
     users: UserService
     follows: FollowService
+    edge_pages: EdgePages
     blocks: BlockService
     visibility: VisibilityService
     suggestions: SuggestionService

@@ -35,8 +35,8 @@ from tests.support.stories import (
     raw,
     story_clock,
     story_state,
-    upload,
 )
+from tests.support.uploads import upload
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette

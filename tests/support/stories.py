@@ -21,6 +21,7 @@ from graph.cypher import cypher
 from schema.base import from_global_id, to_global_id
 from tests.support.factories import graphql
 from tests.support.paths import IMAGES
+from tests.support.uploads import upload
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -109,13 +110,6 @@ async def create_story(
     body = await graphql(api, CREATE_STORY, variables, token=user.token)
     assert "errors" not in body, body
     return body["data"]["createStory"]  # type: ignore[no-any-return]
-
-
-async def upload(ticket: dict[str, Any], data: bytes, content_type: str) -> httpx.Response:
-    """POST ``data`` to a presigned ``ticket`` like a browser (fields in order, then the file)."""
-    fields = {f["name"]: f["value"] for f in ticket["fields"]}
-    async with httpx.AsyncClient(timeout=30) as client:
-        return await client.post(ticket["url"], data=fields, files={"file": ("upload", data, content_type)})
 
 
 async def create_uploaded_story(

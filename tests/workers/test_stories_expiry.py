@@ -35,8 +35,8 @@ from tests.support.stories import (
     raw,
     story_clock,
     story_state,
-    upload,
 )
+from tests.support.uploads import upload
 from workers.stories_expiry import NAME, TOPICS, make_expiry_handler
 
 if TYPE_CHECKING:
