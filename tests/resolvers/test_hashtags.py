@@ -15,7 +15,7 @@ import pytest
 from schema.base import to_global_id
 from services.core.clock import now_ms
 from tests.support.factories import graphql, make_user
-from tests.support.posts import approve, block, follow
+from tests.support.posts import approve, block, follow, restart_redis
 from tests.support.search import count_trends, publish_post_at
 
 if TYPE_CHECKING:
@@ -184,7 +184,6 @@ async def test_trending_without_redis_is_service_unavailable(
     try:
         body = await graphql(api, TRENDING, {"w": "HOUR"})
     finally:
-        await stack.start_service("redis")
-        await app.state.resources.redis.connection_pool.disconnect()
+        await restart_redis(stack, app.state.resources.redis)
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE"
