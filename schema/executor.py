@@ -1,27 +1,36 @@
 """graphql-core's executor with a fast path for the fields that resolve directly.
 
 graphql-core executes every field the same way: a ``Path`` for it, ``execute_field`` (the field definition,
-the middleware check, a ``GraphQLResolveInfo`` of 14 values, the argument check), the resolver, then
-``complete_value`` (``bench/results/profile-*.md``: graphql-core was a third of the API's CPU under feed load).
-A feed page of 10 posts has ~165 fields, ~120 of them leaves (``id``, ``caption``, ``createdAt``,
-``likeCount``, a cursor, ...) that need none of it.
+the middleware check, a ``GraphQLResolveInfo`` of 14 values, the argument values), the resolver, then
+``complete_value`` (for an object: ``complete_object_value``, the ``is_type_of`` check, the collected
+subfields, the incremental executor's hand-over; for a list: the same per item). ``bench/results/profile-*.md``:
+graphql-core was a third of the API's CPU under feed load. A feed page of 10 posts has ~165 fields, ~120 of
+them leaves (``id``, ``caption``, ``createdAt``, ``likeCount``, a cursor, ...) and ~45 objects (edges, posts,
+authors, media) that need none of it.
 
-:class:`DirectFieldExecutor` runs, inside ``execute_fields``, the fields without arguments whose resolver
-``schema.fast_fields`` installed (a plain attribute, or a ``HOT`` sync resolver that reads only
-``info.context``), calling the resolver with a :class:`ContextInfo` (which carries just that):
+:class:`DirectFieldExecutor` runs, inside ``execute_fields``, the fields whose resolver ``schema.fast_fields``
+installed (a plain attribute, or a ``HOT`` sync resolver that reads only ``info.context``), calling the
+resolver with a :class:`ContextInfo` (which carries just that):
 
+- the argument values of a field that declares arguments are computed once per field of the operation and
+  request (graphql-core's ``get_argument_values``, as ``execute_field`` computes them), not once per object;
 - a leaf (scalar or enum, possibly non-null) is coerced with its type's own ``coerce_output_value``, exactly as
   ``complete_leaf_value`` does, with no path and no resolve info;
-- any other field (an object, a list) is completed by graphql-core's ``complete_value`` with a real resolve
-  info and path, and its errors handled as ``execute_field`` handles them.
+- an object, or a list of objects or of leaves, is completed in place: the object's ``is_type_of`` (Strawberry's
+  own, which reads no resolve info) and its collected subfields, then ``execute_fields`` on it, each list item
+  under its own path, errors handled as ``complete_list_item_value`` and ``execute_field`` handle them;
+- any other field (an abstract type, a nested list, a field inside a deferred fragment or under ``@stream``/
+  ``@defer``, a value the fast path would have to reject) is completed by graphql-core's ``complete_value``
+  with a real resolve info and path.
 
 A DataLoader future that is already done is taken at once (the feed primes its loaders); another awaitable is
 completed by graphql-core (``complete_awaitable_value``). Every case that needs graphql-core's error handling
 goes its normal way: a ``None`` for a non-null leaf, a value the type cannot coerce, a resolver that raises (run
-again there: these resolvers have no side effects). The fields with arguments and all other fields go through
-graphql-core's ``execute_fields`` unchanged, and the response keeps the selection set's order. With a schema
-extension that implements ``resolve`` (a per-field middleware) the fast path is off, so such an extension
-still sees every field. The direct fields are found once per schema by :func:`install`.
+again there: these resolvers have no side effects), a list holding ``None``, an awaitable or a value of another
+type (decided before any item is executed, so nothing runs twice). The fields without a direct resolver go
+through graphql-core's ``execute_fields`` unchanged, and the response keeps the selection set's order. With a
+schema extension that implements ``resolve`` (a per-field middleware) the fast path is off, so such an
+extension still sees every field. The direct fields are found once per schema by :func:`install`.
 """
 
 from __future__ import annotations
@@ -30,28 +39,60 @@ from asyncio import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLNonNull, GraphQLObjectType, Undefined, is_leaf_type
-from graphql.pyutils import Path
+from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, Undefined, is_leaf_type
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
-    from graphql import GraphQLField, GraphQLLeafType, GraphQLSchema
+    from graphql import GraphQLField, GraphQLLeafType, GraphQLOutputType, GraphQLSchema
 
 #: Where :func:`install` keeps the direct fields in ``GraphQLSchema.extensions``.
 FIELDS_KEY = "instagraph.direct_fields"
+BACKREF = "strawberry-definition"  # Strawberry's own definition of a graphql-core type, in its extensions
+
+
+#: Types of resolved values that are never awaitable (checked before ``is_awaitable``), and of completed ones.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_COMPLETED = frozenset({dict, list, type(None)})
+#: The resolve info handed to an in-place object's ``is_type_of``: Strawberry's own reads none (``_in_place_object``).
+_NO_INFO: Any = None
+
+
+class _Reject(Exception):
+    """A value the in-place completion leaves to graphql-core (raised before anything was executed)."""
 
 
 @dataclass(frozen=True, slots=True)
 class DirectField:
-    """One field run directly: ``resolve(source, info)``; ``field``: its definition; ``leaf``: its scalar or
-    enum type when it is a leaf (else ``None``); ``non_null``: whether ``None`` is an error."""
+    """One field run directly: ``resolve(source, info, **arguments)``; ``field``: its definition; ``leaf``:
+    its scalar or enum type when it is a leaf (else ``None``); ``non_null``: whether ``None`` is an error;
+    ``has_args``: it declares arguments; ``shape``: how a non-leaf value is completed in place (``None``:
+    by graphql-core)."""
 
-    resolve: Callable[[Any, Any], Any]
+    resolve: Callable[..., Any]
     field: GraphQLField
     leaf: GraphQLLeafType | None
     non_null: bool
+    has_args: bool = False
+    shape: Shape | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A non-leaf field completed in place: an object (``object_type``), or a list (``item_type``: the
+    list's item type, possibly non-null) of objects (``object_type``) or of leaves (``item_leaf``)."""
+
+    object_type: GraphQLObjectType | None
+    item_type: GraphQLOutputType | None = None
+    item_leaf: GraphQLLeafType | None = None
+
+    @property
+    def item_non_null(self) -> bool:
+        """Whether a list item may not be null."""
+        return isinstance(self.item_type, GraphQLNonNull)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,27 +103,67 @@ class ContextInfo:
     context: Any
 
 
-def install(schema: GraphQLSchema, direct: dict[tuple[str, str], Callable[[Any, Any], Any]]) -> int:
-    """Record in ``schema`` the fields without arguments among ``direct`` (``(type, field) -> resolver``: the
-    resolvers ``schema.fast_fields`` installed); returns how many."""
+def install(schema: GraphQLSchema, direct: dict[tuple[str, str], Callable[..., Any]]) -> int:
+    """Record in ``schema`` the fields among ``direct`` (``(type, field) -> resolver``: the resolvers
+    ``schema.fast_fields`` installed, each taking the field's arguments as keywords); returns how many."""
     fields: dict[str, dict[str, DirectField]] = {}
     for (type_name, field_name), resolve in direct.items():
         graphql_type = schema.type_map.get(type_name)
         if not isinstance(graphql_type, GraphQLObjectType):
             continue
         field = graphql_type.fields[field_name]
-        if field.args:
-            continue
         non_null = isinstance(field.type, GraphQLNonNull)
-        named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        named = _nullable(field.type)
         leaf = named if is_leaf_type(named) else None
-        fields.setdefault(type_name, {})[field_name] = DirectField(resolve, field, leaf, non_null)
+        shape = None if leaf is not None else _shape(named)
+        fields.setdefault(type_name, {})[field_name] = DirectField(
+            resolve, field, leaf, non_null, has_args=bool(field.args), shape=shape
+        )
     schema.extensions = {**(schema.extensions or {}), FIELDS_KEY: fields}
     return sum(len(of_type) for of_type in fields.values())
 
 
+def _nullable(graphql_type: GraphQLOutputType) -> GraphQLOutputType:
+    return graphql_type.of_type if isinstance(graphql_type, GraphQLNonNull) else graphql_type
+
+
+def _in_place_object(graphql_type: GraphQLOutputType) -> GraphQLObjectType | None:
+    """``graphql_type`` when it is an object type whose ``is_type_of`` reads no resolve info: none at all, or
+    the one Strawberry generates (the type's Strawberry definition declares none of its own)."""
+    if not isinstance(graphql_type, GraphQLObjectType):
+        return None
+    definition = (graphql_type.extensions or {}).get(BACKREF)
+    if graphql_type.is_type_of is not None and getattr(definition, "is_type_of", True) is not None:
+        return None
+    return graphql_type
+
+
+def _shape(named: GraphQLOutputType) -> Shape | None:
+    if (object_type := _in_place_object(named)) is not None:
+        return Shape(object_type)
+    if not isinstance(named, GraphQLList):
+        return None
+    item = _nullable(named.of_type)
+    if is_leaf_type(item):
+        return Shape(None, item_type=named.of_type, item_leaf=item)
+    if (object_type := _in_place_object(item)) is not None:
+        return Shape(object_type, item_type=named.of_type)
+    return None
+
+
 class DirectFieldExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context with the fast path of the module docstring."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._context_info = ContextInfo(self.context_value)
+        #: argument values by the id of a field's first details (kept alive with them: the id is not reused)
+        self._argument_values: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._direct: dict[str, dict[str, DirectField]] = (
+            {}  # a field middleware must see every field
+            if self.middleware_manager is not None and self.middleware_manager._middleware_resolvers is not None
+            else (self.schema.extensions or {}).get(FIELDS_KEY, {})
+        )
 
     def execute_fields(
         self,
@@ -93,39 +174,50 @@ class DirectFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         """graphql-core's ``execute_fields``, running the direct fields of ``parent_type`` in place."""
-        direct = self._direct_fields().get(parent_type.name)
+        direct = self._direct.get(parent_type.name)
         if not direct:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
         results: dict[str, Any] = {}
         slow: dict[str, Any] = {}
-        info = ContextInfo(self.context_value)
+        pending = False  # whether ``results`` holds an awaitable
+        info = self._context_info
         try:
             for response_name, field_details_list in grouped_field_set.items():
                 node = field_details_list[0].node
                 spec = direct.get(node.name.value)
-                if spec is None or node.arguments:
+                if spec is None:
                     slow[response_name] = field_details_list
                     continue
                 try:
-                    value = spec.resolve(source_value, info)
+                    if spec.has_args:
+                        value = spec.resolve(source_value, info, **self._arguments(spec, field_details_list))
+                    elif node.arguments:
+                        slow[response_name] = field_details_list  # graphql-core reports the unknown argument
+                        continue
+                    else:
+                        value = spec.resolve(source_value, info)
                 except Exception:  # run again the normal way, which reports it with its path and location
                     slow[response_name] = field_details_list
                     continue
-                if isinstance(value, Future) and value.done() and not value.cancelled() and not value.exception():
-                    value = value.result()  # a DataLoader's answer already there (primed or loaded before)
-                elif self.is_awaitable(value):
-                    field_path = Path(path, response_name, parent_type.name)
-                    results[response_name] = self.complete_awaitable_value(
-                        spec.field.type, field_details_list, self._info(spec, field_details_list, parent_type,
-                                                                        field_path),
-                        field_path, value, position_context,
-                    )  # fmt: skip
-                    continue
+                if type(value) not in _PLAIN:  # a str, int, ... is never awaitable
+                    if isinstance(value, Future) and value.done() and not value.cancelled() and not value.exception():
+                        value = value.result()  # a DataLoader's answer already there (primed or loaded before)
+                    elif self.is_awaitable(value):
+                        field_path = Path(path, response_name, parent_type.name)
+                        results[response_name] = self.complete_awaitable_value(
+                            spec.field.type, field_details_list, self._info(spec, field_details_list, parent_type,
+                                                                            field_path),
+                            field_path, value, position_context,
+                        )  # fmt: skip
+                        pending = True
+                        continue
                 if spec.leaf is None:
                     field_path = Path(path, response_name, parent_type.name)
-                    results[response_name] = self._complete(
+                    completed = self._complete_in_place(
                         spec, field_details_list, parent_type, field_path, value, position_context
                     )
+                    results[response_name] = completed
+                    pending = pending or (type(completed) not in _COMPLETED and self.is_awaitable(completed))
                     continue
                 if value is None:
                     if spec.non_null:
@@ -133,23 +225,149 @@ class DirectFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                     else:
                         results[response_name] = None
                     continue
-                coerced = spec.leaf.coerce_output_value(value)
+                try:
+                    coerced = spec.leaf.coerce_output_value(value)
+                except Exception:  # graphql-core reports it at the field's path
+                    slow[response_name] = field_details_list
+                    continue
                 if coerced is None or coerced is Undefined:
                     slow[response_name] = field_details_list
                     continue
                 results[response_name] = coerced
         except Exception:
-            self._settle(results)
+            self._settle(results.values())
             raise
-        if not slow and not any(self.is_awaitable(v) for v in results.values()):
+        if not slow and not pending:
             return results
         return self._merge(parent_type, source_value, path, grouped_field_set, slow, results, position_context)
 
-    def _direct_fields(self) -> dict[str, dict[str, DirectField]]:
-        if self.middleware_manager is not None and self.middleware_manager._middleware_resolvers is not None:
-            return {}  # a field middleware must see every field
-        fields: dict[str, dict[str, DirectField]] = (self.schema.extensions or {}).get(FIELDS_KEY, {})
-        return fields
+    def _arguments(self, spec: DirectField, field_details_list: Any) -> dict[str, Any]:
+        """The argument values of the field, computed once per field of the operation (the same field details
+        for every object of a list) and request; raises what ``get_argument_values`` raises."""
+        cache = self._argument_values
+        details = field_details_list[0]
+        hit = cache.get(id(details))
+        if hit is not None and hit[0] is details:
+            return hit[1]
+        values = get_argument_values(
+            spec.field, details.node, self.variable_values, details.fragment_variable_values,
+            self.hide_suggestions,
+        )  # fmt: skip
+        cache[id(details)] = (details, values)
+        return values
+
+    def _complete_in_place(
+        self, spec: DirectField, field_details_list: Any, parent_type: GraphQLObjectType, path: Path, value: Any,
+        position_context: Any,
+    ) -> Any:  # fmt: skip
+        """The completed value of an object or list field (see the module docstring), its errors handled as
+        ``execute_field`` does; :meth:`_complete` for what the fast path leaves to graphql-core."""
+        shape = spec.shape
+        if shape is None or value is None or position_context is not None or _has_directives(field_details_list):
+            return self._complete(spec, field_details_list, parent_type, path, value, position_context)
+        try:
+            if shape.item_type is not None:
+                completed = self._complete_list(shape, field_details_list, path, value)
+            else:
+                completed = self._complete_object(shape.object_type, field_details_list, path, value)  # type: ignore[arg-type]
+        except _Reject:
+            completed = _Reject  # completed below, outside this handler: its errors carry no _Reject context
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, spec.field.type, field_details_list, path)
+            return None
+        if completed is _Reject:
+            return self._complete(spec, field_details_list, parent_type, path, value, position_context)
+        if not self.is_awaitable(completed):
+            return completed
+        return self._guarded(completed, spec.field.type, field_details_list, path)
+
+    def _subfields(self, object_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        """The collected subfields of ``object_type`` (memoized by graphql-core); raises :class:`_Reject` when
+        they hold a deferred fragment."""
+        grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
+        if new_defer_usages:
+            raise _Reject
+        return grouped_field_set
+
+    def _complete_object(
+        self, object_type: GraphQLObjectType, field_details_list: Any, path: Path, value: Any
+    ) -> Any:
+        """``execute_fields`` on ``value`` (raises :class:`_Reject` for a value of another type)."""
+        if object_type.is_type_of is not None and not object_type.is_type_of(value, _NO_INFO):
+            raise _Reject
+        return self.execute_fields(object_type, value, path, self._subfields(object_type, field_details_list), None)
+
+    def _complete_list(self, shape: Shape, field_details_list: Any, path: Path, items: Any) -> Any:
+        """Each item of ``items`` completed under its own path (raises :class:`_Reject`, before executing
+        anything, for what graphql-core must see: not a list or tuple, a ``None``, an awaitable, an item of
+        another type, a leaf its type cannot coerce)."""
+        if not isinstance(items, (list, tuple)):
+            raise _Reject
+        if shape.item_leaf is not None:
+            coerce = shape.item_leaf.coerce_output_value
+            try:
+                leaves = [None if item is None else coerce(item) for item in items]
+            except Exception:
+                raise _Reject from None  # graphql-core reports it at the item's path
+            if any(leaf is Undefined or (leaf is None and (shape.item_non_null or item is not None))
+                   for leaf, item in zip(leaves, items, strict=True)):  # fmt: skip
+                raise _Reject
+            return leaves
+        object_type = shape.object_type
+        assert object_type is not None
+        is_type_of = object_type.is_type_of
+        for item in items:
+            if item is None:
+                if shape.item_non_null:
+                    raise _Reject
+            elif self.is_awaitable(item) or (is_type_of is not None and not is_type_of(item, _NO_INFO)):
+                raise _Reject
+        grouped_field_set = self._subfields(object_type, field_details_list)
+        item_type = shape.item_type
+        assert item_type is not None
+        completed: list[Any] = []
+        pending: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                if item is None:
+                    completed.append(None)
+                    continue
+                item_path = path.add_key(index, None)
+                try:
+                    done = self.execute_fields(object_type, item, item_path, grouped_field_set, None)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    completed.append(None)
+                    continue
+                if self.is_awaitable(done):
+                    pending.append(index)
+                    done = self._guarded(done, item_type, field_details_list, item_path)
+                completed.append(done)
+        except Exception:
+            self._settle(completed)
+            raise
+        if not pending:
+            return completed
+
+        async def gather() -> list[Any]:
+            for index, value in zip(pending, await _concurrently([completed[i] for i in pending]), strict=True):
+                completed[index] = value
+            return completed
+
+        return gather()
+
+    def _guarded(self, awaitable: Any, return_type: GraphQLOutputType, field_details_list: Any, path: Path) -> Any:
+        """``awaitable``'s value, its error handled as ``execute_field`` handles it (raised on for a non-null
+        ``return_type``, else recorded and ``None``)."""
+
+        async def await_completed() -> Any:
+            try:
+                return await awaitable
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, return_type, field_details_list, path)
+                return None
+
+        return await_completed()
 
     def _info(self, spec: DirectField, field_details_list: Any, parent_type: GraphQLObjectType, path: Path) -> Any:
         return self.build_resolve_info(spec.field, [d.node for d in field_details_list], parent_type, path)
@@ -171,20 +389,12 @@ class DirectFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
         if not self.is_awaitable(completed):
             return completed
+        return self._guarded(completed, return_type, field_details_list, path)
 
-        async def await_completed() -> Any:
-            try:
-                return await completed
-            except Exception as raw_error:
-                self.handle_field_error(raw_error, return_type, field_details_list, path)
-                return None
-
-        return await_completed()
-
-    def _settle(self, results: dict[str, Any]) -> None:
-        """Let the awaitables among ``results`` finish in the background (a non-null field failed), as
-        graphql-core does with its own."""
-        pending = [value for value in results.values() if self.is_awaitable(value)]
+    def _settle(self, results: Iterable[Any]) -> None:
+        """Let the awaitables among ``results`` (completed values) finish in the background (a non-null field
+        failed), as graphql-core does with its own."""
+        pending = [value for value in results if self.is_awaitable(value)]
         if pending:
             self.settle_in_background(pending)
 
@@ -196,7 +406,7 @@ class DirectFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         try:
             rest: Any = super().execute_fields(parent_type, source_value, path, slow, position_context) if slow else {}
         except Exception:
-            self._settle(done)
+            self._settle(done.values())
             raise
         pending = [name for name, value in done.items() if self.is_awaitable(value)]
 
@@ -208,17 +418,22 @@ class DirectFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             return ordered(rest)
 
         async def gather() -> dict[str, Any]:
-            try:
-                rest_values = await rest if self.is_awaitable(rest) else rest
-            except Exception:
-                self._settle(done)
-                raise
-            try:
-                for name in pending:
-                    done[name] = await done[name]
-            except Exception:
-                self._settle(done)
-                raise
-            return ordered(rest_values)
+            rest_pending = self.is_awaitable(rest)
+            values = await _concurrently([done[name] for name in pending] + ([rest] if rest_pending else []))
+            done.update(zip(pending, values[: len(pending)], strict=True))
+            return ordered(values[-1] if rest_pending else rest)
 
         return gather()
+
+
+async def _concurrently(awaitables: list[Any]) -> list[Any]:
+    """The values of ``awaitables`` run at once, as graphql-core runs a selection set's and a list's (the
+    loads they start are batched together); the first error cancels the rest and propagates."""
+    if len(awaitables) == 1:
+        return [await awaitables[0]]
+    return await gather_with_cancel(*awaitables)
+
+
+def _has_directives(field_details_list: Any) -> bool:
+    """Whether a field node carries a directive (``@stream``, ...): graphql-core completes those."""
+    return any(details.node.directives for details in field_details_list)

@@ -2,7 +2,9 @@
 
 A small schema run twice, with the app's ``DirectFieldExecutor`` (after ``schema.fast_fields.install``) and with
 Strawberry's own execution context, and the two answers compared: data, key order, errors with their paths.
-No stack needed: the fast path is pure GraphQL execution.
+Objects and lists are completed in place, arguments computed once per field: every case that graphql-core must
+complete itself (a value of another type, a null item of a non-null list, a leaf that does not coerce, a
+directive) is here too. No stack needed: the fast path is pure GraphQL execution.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import enum
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 
@@ -23,6 +26,18 @@ from schema.executor import FIELDS_KEY, DirectFieldExecutor
 class Kind(enum.Enum):
     PHOTO = "photo"
     VIDEO = "video"
+
+
+@strawberry.enum
+class Size(enum.Enum):
+    SMALL = "small"
+    LARGE = "large"
+
+
+class Impostor:
+    """Not a ``Part``, though it has a ``label``: ``Part.is_type_of`` (an interface's implementation) refuses it."""
+
+    label = "fake"
 
 
 class Exploding:
@@ -42,9 +57,21 @@ class Exploding:
         raise ValueError("no name")
 
 
-@strawberry.type
-class Part:
+@strawberry.interface
+class Labelled:
     label: str  # non-null: a None nulls the part, and the non-null list item nulls the list
+
+
+@strawberry.type
+class Part(Labelled):
+    @strawberry.field
+    async def shout(self) -> str:
+        await asyncio.sleep(0)
+        return self.label.upper()
+
+    @strawberry.field
+    def sized(self, info: strawberry.Info, size: Size = Size.SMALL) -> str:
+        return f"{self.label}-{size.value}"
 
 
 @strawberry.type
@@ -58,6 +85,12 @@ class Item:
     kind: Kind
     maybe: str | None
     missing: str  # non-null: a None here is an error that nulls the parent
+    maybe_parts: list[Part | None]
+    counts: list[int] | None
+
+    @strawberry.field
+    def sized(self, info: strawberry.Info, size: Size) -> str:
+        return f"{self.name}-{size.value}"
 
     @strawberry.field
     async def later(self) -> str:
@@ -68,7 +101,8 @@ class Item:
 def _item(n: int, **overrides: Any) -> Item:
     values: dict[str, Any] = {"id": str(n), "name": f"item {n}", "count": n, "kind": Kind.VIDEO, "maybe": None,
                               "missing": "here", "owner": Part(label=f"owner {n}"), "tags": ["a", f"t{n}"],
-                              "parts": [Part(label="p1"), Part(label="p2")]}  # fmt: skip
+                              "parts": [Part(label="p1"), Part(label="p2")], "maybe_parts": [None, Part(label="m")],
+                              "counts": [n, 10]}  # fmt: skip
     values.update(overrides)
     return Item(**values)
 
@@ -91,6 +125,15 @@ class Query:
     def exploding(self) -> Item | None:
         return Exploding()  # type: ignore[return-value]
 
+    @strawberry.field
+    def odd(self) -> list[Item | None]:
+        return [
+            _item(5, owner=Impostor(), counts=["many"]),
+            _item(6, parts=[Part(label="p"), None], maybe_parts=[Impostor()]),  # type: ignore[list-item]
+            _item(7, tags=["a", None]),  # type: ignore[list-item]
+            _item(8, count="lots"),
+        ]
+
 
 class FieldCounter(SchemaExtension):
     """A per-field middleware (an extension implementing ``resolve``): records the fields it sees in ``seen``."""
@@ -104,14 +147,24 @@ class FieldCounter(SchemaExtension):
         return _next(root, info, *args, **kwargs)
 
 
+@pytest.fixture(autouse=True)
+def _hot_sized(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Item.sized`` and ``Part.sized``: sync resolvers with an enum argument, called directly (as
+    ``Media.url(size:)`` is in the app)."""
+    monkeypatch.setitem(fast_fields.HOT, ("Item", "sized"), {"size": Size})
+    monkeypatch.setitem(fast_fields.HOT, ("Part", "sized"), {"size": Size})
+
+
 def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
     fast = strawberry.Schema(query=Query, execution_context_class=DirectFieldExecutor)
     fast_fields.install(fast)
     return fast, strawberry.Schema(query=Query)
 
 
-def _answer(schema: strawberry.Schema, query: str) -> tuple[Any, list[tuple[str, list[Any]]]]:
-    result = asyncio.run(schema.execute(query))
+def _answer(
+    schema: strawberry.Schema, query: str, variables: dict[str, Any] | None = None
+) -> tuple[Any, list[tuple[str, list[Any]]]]:
+    result = asyncio.run(schema.execute(query, variable_values=variables))
     errors = sorted((e.message, list(e.path or [])) for e in result.errors or [])
     return result.data, errors
 
@@ -119,7 +172,7 @@ def _answer(schema: strawberry.Schema, query: str) -> tuple[Any, list[tuple[str,
 def test_leaves_keep_order_aliases_and_coercion() -> None:
     fast, reference = _schemas()
     assert sorted(fast._schema.extensions[FIELDS_KEY]["Item"]) == [
-        "count", "id", "kind", "maybe", "missing", "name", "owner", "parts", "tags",
+        "count", "counts", "id", "kind", "maybe", "maybeParts", "missing", "name", "owner", "parts", "sized", "tags",
     ]  # fmt: skip
     query = "{ items { b: name id later a: count kind maybe name __typename } }"
     data, errors = _answer(fast, query)
@@ -180,3 +233,62 @@ def test_a_field_middleware_still_sees_every_field() -> None:
     query = "{ items { id name count } }"
     assert _answer(fast, query) == _answer(reference, query)
     assert sorted(fast_seen) == sorted(reference_seen) == sorted(["items", *["id", "name", "count"] * 2])
+
+
+def test_arguments_are_each_fields_own_with_literals_variables_and_defaults() -> None:
+    fast, reference = _schemas()
+    query = """query Q($s: Size!) { items { small: sized(size: SMALL) large: sized(size: $s)
+               parts { sized other: sized(size: LARGE) } } }"""
+    data, errors = _answer(fast, query, {"s": "LARGE"})
+    assert (data, errors) == _answer(reference, query, {"s": "LARGE"})
+    assert errors == []
+    assert data["items"][1] == {
+        "small": "item 2-small", "large": "item 2-large",
+        "parts": [{"sized": "p1-small", "other": "p1-large"}, {"sized": "p2-small", "other": "p2-large"}],
+    }  # fmt: skip
+    data, _ = _answer(fast, query, {"s": "SMALL"})  # the same document, other variables: nothing kept between
+    assert data["items"][0]["large"] == "item 1-small"
+
+
+def test_objects_in_place_await_their_async_fields_and_nullable_items_stay_null() -> None:
+    fast, reference = _schemas()
+    query = "{ items { parts { label shout } maybeParts { label shout } owner { shout } } }"
+    data, errors = _answer(fast, query)
+    assert (data, errors) == _answer(reference, query)
+    assert errors == []
+    assert data["items"][0] == {
+        "parts": [{"label": "p1", "shout": "P1"}, {"label": "p2", "shout": "P2"}],
+        "maybeParts": [None, {"label": "m", "shout": "M"}],
+        "owner": {"shout": "OWNER 1"},
+    }
+
+
+def test_values_graphql_core_must_complete_give_its_errors() -> None:
+    fast, reference = _schemas()
+    query = "{ odd { id owner { label } tags count counts parts { label } maybeParts { label } } }"
+    data, errors = _answer(fast, query)
+    assert (data, errors) == _answer(reference, query)
+    assert data == {"odd": [
+        {"id": "5", "owner": None, "tags": ["a", "t5"], "count": 5, "counts": None,
+         "parts": [{"label": "p1"}, {"label": "p2"}], "maybeParts": [None, {"label": "m"}]},
+        {"id": "6", "owner": {"label": "owner 6"}, "tags": ["a", "t6"], "count": 6, "counts": [6, 10], "parts": None,
+         "maybeParts": [None]},
+        None,
+        None,
+    ]}  # fmt: skip
+    assert errors == [
+        ("Cannot return null for non-nullable field Item.parts.", ["odd", 1, "parts", 1]),
+        ("Cannot return null for non-nullable field Item.tags.", ["odd", 2, "tags", 1]),
+        ("Expected value of type 'Part' but got: <Impostor instance>.", ["odd", 0, "owner"]),
+        ("Expected value of type 'Part' but got: <Impostor instance>.", ["odd", 1, "maybeParts", 0]),
+        ("Int cannot represent non-integer value: 'lots'", ["odd", 3, "count"]),
+        ("Int cannot represent non-integer value: 'many'", ["odd", 0, "counts", 0]),
+    ]
+
+
+def test_fields_with_directives_match() -> None:
+    fast, reference = _schemas()
+    query = "{ items { parts @include(if: true) { label } tags @skip(if: false) owner @skip(if: true) { label } } }"
+    data, errors = _answer(fast, query)
+    assert (data, errors) == _answer(reference, query)
+    assert data["items"][0] == {"parts": [{"label": "p1"}, {"label": "p2"}], "tags": ["a", "t1"]}
