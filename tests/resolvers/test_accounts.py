@@ -302,6 +302,23 @@ async def test_bad_access_tokens_are_unauthenticated(api: httpx.AsyncClient, set
         assert code_of(body) == "UNAUTHENTICATED", name
 
 
+async def test_a_token_accepted_before_is_refused_once_expired(api: httpx.AsyncClient, settings: Settings) -> None:
+    """The server remembers verified tokens (``services.core.tokens``) only until their ``exp``."""
+    uma = await make_user(api, "uma")
+    sid = jwt.decode(uma.token, options={"verify_signature": False})["sid"]
+    issued = int(time.time())
+    short = AccessTokens(
+        settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience, ttl=2
+    ).issue(uma.id, sid, 0, now=issued)
+    for _ in range(2):  # verified, then remembered
+        assert (await graphql(api, VIEWER, token=short))["data"]["viewer"]["username"] == "uma"
+    await asyncio.sleep(max(0.0, issued + 2 - time.time()) + 0.05)
+    body = await graphql(api, VIEWER, token=short)
+    assert body["data"] == {"viewer": None}
+    assert code_of(body) == "UNAUTHENTICATED"
+    assert body["errors"][0]["message"] == "Access token expired."
+
+
 @pytest.mark.parametrize("header", ["Token abc", "Bearer", "Bearer ", "Basic dXNlcjpwdw==", "Bearer a b"])
 async def test_malformed_authorization_headers_are_unauthenticated(
     api: httpx.AsyncClient, header: str
