@@ -103,7 +103,8 @@ async def hydrate_candidates(
         if post is None:  # not PUBLISHED: never cached (the rule admits only PUBLISHED posts)
             continue
         hydration.posts[post.id] = post
-        hydration.authors[post.author_id] = UserRecord.from_row(author)
+        if post.author_id not in hydration.authors:  # one record per author of the page
+            hydration.authors[post.author_id] = UserRecord.from_row(author)
         hydration.viewer_likes[post.id] = bool(row["viewer_liked"])
         hydration.like_counts[post.id] = int(row["like_total"])  # exact: kept by the like statements
     return states
