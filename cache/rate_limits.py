@@ -19,21 +19,28 @@ from cache.errors import redis_call
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-# KEYS[1] = rate key; ARGV[1] = interval ms; ARGV[2] = period ms. Returns {allowed (0/1), retry_after_ms}.
-GCRA_LUA = """
-local interval = tonumber(ARGV[1])
-local period = tonumber(ARGV[2])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local tat = tonumber(redis.call('GET', KEYS[1]) or now) or now
-if tat < now then tat = now end
-local new_tat = tat + interval
-local allow_at = new_tat - period
-if allow_at > now then
-  return {0, allow_at - now}
+#: ``gcra(key, interval_ms, period_ms)`` -> ``allowed (0/1), retry_after_ms``: one hit, as a Lua function that
+#: other scripts run too (``cache.admission``).
+GCRA_FUNCTION = """
+local function gcra(key, interval, period)
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  local tat = tonumber(redis.call('GET', key) or now) or now
+  if tat < now then tat = now end
+  local new_tat = tat + interval
+  local allow_at = new_tat - period
+  if allow_at > now then
+    return 0, allow_at - now
+  end
+  redis.call('SET', key, string.format('%d', new_tat), 'PX', math.max(1, new_tat - now))
+  return 1, 0
 end
-redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.max(1, new_tat - now))
-return {1, 0}
+"""
+
+# KEYS[1] = rate key; ARGV[1] = interval ms; ARGV[2] = period ms. Returns {allowed (0/1), retry_after_ms}.
+GCRA_LUA = f"""{GCRA_FUNCTION}
+local allowed, retry = gcra(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]))
+return {{allowed, retry}}
 """
 
 # KEYS[1] = rate key. Returns {tat (or now when unset), now}: the state, read without counting anything.
@@ -61,6 +68,11 @@ class Decision:
     allowed: bool
     retry_after_ms: int
 
+    @classmethod
+    def of(cls, allowed: object, retry_ms: object) -> Decision:
+        """From a script's ``allowed`` (0/1) and ``retry_after_ms`` replies."""
+        return cls(allowed=bool(int(allowed)), retry_after_ms=int(retry_ms))  # type: ignore[call-overload]
+
     @property
     def retry_after_s(self) -> int:
         """Whole seconds until a retry can pass (rounded up, >= 1 when denied, 0 when allowed)."""
@@ -82,7 +94,7 @@ class GcraLimiter:
         period_ms = period_s * 1000
         interval_ms = period_ms // count
         allowed, retry_ms = await redis_call(self._script(keys=[key], args=[interval_ms, interval_ms * count]))
-        return Decision(allowed=bool(int(allowed)), retry_after_ms=int(retry_ms))
+        return Decision.of(allowed, retry_ms)
 
     async def peek(self, key: str, *, count: int, period_s: int) -> State:
         """What is left of ``count`` per ``period_s`` under ``key``, without counting: with GCRA's ``tat``,

@@ -72,6 +72,14 @@ class CachedState:
     user_version: int | None
     revoked: bool | None
 
+    @classmethod
+    def of(cls, version: bytes | str | None, revoked: bytes | str | None) -> CachedState:
+        """From the raw values of the ``sessver`` and ``sessrev`` keys (``None``: not cached)."""
+        return cls(
+            user_version=int(version) if version is not None else None,
+            revoked=(_text(revoked) == "1") if revoked is not None else None,
+        )
+
 
 class SessionCache:
     """Refresh-token families and the auth cache on one Redis client (bytes responses)."""
@@ -134,10 +142,7 @@ class SessionCache:
                 self._keys.session_version(user_id), self._keys.session_revoked(user_id, session_id)
             )
         )
-        return CachedState(
-            user_version=int(version) if version is not None else None,
-            revoked=(_text(revoked) == "1") if revoked is not None else None,
-        )
+        return CachedState.of(version, revoked)
 
     async def fill_state(self, user_id: str, session_id: str, user_version: int, revoked: bool) -> None:
         """Cache a state read from the graph (``SET NX``: never overwrites a fresher logout or bump)."""

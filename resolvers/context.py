@@ -65,6 +65,18 @@ class Context:
             raise Unauthenticated()
         return user_id
 
+    async def admit(self, action: str) -> str:
+        """The viewer's user id, with one ``action`` counted against their budget; authenticating and
+        counting in one Redis round trip when the request is not authenticated yet (``services.admission``).
+        Raises ``Unauthenticated`` when anonymous (counting nothing) and ``RateLimited`` over the budget."""
+        if self._authenticated or not self.authorization:
+            user_id = await self.require_viewer()
+            await self.services.rate_limits.hit(action, user_id)
+            return user_id
+        self._principal = await self.services.admission.admit(self.authorization, action)
+        self._authenticated = True
+        return self._principal.user_id
+
     def loader(self, name: str, batch: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
         """The request's DataLoader called ``name`` (``PostsById``…), created from ``batch`` on first use."""
         existing = self._loaders.get(name)

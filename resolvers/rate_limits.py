@@ -22,10 +22,7 @@ if TYPE_CHECKING:
 async def limit(info: Info, action: str) -> str:
     """Count one ``action`` of the viewer; returns the viewer id. Raises ``Unauthenticated`` when anonymous
     (before counting anything) and ``RateLimited`` over the budget."""
-    ctx = context_of(info)
-    viewer_id = await ctx.require_viewer()
-    await ctx.services.rate_limits.hit(action, viewer_id)
-    return viewer_id
+    return await context_of(info).admit(action)
 
 
 async def rate_limits(info: Info) -> list[Budget]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
+from cache.admission import AdmissionCache
 from cache.cold_feed import ColdFeedCache
 from cache.edge_index import EdgeIndex
 from cache.explore import ExploreCache
@@ -22,6 +23,7 @@ from cache.sessions import SessionCache
 from cache.social import SocialCache
 from cache.stories import StoryCache
 from services.accounts import AccountService
+from services.admission import AdmissionService
 from services.auth import AuthService
 from services.blocks import BlockService
 from services.close_friends import CloseFriendService
@@ -119,8 +121,10 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         graph, ExploreCache(resources.cache, keys), like_counts,
         cache_ttl_s=settings.explore_cache_ttl, max_per_author=settings.explore_max_per_author,
     )
+    auth = AuthService(tokens, sessions)
     services = Services(
-        auth=AuthService(tokens, sessions),
+        auth=auth,
+        admission=AdmissionService(auth, sessions, rate_limits, AdmissionCache(redis, keys)),
         accounts=AccountService(graph, Passwords(), sessions, rate_limits, devices),
         users=users,
         follows=FollowService(graph, rate_limits, edge_pages, social, feed_cache),

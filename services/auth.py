@@ -14,8 +14,8 @@ from services.core.errors import Unauthenticated
 from services.core.principal import Principal
 
 if TYPE_CHECKING:
-    from services.core.tokens import AccessTokens
-    from services.sessions import SessionService
+    from services.core.tokens import AccessClaims, AccessTokens
+    from services.sessions import SessionService, SessionState
 
 
 class AuthService:
@@ -32,12 +32,22 @@ class AuthService:
         ``iss`` or ``aud``, an expired token, a refresh token, and a revoked session (logout, reuse of a
         rotated refresh token, or a ``session_version`` bump).
         """
+        claims = self.claims(authorization_header)
+        return self.principal(claims, await self._sessions.state(claims.user_id, claims.session_id))
+
+    def claims(self, authorization_header: str) -> AccessClaims:
+        """The verified claims of the header's access token, before any session check; raises
+        ``Unauthenticated`` as :meth:`authenticate` does for the header and the token."""
         scheme, _, token = (authorization_header or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token or " " in token:
             raise Unauthenticated("Malformed Authorization header; expected 'Bearer <token>'.")
-        claims = self._tokens.verify(token)
-        state = await self._sessions.state(claims.user_id, claims.session_id)
+        return self._tokens.verify(token)
+
+    @staticmethod
+    def principal(claims: AccessClaims, state: SessionState) -> Principal:
+        """The principal of ``claims`` whose session is in ``state``; raises ``Unauthenticated`` when it is
+        revoked or the user's ``session_version`` moved past the token's."""
         if state.revoked or state.user_version != claims.version:
             raise Unauthenticated("Session revoked; sign in again.")
         return Principal(user_id=claims.user_id, session_id=claims.session_id, session_version=claims.version)

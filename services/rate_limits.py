@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from cache.keys import RedisKeys
-    from cache.rate_limits import GcraLimiter
+    from cache.rate_limits import Decision, GcraLimiter
 
 log = structlog.get_logger(__name__)
 
@@ -158,17 +158,29 @@ class RateLimitService:
         Raises ``RateLimited(retry_after)`` (whole seconds) when over the limit and ``KeyError`` for an
         unknown action. Returns normally (fail open) when Redis is down.
         """
-        limit = self._limits[action]
-        key = self._keys.rate(_subject_key(subject), action)
+        key, limit = self.budget_key(action, subject)
         try:
             decision = await self._limiter.hit(key, count=limit.count, period_s=limit.period)
         except CacheUnavailable:
-            FAIL_OPEN.labels(action).inc()
-            log.warning("rate_limit.fail_open", action=action)
+            self.fail_open(action)
             return
+        self.enforce(action, decision)
+
+    def budget_key(self, action: str, subject: str) -> tuple[str, Limit]:
+        """The Redis key of ``subject``'s ``action`` budget (hash-tagged with the subject: a user id stays
+        itself) and its limit; ``KeyError`` for an unknown action."""
+        return self._keys.rate(_subject_key(subject), action), self._limits[action]
+
+    def enforce(self, action: str, decision: Decision) -> None:
+        """Raise ``RateLimited(retry_after)`` (counted) when ``decision`` refused a hit of ``action``."""
         if not decision.allowed:
             LIMITED.labels(action).inc()
             raise RateLimited(decision.retry_after_s)
+
+    def fail_open(self, action: str) -> None:
+        """Let a hit of ``action`` through because Redis is down (logged and counted)."""
+        FAIL_OPEN.labels(action).inc()
+        log.warning("rate_limit.fail_open", action=action)
 
     async def reset(self, action: str, subject: str) -> None:
         """Give ``subject`` its whole ``action`` budget back (a successful login resets the account's

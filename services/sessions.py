@@ -38,7 +38,7 @@ from services.core.tokens import new_refresh_token, refresh_digest
 
 if TYPE_CHECKING:
     from cache.notifications import NotificationStreams
-    from cache.sessions import SessionCache
+    from cache.sessions import CachedState, SessionCache
     from graph.store import GraphStore
     from services.core.tokens import AccessTokens
 
@@ -143,13 +143,24 @@ class SessionService:
         Raises ``GraphError`` only when the graph is down too.
         """
         try:
-            if self._pending_sessions or self._pending_versions:
+            if self.has_pending_revocations:
                 await self._replay()
             cached = await self._cache.cached_state(user_id, session_id)
         except CacheUnavailable:
             AUTH_FALLBACKS.inc()
             log.warning("auth.cache_unavailable", user_id=user_id)
             return await self._graph_state(user_id, session_id)
+        return await self.state_from_cache(user_id, session_id, cached)
+
+    @property
+    def has_pending_revocations(self) -> bool:
+        """Whether revocations made while Redis was down still wait to be pushed into the cache (until
+        then the cached state may be stale: :meth:`state` pushes them first)."""
+        return bool(self._pending_sessions or self._pending_versions)
+
+    async def state_from_cache(self, user_id: str, session_id: str, cached: CachedState) -> SessionState:
+        """:meth:`state` after its cache read (``cached``, read with no revocation pending): the cached state,
+        or the graph's on a miss (then cached). Raises ``GraphError`` when the graph is down."""
         if cached.user_version is not None and cached.revoked is not None:
             return SessionState(cached.user_version, cached.revoked)
         state = await self._graph_state(user_id, session_id)

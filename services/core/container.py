@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from services.accounts import AccountService
+    from services.admission import AdmissionService
     from services.auth import AuthService
     from services.blocks import BlockService
     from services.close_friends import CloseFriendService
@@ -50,6 +51,7 @@ class Services:
     """Every use-case object a resolver or a worker may call, by capability (one name in every layer)."""
 
     auth: AuthService
+    admission: AdmissionService
     accounts: AccountService
     users: UserService
     follows: FollowService

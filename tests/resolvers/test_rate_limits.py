@@ -10,8 +10,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import jwt
 import pytest
 
+from cache.keys import RedisKeys
 from graph.cypher import cypher
 from schema.base import to_global_id
 from server.app import create_app
@@ -20,6 +22,8 @@ from tests.support.factories import DEFAULT_PASSWORD, graphql, make_user, random
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    import redis.asyncio as aioredis
 
     from graph.store import GraphStore
     from runtime.settings import Settings
@@ -282,3 +286,33 @@ async def test_overrides_apply_one_by_one_and_rate_limits_shows_them(raised: htt
     assert (listed["feed"]["limit"], listed["feed"]["periodSeconds"]) == (100_000, 60)
     assert (listed["register"]["limit"], listed["register"]["periodSeconds"]) == (1000, 60)
     assert (listed["createPost"]["limit"], listed["createPost"]["periodSeconds"]) == (10, 60)  # untouched
+
+
+async def test_a_revoked_session_is_refused_without_spending_its_users_budget(
+    api: httpx.AsyncClient, redis: aioredis.Redis, settings: Settings
+) -> None:
+    """A throttled field authenticates and counts in one Redis script (``cache.admission``): a token whose
+    session the cache knows is revoked, or whose user signed out everywhere, counts nothing."""
+    user = await make_user(api, "revoked_rl")
+    phone = (await login(api, "revoked_rl", random_ip()))["data"]["login"]["accessToken"]
+    assert (await graphql(api, "mutation { logout }", token=phone))["data"] == {"logout": True}
+    for _ in range(LIMITS["feed"].count + 5):
+        body = await graphql(api, CALLS["feed"][0], token=phone)
+        assert only_error(body)["extensions"]["code"] == "UNAUTHENTICATED"
+        assert only_error(body)["message"] == "Session revoked; sign in again."
+    remaining = {b["action"]: b["remaining"] for b in (await graphql(api, RATE_LIMITS, token=user.token))["data"]
+                 ["rateLimits"]}  # fmt: skip
+    assert remaining["feed"] == LIMITS["feed"].count
+    assert "errors" not in await graphql(api, CALLS["feed"][0], token=user.token)
+
+    # the cached state gone (TTL, eviction): the graph still refuses the revoked session
+    keys = RedisKeys(settings.redis_prefix)
+    sid = jwt.decode(phone, options={"verify_signature": False})["sid"]
+    assert await redis.delete(keys.session_revoked(user.id, sid), keys.session_version(user.id)) >= 1
+    body = await graphql(api, CALLS["feed"][0], token=phone)
+    assert only_error(body)["extensions"]["code"] == "UNAUTHENTICATED"
+
+    # signed out everywhere: the cached session version moved past every token's
+    assert (await graphql(api, "mutation { logout(allSessions: true) }", token=user.token))["data"] == {"logout": True}
+    body = await graphql(api, CALLS["feed"][0], token=user.token)
+    assert only_error(body)["extensions"]["code"] == "UNAUTHENTICATED"
