@@ -7,10 +7,11 @@ its path from the root, and the document costs the sum over all its connections.
 
     repositories(first: 50) { ... issues(first: 10) { ... } }   ->   50 + 50 x 10 = 550 nodes
 
-``first`` is the literal, the variable's value, or the argument's default in the schema (``followers``
-defaults to 20). A list field without ``first`` whose length the model bounds multiplies by that bound
-(``Post.mentions``: 20 per caption, ``services.posts.MAX_MENTIONS``); others multiply by one. Fragments and inline
-fragments are expanded in place; aliases are separate fields (each is counted).
+``first`` is the literal, the variable's value as its coercion to ``Int`` reads it (``150.0`` is 150), or the
+argument's default in the schema (``followers`` defaults to 20). A list field without ``first`` whose length
+the model bounds multiplies by that bound (``Post.mentions``: 20 per caption, ``services.posts.MAX_MENTIONS``);
+others multiply by one. Fragments and inline fragments are expanded in place; aliases are separate fields (each
+is counted). The count of a document is remembered per document object and ``first`` values (:class:`CostMemo`).
 
 Over the limit (``Settings.max_query_nodes``): ``QUERY_TOO_COMPLEX`` with ``extensions.cost`` and
 ``extensions.limit``, decided in :class:`QueryCost`'s ``on_execute`` hook, after validation and before
@@ -20,6 +21,7 @@ whose every event would pay the cost, is refused before it subscribes).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -28,6 +30,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLInt,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
@@ -57,7 +60,6 @@ if TYPE_CHECKING:
 DEFAULT_MAX_NODES = 10_000
 #: Bounded list fields without ``first``: ``"Type.field"`` -> most items one parent can have.
 LIST_BOUNDS: dict[str, int] = {"Post.mentions": MAX_MENTIONS}
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
 class QueryTooComplex(DomainError):
@@ -152,9 +154,11 @@ class _Counter:
                     value = self._variables[name]
                 elif isinstance(self._defaults.get(name), IntValueNode):
                     value = int(self._defaults[name].value)  # type: ignore[union-attr]
-        if not isinstance(value, int) or isinstance(value, bool) or not _INT_MIN <= value <= _INT_MAX:
+        try:  # as the variable's own coercion reads it: 150.0 is 150; "150", True, 2**40 and null are refused
+            count = GraphQLInt.parse_value(value)
+        except (GraphQLError, TypeError, ValueError):
             return 1  # not a GraphQL Int: the variable's coercion refuses the request before anything runs
-        return max(value, 0)
+        return max(count, 0) if isinstance(count, int) else 1
 
     def _type(self, name: str) -> GraphQLNamedType | None:
         return self._schema.get_type(name)
@@ -170,17 +174,81 @@ def _is_list(definition: GraphQLField) -> bool:
     return is_list_type(kind)
 
 
-class QueryCost(SchemaExtension):
-    """Refuses an operation whose :func:`node_count` is over ``limit`` before any resolver runs."""
+def first_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The names of the variables that a ``first`` argument of ``document`` takes (sorted): with the document
+    and the operation name, their values decide :func:`node_count`."""
+    names: set[str] = set()
+    stack: list[Any] = list(document.definitions)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, FieldNode):
+            names.update(a.value.name.value for a in node.arguments or ()
+                         if a.name.value == "first" and isinstance(a.value, VariableNode))  # fmt: skip
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
+    return tuple(sorted(names))
 
-    def __init__(self, limit: int) -> None:
+
+class CostMemo:
+    """:func:`node_count` remembered per document object, operation name and the values of its
+    :func:`first_variables`: an LRU of ``maxsize`` counts shared by the requests of one schema (a repeated
+    query text is one document object, ``schema.extensions.DocumentCache``), so a client's usual operations
+    are counted once, not walked on every request. An entry keeps its document alive (its id is not reused)."""
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self._maxsize = maxsize
+        self._entries: OrderedDict[tuple[Any, ...], tuple[DocumentNode, int]] = OrderedDict()
+        self._variables: OrderedDict[int, tuple[DocumentNode, tuple[str, ...]]] = OrderedDict()
+
+    def count(
+        self, schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> int:  # fmt: skip
+        """``node_count(schema, document, operation_name, variables)``, from the memo when it holds it."""
+        given = variables or {}
+        # typed: 10, 10.0 and True are equal keys but count differently (only an Int is a Relay ``first``)
+        values = tuple((type(v), v) for v in (given.get(name) for name in self._first_variables(document)))
+        key = (id(document), operation_name, *values)
+        try:
+            hit = self._entries.get(key)
+        except TypeError:  # a variable's value that cannot be hashed (a list, an object): no memo
+            return node_count(schema, document, operation_name, variables)
+        if hit is not None and hit[0] is document:
+            self._entries.move_to_end(key)
+            return hit[1]
+        cost = node_count(schema, document, operation_name, variables)
+        self._remember(self._entries, key, (document, cost))
+        return cost
+
+    def _first_variables(self, document: DocumentNode) -> tuple[str, ...]:
+        hit = self._variables.get(id(document))
+        if hit is not None and hit[0] is document:
+            return hit[1]
+        names = first_variables(document)
+        self._remember(self._variables, id(document), (document, names))
+        return names
+
+    def _remember(self, entries: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+        entries[key] = value
+        entries.move_to_end(key)
+        while len(entries) > self._maxsize:
+            entries.popitem(last=False)
+
+
+class QueryCost(SchemaExtension):
+    """Refuses an operation whose :func:`node_count` is over ``limit`` before any resolver runs (counted
+    through the schema's :class:`CostMemo`)."""
+
+    def __init__(self, limit: int, memo: CostMemo | None = None) -> None:
         super().__init__()
         self.limit = limit
+        self.memo = memo if memo is not None else CostMemo()
 
     def on_execute(self) -> Iterator[None]:
         ctx = self.execution_context
         if ctx.graphql_document is not None and ctx.result is None:
-            cost = node_count(ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables)
+            cost = self.memo.count(ctx.schema._schema, ctx.graphql_document, ctx.operation_name, ctx.variables)
             if cost > self.limit:
                 error = QueryTooComplex(cost, self.limit)
                 if ctx.operation_type is OperationType.SUBSCRIPTION:
@@ -190,5 +258,7 @@ class QueryCost(SchemaExtension):
 
 
 def query_cost(limit: int = DEFAULT_MAX_NODES) -> Callable[[], SchemaExtension]:
-    """A factory of :class:`QueryCost` with ``limit`` nodes (``Settings.max_query_nodes``)."""
-    return lambda: QueryCost(limit)
+    """A factory of :class:`QueryCost` with ``limit`` nodes (``Settings.max_query_nodes``), sharing one
+    :class:`CostMemo`."""
+    memo = CostMemo()
+    return lambda: QueryCost(limit, memo)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from schema.cost import node_count
+from schema.cost import CostMemo, first_variables, node_count
 from schema.root import schema
 from tests.support.factories import graphql, make_user
 from tests.support.posts import publish_post
@@ -94,6 +94,34 @@ async def test_a_variable_first_counts_with_its_value(gql, app: Starlette) -> No
     assert refused["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX", "cost": 101 + 101**2, "limit": 10_000}
     allowed = await gql(query, {"u": "nobody_at_all", "n": 99})
     assert allowed["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    # counted per value (the same document object is remembered): refused again
+    assert (await gql(query, {"u": "anyone", "n": 101}))["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    # a float that Int coercion accepts counts as that Int, before and after the Int itself
+    for n in (150.0, 150, 150.0):
+        refused = await gql(query, {"u": "anyone", "n": n})
+        assert refused["errors"][0]["extensions"] == {"code": "QUERY_TOO_COMPLEX", "cost": 150 + 150**2,
+                                                      "limit": 10_000}, n  # fmt: skip
+    for bad in ("150", True, [150], 150.5):  # refused by coercion (a list is not hashable: no memo)
+        body = await gql(query, {"u": "anyone", "n": bad})
+        assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED", bad
+
+
+def test_the_memo_counts_each_documents_first_variables() -> None:
+    from graphql import parse
+
+    document = parse(
+        "query($u: String!, $n: Int, $m: Int, $x: Int) { user(username: $u) { followers(first: $n) { totalCount }"
+        " ...F posts(first: 2) { totalCount } } } fragment F on User { following(first: $m) { totalCount } }"
+    )
+    assert first_variables(document) == ("m", "n")
+    memo = CostMemo(maxsize=2)
+    assert memo.count(schema._schema, document, None, {"n": 3, "m": 4, "x": 1}) == 3 + 4 + 2
+    assert memo.count(schema._schema, document, None, {"n": 3, "m": 4, "x": 2}) == 3 + 4 + 2  # x: no part
+    assert memo.count(schema._schema, document, None, {"n": 5, "m": 4}) == 5 + 4 + 2
+    assert memo.count(schema._schema, document, None, {"n": True, "m": 4}) == 1 + 4 + 2  # not an Int: 1
+    assert memo.count(schema._schema, document, None, {"n": 1, "m": 4}) == 1 + 4 + 2
+    assert memo.count(schema._schema, document, None, {"n": {"a": 1}, "m": 4}) == 1 + 4 + 2
+    assert memo.count(schema._schema, document, None, {"n": 30.0, "m": 4}) == 30 + 4 + 2  # Int coercion: 30
 
 
 @pytest.fixture(scope="module")
