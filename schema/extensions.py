@@ -11,7 +11,8 @@
   becomes a label value, so the series stay bounded.
 - :func:`protection_extensions` builds the depth, alias and token limits (Strawberry's own limiters), with
   rule classes stable across requests so that ``ValidationCache`` can hit.
-- :func:`document_cache` reuses parsed documents of repeated query texts (parse errors untouched).
+- :func:`document_cache` reuses parsed documents of repeated query texts (parse errors untouched), and
+  :func:`validation_cache` the validation of each such document object.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.schema.schema import validate_document
 
 from services.core.errors import BackendUnavailable, DomainError, Unavailable
 
@@ -200,3 +202,49 @@ def document_cache(maxsize: int = 256) -> Callable[[], SchemaExtension]:
     """A factory of :class:`DocumentCache` sharing one LRU of ``maxsize`` query texts."""
     entries: OrderedDict[tuple[str, tuple[tuple[str, Any], ...]], DocumentNode] = OrderedDict()
     return lambda: DocumentCache(entries, maxsize)
+
+
+#: (id of the document, validation rules) -> (the document, its validation errors)
+_Validations = OrderedDict[tuple[int, tuple[Any, ...]], tuple["DocumentNode", list[GraphQLError]]]
+
+
+class DocumentValidationCache(SchemaExtension):
+    """Strawberry's ``ValidationCache`` keyed by the document object rather than its value: an LRU of
+    ``maxsize`` validations shared by every request of the schema that built the factory
+    (:func:`validation_cache`).
+
+    graphql-core's AST nodes are frozen dataclasses whose hash walks the whole tree, uncached, so
+    ``ValidationCache``'s ``lru_cache`` hashed every node of the document on every request (~120 calls for the
+    feed query, cProfile). :class:`DocumentCache` hands a repeated query text the same document object, so its
+    identity is the key here (the entry keeps the document alive, so its id is not reused meanwhile); the
+    validation itself is Strawberry's (``validate_document``: the request's rules plus its own).
+    """
+
+    def __init__(self, entries: _Validations, maxsize: int) -> None:
+        super().__init__()
+        self._entries, self._maxsize = entries, maxsize
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        if document is None:
+            yield
+            return
+        key = (id(document), tuple(ctx.validation_rules))
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] is document:
+            self._entries.move_to_end(key)
+            errors = hit[1]
+        else:
+            errors = validate_document(ctx.schema._schema, document, key[1])
+            self._entries[key] = (document, errors)
+            while len(self._entries) > self._maxsize:
+                self._entries.popitem(last=False)
+        ctx.pre_execution_errors = errors
+        yield
+
+
+def validation_cache(maxsize: int = 256) -> Callable[[], SchemaExtension]:
+    """A factory of :class:`DocumentValidationCache` sharing one LRU of ``maxsize`` validated documents."""
+    entries: _Validations = OrderedDict()
+    return lambda: DocumentValidationCache(entries, maxsize)

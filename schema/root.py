@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import strawberry
-from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -20,7 +19,13 @@ from schema.cost import DEFAULT_MAX_NODES, query_cost
 from schema.engagement import EngagementMutation
 from schema.executor import DirectFieldExecutor
 from schema.explore import ExploreQuery
-from schema.extensions import ErrorCodes, OperationMetrics, document_cache, protection_extensions
+from schema.extensions import (
+    ErrorCodes,
+    OperationMetrics,
+    document_cache,
+    protection_extensions,
+    validation_cache,
+)
 from schema.fast_fields import install as install_fast_fields
 from schema.feed import FeedQuery
 from schema.follows import FollowsMutation, FollowsQuery
@@ -77,7 +82,7 @@ def build_schema(
         extensions=[
             *protection_extensions(max_depth=max_depth, max_aliases=max_aliases, max_tokens=max_tokens),
             document_cache(maxsize=256),
-            lambda: ValidationCache(maxsize=256),  # not ParserCache: its parse errors escape ErrorCodes
+            validation_cache(maxsize=256),  # not ParserCache: its parse errors escape ErrorCodes
             query_cost(max_nodes),
             lambda: ErrorCodes(known_operations),
             lambda: OperationMetrics(known_operations),
