@@ -1,7 +1,8 @@
-"""``schema.extensions``: the parsed-document cache and validation rules that stay the same across requests.
+"""``schema.extensions``: the parsed-document cache, the validation cache per document object and validation
+rules that stay the same across requests.
 
-A minimal schema with the app's extension pieces (limits, ``document_cache``, Strawberry's ``ValidationCache``)
-and a recorder of each request's execution context; no stack needed.
+A minimal schema with the app's extension pieces (limits, ``document_cache``, ``validation_cache``) and a
+recorder of each request's execution context; no stack needed.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import strawberry
-from strawberry.extensions import SchemaExtension, ValidationCache
+from strawberry.extensions import SchemaExtension
 
-from schema.extensions import document_cache, protection_extensions
+from schema import extensions
+from schema.extensions import document_cache, protection_extensions, validation_cache
 
 
 class Recorder(SchemaExtension):
@@ -43,7 +46,7 @@ def make_schema(maxsize: int = 2) -> tuple[strawberry.Schema, list[dict[str, Any
         extensions=[
             *protection_extensions(max_depth=3, max_aliases=2, max_tokens=200),
             document_cache(maxsize=maxsize),
-            lambda: ValidationCache(maxsize=256),
+            validation_cache(maxsize=256),
             lambda: Recorder(seen=seen),
         ],
     ), seen
@@ -91,3 +94,24 @@ async def test_the_cache_keeps_the_most_recent_maxsize_queries() -> None:
     documents = [entry["document"] for entry in seen]
     assert documents[3] is not documents[0]  # evicted by the third query, parsed again
     assert documents[4] is documents[2]  # still cached
+
+
+async def test_a_document_is_validated_once_and_its_errors_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    validated: list[Any] = []
+    original = extensions.validate_document
+
+    def counting(schema: Any, document: Any, rules: Any) -> Any:
+        validated.append(document)
+        return original(schema, document, rules)
+
+    monkeypatch.setattr(extensions, "validate_document", counting)
+    schema, _ = make_schema()
+    for _ in range(3):
+        assert (await schema.execute("{ hello }")).data == {"hello": "hello you"}
+        wrong = await schema.execute("{ hello nope }")
+        assert wrong.data is None
+        assert [e.message for e in wrong.errors or []] == ["Cannot query field 'nope' on type 'Query'."]
+    assert len(validated) == 2  # one validation per document object
+    other, _ = make_schema()  # another schema has its own cache
+    assert (await other.execute("{ hello }")).data == {"hello": "hello you"}
+    assert len(validated) == 3
