@@ -37,9 +37,19 @@ from __future__ import annotations
 
 from asyncio import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, Undefined, is_leaf_type
+from graphql import (
+    GraphQLBoolean,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLString,
+    Undefined,
+    is_leaf_type,
+)
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -57,6 +67,9 @@ BACKREF = "strawberry-definition"  # Strawberry's own definition of a graphql-co
 #: Types of resolved values that are never awaitable (checked before ``is_awaitable``), and of completed ones.
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 _COMPLETED = frozenset({dict, list, type(None)})
+#: graphql-core's built-in scalars -> the Python type their ``coerce_output_value`` returns unchanged.
+_PLAIN_OF: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool, GraphQLInt: int}
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # GraphQL's Int
 #: The resolve info handed to an in-place object's ``is_type_of``: Strawberry's own reads none (``_in_place_object``).
 _NO_INFO: Any = None
 
@@ -70,7 +83,9 @@ class DirectField:
     """One field run directly: ``resolve(source, info, **arguments)``; ``field``: its definition; ``leaf``:
     its scalar or enum type when it is a leaf (else ``None``); ``non_null``: whether ``None`` is an error;
     ``has_args``: it declares arguments; ``shape``: how a non-leaf value is completed in place (``None``:
-    by graphql-core)."""
+    by graphql-core); ``plain``: the Python type whose values the leaf's ``coerce_output_value`` returns as
+    they are (``str`` for ``String`` and ``ID``, ``bool`` for ``Boolean``, ``int`` for ``Int`` within 32 bits),
+    so that such a value is not coerced at all."""
 
     resolve: Callable[..., Any]
     field: GraphQLField
@@ -78,6 +93,7 @@ class DirectField:
     non_null: bool
     has_args: bool = False
     shape: Shape | None = None
+    plain: type | None = None  # the Python type the leaf's coercion returns unchanged (str for String, ...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +133,7 @@ def install(schema: GraphQLSchema, direct: dict[tuple[str, str], Callable[..., A
         leaf = named if is_leaf_type(named) else None
         shape = None if leaf is not None else _shape(named)
         fields.setdefault(type_name, {})[field_name] = DirectField(
-            resolve, field, leaf, non_null, has_args=bool(field.args), shape=shape
+            resolve, field, leaf, non_null, has_args=bool(field.args), shape=shape, plain=_PLAIN_OF.get(leaf)
         )
     schema.extensions = {**(schema.extensions or {}), FIELDS_KEY: fields}
     return sum(len(of_type) for of_type in fields.values())
@@ -159,6 +175,8 @@ class DirectFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         self._context_info = ContextInfo(self.context_value)
         #: argument values by the id of a field's first details (kept alive with them: the id is not reused)
         self._argument_values: dict[int, tuple[Any, dict[str, Any]]] = {}
+        #: per grouped field set and parent type (by ids; the set kept alive with its plan): ``_plan``
+        self._plans: dict[tuple[int, int], tuple[Any, list[tuple[str, Any, DirectField | None]]]] = {}
         self._direct: dict[str, dict[str, DirectField]] = (
             {}  # a field middleware must see every field
             if self.middleware_manager is not None and self.middleware_manager._middleware_resolvers is not None
@@ -182,22 +200,21 @@ class DirectFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         pending = False  # whether ``results`` holds an awaitable
         info = self._context_info
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                node = field_details_list[0].node
-                spec = direct.get(node.name.value)
+            for response_name, field_details_list, spec in self._plan(direct, grouped_field_set):
                 if spec is None:
                     slow[response_name] = field_details_list
                     continue
                 try:
                     if spec.has_args:
                         value = spec.resolve(source_value, info, **self._arguments(spec, field_details_list))
-                    elif node.arguments:
-                        slow[response_name] = field_details_list  # graphql-core reports the unknown argument
-                        continue
                     else:
                         value = spec.resolve(source_value, info)
                 except Exception:  # run again the normal way, which reports it with its path and location
                     slow[response_name] = field_details_list
+                    continue
+                plain = spec.plain
+                if type(value) is plain and (plain is not int or _INT_MIN <= cast(int, value) <= _INT_MAX):
+                    results[response_name] = value  # what its coercion would return
                     continue
                 if type(value) not in _PLAIN:  # a str, int, ... is never awaitable
                     if isinstance(value, Future) and value.done() and not value.cancelled() and not value.exception():
@@ -240,6 +257,26 @@ class DirectFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         if not slow and not pending:
             return results
         return self._merge(parent_type, source_value, path, grouped_field_set, slow, results, position_context)
+
+    def _plan(
+        self, direct: dict[str, DirectField], grouped_field_set: Any
+    ) -> list[tuple[str, Any, DirectField | None]]:
+        """``(response name, field details, direct spec or None)`` for each field of ``grouped_field_set``, once
+        per request (every object of a list shares its set). ``None``: graphql-core's way (no direct resolver,
+        or arguments on a field that declares none, which graphql-core reports)."""
+        key = (id(grouped_field_set), id(direct))
+        hit = self._plans.get(key)
+        if hit is not None and hit[0] is grouped_field_set:
+            return hit[1]
+        plan: list[tuple[str, Any, DirectField | None]] = []
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            spec = direct.get(node.name.value)
+            if spec is not None and not spec.has_args and node.arguments:
+                spec = None
+            plan.append((response_name, field_details_list, spec))
+        self._plans[key] = (grouped_field_set, plan)
+        return plan
 
     def _arguments(self, spec: DirectField, field_details_list: Any) -> dict[str, Any]:
         """The argument values of the field, computed once per field of the operation (the same field details

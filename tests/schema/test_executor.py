@@ -132,6 +132,8 @@ class Query:
             _item(6, parts=[Part(label="p"), None], maybe_parts=[Impostor()]),  # type: ignore[list-item]
             _item(7, tags=["a", None]),  # type: ignore[list-item]
             _item(8, count="lots"),
+            _item(9, count=2**40),  # not a 32-bit Int
+            _item(10, count=True),  # an Int field holding a bool: coerced to 1
         ]
 
 
@@ -275,12 +277,16 @@ def test_values_graphql_core_must_complete_give_its_errors() -> None:
          "maybeParts": [None]},
         None,
         None,
+        None,
+        {"id": "10", "owner": {"label": "owner 10"}, "tags": ["a", "t10"], "count": 1, "counts": [10, 10],
+         "parts": [{"label": "p1"}, {"label": "p2"}], "maybeParts": [None, {"label": "m"}]},
     ]}  # fmt: skip
     assert errors == [
         ("Cannot return null for non-nullable field Item.parts.", ["odd", 1, "parts", 1]),
         ("Cannot return null for non-nullable field Item.tags.", ["odd", 2, "tags", 1]),
         ("Expected value of type 'Part' but got: <Impostor instance>.", ["odd", 0, "owner"]),
         ("Expected value of type 'Part' but got: <Impostor instance>.", ["odd", 1, "maybeParts", 0]),
+        ("Int cannot represent non 32-bit signed integer value: 1099511627776", ["odd", 4, "count"]),
         ("Int cannot represent non-integer value: 'lots'", ["odd", 3, "count"]),
         ("Int cannot represent non-integer value: 'many'", ["odd", 0, "counts", 0]),
     ]
