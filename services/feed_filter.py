@@ -96,15 +96,15 @@ async def hydrate_candidates(
         shipped_content = row.get("content")
         if shipped_content is not None:
             content.put(record_from_row(shipped_content))
+        like_total = int(row["like_total"])  # exact: kept by the like statements
         post = content.record(
-            state.post_id, status=state.status, comment_count=int(row["comment_count"]),
-            like_count=int(row["like_count"]),
-        )  # fmt: skip
+            state.post_id, status=state.status, comment_count=int(row["comment_count"]), like_count=like_total
+        )
         if post is None:  # not PUBLISHED: never cached (the rule admits only PUBLISHED posts)
             continue
         hydration.posts[post.id] = post
         if post.author_id not in hydration.authors:  # one record per author of the page
             hydration.authors[post.author_id] = UserRecord.from_row(author)
         hydration.viewer_likes[post.id] = bool(row["viewer_liked"])
-        hydration.like_counts[post.id] = int(row["like_total"])  # exact: kept by the like statements
+        hydration.like_counts[post.id] = like_total
     return states

@@ -73,13 +73,14 @@ _FILTER_MATCH = f"""
     UNWIND posts AS p
 """
 _FILTER_COLUMNS = (
-    "p.id AS id, a.id AS author_id, p.status AS status, p.created_at AS created_at, a.id = v.id AS own, "
+    "p.id AS id, a.id AS author_id, p.status AS status, a.id = v.id AS own, "
     "coalesce(a.is_private, false) AS author_private, viewer_follows, blocked"
 )
 
 #: The read-time filter for a batch of candidate post ids: one row per post that exists, with what decides
 #: whether ``$viewer_id`` may see it in the home feed (``services.feed``'s rule over these flags). Rows:
-#: ``{id, author_id, status, created_at, own, author_private, viewer_follows, blocked}``.
+#: ``{id, author_id, status, own, author_private, viewer_follows, blocked}`` (every value is decoded in the API
+#: process: a page reads 16-24 rows, so nothing else is returned).
 FEED_FILTER = cypher(
     "feed.FEED_FILTER",
     f"""
@@ -90,9 +91,9 @@ FEED_FILTER = cypher(
 
 #: ``FEED_FILTER`` that also hydrates the candidates of ``$hydrate`` (those that will fill the page), so that
 #: the API's feed costs no further graph round trip for the posts, their authors and the viewer's likes.
-#: Rows: ``FEED_FILTER``'s columns plus, for every candidate, ``viewer_liked``, ``comment_count``,
-#: ``like_count`` (the written-back copy) and ``like_total`` (the exact count the like statements keep: the
-#: page needs no Redis counter read), and two nullable maps:
+#: Rows: ``FEED_FILTER``'s columns plus, for every candidate, ``viewer_liked``, ``comment_count`` and
+#: ``like_total`` (the exact count the like statements keep, the written-back ``like_count`` for a post from
+#: before it existed: the page needs no Redis counter read), and two nullable maps:
 #:
 #: - ``author`` (``USER_FIELDS``) for ids in ``$hydrate``: the author's profile, always fresh;
 #: - ``content`` for ids in ``$content`` (a subset of ``$hydrate``: the posts whose immutable content the API
@@ -104,8 +105,7 @@ FEED_FILTER = cypher(
 #: between two bound nodes, is an ``OPTIONAL MATCH`` + ``count``
 #: like the follow and block.
 _HYDRATED_COLUMNS = f"""{_FILTER_COLUMNS}, like_edges > 0 AS viewer_liked,
-           coalesce(p.comment_count, 0) AS comment_count, coalesce(p.like_count, 0) AS like_count,
-           coalesce(p.like_total, p.like_count, 0) AS like_total,
+           coalesce(p.comment_count, 0) AS comment_count, coalesce(p.like_total, p.like_count, 0) AS like_total,
            CASE WHEN p.id IN $hydrate THEN a {USER_FIELDS} END AS author"""
 _LIKED = """OPTIONAL MATCH (v)-[lk:LIKED]->(p)
     WITH v, a, p, viewer_follows, blocked, count(lk) AS like_edges"""
