@@ -52,8 +52,11 @@ def user_visible(user: str, viewer: str) -> str:
 
 def no_block(user: str, viewer: str) -> str:
     """``WHERE`` expression: no ``BLOCKS`` edge either way between the bound ``user`` and the (nullable)
-    ``viewer``. For content whose owner's privacy is decided elsewhere (a comment on a visible post, a liker)."""
-    return _rendered(f"({viewer} IS NULL OR NOT ({user})-[:BLOCKS]-({viewer}))")
+    ``viewer``. For content whose owner's privacy is decided elsewhere (a comment on a visible post, a liker).
+    Two directed patterns: FalkorDB answers the undirected one slowly (``viewer_relation``)."""
+    return _rendered(
+        f"({viewer} IS NULL OR NOT (({user})-[:BLOCKS]->({viewer}) OR ({viewer})-[:BLOCKS]->({user})))"
+    )
 
 
 def can_view(owner: str, viewer: str) -> str:
@@ -75,12 +78,20 @@ def viewer_relation(viewer: str, owner: str, carry: str) -> str:
     """Clauses that add the columns ``viewer_follows`` and ``blocked`` (booleans) between the nullable
     ``viewer`` and the bound ``owner``, carrying the comma-separated variables ``carry`` (which must include
     both), for statements that return the flags for ``services.visibility.may_view`` to decide in Python
-    (a filter that also wants to know WHY a row is hidden, e.g. to drop it from a cache)."""
+    (a filter that also wants to know WHY a row is hidden, e.g. to drop it from a cache).
+
+    The block is two directed expand-intos: FalkorDB 4.16 answers the undirected ``(v)-[:BLOCKS]-(o)``
+    between two bound nodes some 15 us per owner (``GRAPH.PROFILE`` of the feed filter: 0.21 ms of a 0.5 ms
+    statement for a viewer following 1,045 users), a directed one in well under 1 us. (FalkorDB refuses a
+    grouping key and an aggregate in one expression, hence the last ``WITH``.)"""
     return _rendered(
         f"OPTIONAL MATCH ({viewer})-[vis_follow:FOLLOWS]->({owner})\n"
         f"    WITH {carry}, count(vis_follow) > 0 AS viewer_follows\n"
-        f"    OPTIONAL MATCH ({viewer})-[vis_block:BLOCKS]-({owner})\n"
-        f"    WITH {carry}, viewer_follows, count(vis_block) > 0 AS blocked"
+        f"    OPTIONAL MATCH ({viewer})-[vis_blocks:BLOCKS]->({owner})\n"
+        f"    WITH {carry}, viewer_follows, count(vis_blocks) > 0 AS viewer_blocks\n"
+        f"    OPTIONAL MATCH ({owner})-[vis_blocked:BLOCKS]->({viewer})\n"
+        f"    WITH {carry}, viewer_follows, viewer_blocks, count(vis_blocked) > 0 AS owner_blocks\n"
+        f"    WITH {carry}, viewer_follows, viewer_blocks OR owner_blocks AS blocked"
     )
 
 
