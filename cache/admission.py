@@ -5,8 +5,9 @@ of its session (``cache.sessions``: the user's ``session_version`` and the sessi
 hit of the action (``cache.rate_limits``). Asked one after the other, they were two of a feed page's four
 Redis round trips. :meth:`AdmissionCache.check_and_hit` runs both in one script, and counts nothing when
 the cached state already refuses the token (a revoked session, or a ``session_version`` other than the
-token's), so a revoked token never spends its user's budget. A session whose state is not cached is counted
-(the graph then decides, ``services.admission``). The three keys share the user's hash tag (``cache.keys``), so
+token's), so a token the cache knows is revoked spends nothing of its user's budget, as when the session check
+ran first. A session whose state is not cached is counted, once: the graph then decides and its answer is cached
+(``services.admission``). The three keys share the user's hash tag (``cache.keys``), so
 the script runs on one Redis Cluster slot.
 """
 
