@@ -164,7 +164,7 @@ async def build_services(resources: Resources) -> AsyncIterator[Services]:
         ),
         close_friends=CloseFriendService(graph),
         highlights=HighlightService(graph, stories.reader),
-        search=SearchService(graph, resources.search, rate_limits, like_counts),
+        search=SearchService(graph, resources.search, rate_limits, like_counts, users),
         search_indexer=SearchIndexer(graph, resources.search, like_counts),
         hashtags=HashtagService(graph, TrendCounters(redis, keys), like_counts),
         explore=explore,

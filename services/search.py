@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from services.core.records import PostRecord
     from services.like_counts import LikeCountService
     from services.rate_limits import RateLimitService
+    from services.users import UserService
 
 log = structlog.get_logger(__name__)
 
@@ -84,9 +85,11 @@ class SearchService:
     of result pages from ``counts``; the ``search`` budget in ``rate_limits``."""
 
     def __init__(
-        self, graph: GraphStore, index: SearchIndex, rate_limits: RateLimitService, counts: LikeCountService
-    ) -> None:
+        self, graph: GraphStore, index: SearchIndex, rate_limits: RateLimitService, counts: LikeCountService,
+        users: UserService,
+    ) -> None:  # fmt: skip
         self._graph, self._index, self._rate_limits, self._counts = graph, index, rate_limits, counts
+        self._users = users
 
     async def _hit_budget(self, viewer_id: str | None, client_ip: str) -> None:
         await self._rate_limits.hit("search", viewer_id if viewer_id is not None else f"ip:{client_ip}")
@@ -108,9 +111,8 @@ class SearchService:
             return await self._users_by_username(text, viewer_id, limit)
         if not ids:
             return []
-        rows = await self._graph.read(stmts.SEARCH_USERS, {"ids": ids, "viewer_id": viewer_id or ""})
-        found = {row["user"]["id"]: UserRecord.from_row(row["user"]) for row in rows}
-        return [found[i] for i in ids if i in found][:limit]
+        users = await self._users.users_by_ids(ids, viewer_id)  # without those who block the viewer
+        return [user for user in users if user is not None][:limit]
 
     async def _users_by_username(self, text: str, viewer_id: str | None, limit: int) -> list[UserRecord]:
         prefix = text.lstrip("@").lower()

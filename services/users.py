@@ -38,7 +38,8 @@ class UserService:
         ``None`` where absent or where that user blocks the viewer. One graph round trip."""
         if not user_ids:
             return []
-        params = {"ids": list(dict.fromkeys(user_ids)), "viewer_id": viewer_id}
+        # "" rather than null for an anonymous viewer: FalkorDB plans `{id: null}` as a scan of every user
+        params = {"ids": list(dict.fromkeys(user_ids)), "viewer_id": viewer_id or ""}
         rows = await self._graph.read(stmts.USERS_BY_IDS, params)
         found = {row["user"]["id"]: UserRecord.from_row(row["user"]) for row in rows}
         return [found.get(user_id) for user_id in user_ids]

@@ -104,20 +104,6 @@ INDEX_TOTALS = cypher(
     system=True,
 )
 
-#: The users of ``$ids`` that ``$viewer_id`` ("": anonymous) may find: not those who block the viewer.
-#: Rows: ``{user}`` (``USER_FIELDS``), in no particular order.
-SEARCH_USERS = cypher(
-    "search.SEARCH_USERS",
-    f"""
-    OPTIONAL MATCH (v:User {{id: $viewer_id}})
-    WITH v
-    UNWIND $ids AS user_id
-    MATCH (u:User {{id: user_id}})
-    WHERE {user_visible("u", "v")}
-    RETURN u {USER_FIELDS} AS user
-    """,
-)
-
 #: The graph's stand-in for the users index while it is down: the user named exactly ``$prefix`` first, then
 #: those whose username starts with it, by follower count, at most ``$limit``; not those who block
 #: ``$viewer_id``. Rows: ``{user}``.

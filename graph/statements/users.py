@@ -36,7 +36,7 @@ USERS_BY_IDS = cypher(
     RETURN u {USER_FIELDS} AS user
     """,
 )
-"""The users of ``$ids`` that exist and do not block ``$viewer_id`` (null: anonymous, everyone): ``{user}``
+"""The users of ``$ids`` that exist and do not block ``$viewer_id`` ("": anonymous, everyone): ``{user}``
 rows in no particular order. Every ``User`` the API returns by id goes through it (the ``UsersById``
 DataLoader: authors, mentions, a comment's author), so a user who blocks the viewer is absent to them."""
 
