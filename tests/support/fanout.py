@@ -9,6 +9,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import pytest
 from PIL import Image
 
 from cache.feed import BUILT
@@ -16,6 +17,7 @@ from cache.keys import RedisKeys
 from events.envelope import Event
 from graph.statements.fanout import POST_FOR_FANOUT
 from graph.statements.outbox import OUTBOX_PENDING
+from services.core import clock as wall_clock
 from services.posts import MediaSpec
 from tests.support.factories import graphql
 
@@ -44,8 +46,12 @@ PNG = _png()
 
 
 
-async def publish_post(app: Starlette, author: TestUser, caption: str = "a post") -> str:
-    """A PUBLISHED post by ``author`` made through the real upload flow; returns its raw id."""
+async def publish_post(
+    app: Starlette, author: TestUser, caption: str = "a post", *, published_at: int | None = None
+) -> str:
+    """A PUBLISHED post by ``author`` made through the real upload flow (createPost, presigned POST,
+    completeUpload, media processing); returns its raw id. ``published_at`` (epoch ms) stamps its publication:
+    the media processing then runs with the services' clock set to it."""
     services = app.state.services
     created = await services.posts.create_post(author.id, caption, [MediaSpec("image/png", len(PNG))])
     ticket = created.uploads[0]
@@ -55,8 +61,11 @@ async def publish_post(app: Starlette, author: TestUser, caption: str = "a post"
         )
     assert response.status_code in (200, 201, 204), response.text
     await services.posts.complete_upload(author.id, created.post.id)
-    assert await services.media.process_post(created.post.id) == "published"
-    return created.post.id
+    with pytest.MonkeyPatch.context() as patch:
+        if published_at is not None:
+            patch.setattr(wall_clock, "now_ms", lambda: published_at)
+        assert await services.media.process_post(created.post.id) == "published"
+    return str(created.post.id)
 
 
 async def outbox_events(graph: GraphStore, event_type: str) -> list[Event]:

@@ -11,14 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import httpx
-import pytest
-
 from events.envelope import Event
 from graph.statements.outbox import OUTBOX_PENDING
-from services.core import clock as wall_clock
-from services.posts import MediaSpec
-from tests.support.fanout import PNG
+from tests.support.fanout import publish_post
 from workers import hashtags as hashtags_worker
 from workers import indexer as indexer_worker
 
@@ -73,20 +68,5 @@ def _connections(data: Any) -> list[dict[str, Any]]:
 
 
 async def publish_post_at(app: Starlette, author: TestUser, caption: str, published_at: int | None = None) -> str:
-    """A PUBLISHED post by ``author`` through the real flow (createPost, presigned POST, completeUpload, media
-    processing), its publication stamped ``published_at`` (epoch ms; the media processing runs with the
-    services' clock set to it); returns the raw post id."""
-    services = app.state.services
-    created = await services.posts.create_post(author.id, caption, [MediaSpec("image/png", len(PNG))])
-    ticket = created.uploads[0]
-    async with httpx.AsyncClient(timeout=30) as client:
-        response = await client.post(
-            ticket.url, data=dict(ticket.fields), files={"file": ("photo.png", PNG, "image/png")}
-        )
-    assert response.status_code in (200, 201, 204), response.text
-    await services.posts.complete_upload(author.id, created.post.id)
-    with pytest.MonkeyPatch.context() as patch:
-        if published_at is not None:
-            patch.setattr(wall_clock, "now_ms", lambda: published_at)
-        assert await services.media.process_post(created.post.id) == "published"
-    return str(created.post.id)
+    """``tests.support.fanout.publish_post`` with its publication stamped ``published_at`` (epoch ms)."""
+    return await publish_post(app, author, caption, published_at=published_at)
