@@ -34,15 +34,20 @@ EXPLORE_CANDIDATES = cypher(
     system=True,
 )
 
-#: Which posts of ``$ids`` ``$viewer_id`` ("": anonymous) may explore. Rows: ``{id}``.
-EXPLORE_FILTER = cypher(
-    "explore.EXPLORE_FILTER",
-    f"""
+# The posts of ``$ids`` (``p``, by ``a``) that ``$viewer_id`` (``v``) may explore.
+_EXPLORABLE_OF_IDS = f"""
     OPTIONAL MATCH (v:User {{id: $viewer_id}})
     WITH v
     UNWIND $ids AS post_id
     MATCH (a:User)-[:POSTED]->(p:Post {{id: post_id}})
     WHERE {_EXPLORABLE}
+"""
+
+#: Which posts of ``$ids`` ``$viewer_id`` ("": anonymous) may explore. Rows: ``{id}``.
+EXPLORE_FILTER = cypher(
+    "explore.EXPLORE_FILTER",
+    f"""
+    {_EXPLORABLE_OF_IDS.strip()}
     RETURN p.id AS id
     """,
 )
@@ -51,11 +56,7 @@ EXPLORE_FILTER = cypher(
 EXPLORE_PAGE = cypher(
     "explore.EXPLORE_PAGE",
     f"""
-    OPTIONAL MATCH (v:User {{id: $viewer_id}})
-    WITH v
-    UNWIND $ids AS post_id
-    MATCH (a:User)-[:POSTED]->(p:Post {{id: post_id}})
-    WHERE {_EXPLORABLE}
+    {_EXPLORABLE_OF_IDS.strip()}
     {hydrated_posts().strip()}
     """,
 )
