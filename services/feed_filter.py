@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from services.post_content import PostContentCache
 
 
+_TRUE = "true"  # a boolean in a packed cell (``toString(true)``)
+
+
 @dataclass(frozen=True, slots=True)
 class FeedPostState:
     """What the filter decides on for one candidate (a ``FEED_FILTER`` row)."""
@@ -39,11 +42,11 @@ class FeedPostState:
 
     @classmethod
     def from_row(cls, row: Row) -> FeedPostState:
-        """Build from a ``FEED_FILTER``/``FEED_FILTER_HYDRATED`` row."""
+        """Build from a ``FEED_FILTER``/``FEED_FILTER_HYDRATED`` row (its packed ``state``)."""
+        post_id, author_id, status, own, author_private, viewer_follows, blocked = row["state"].split("|")
         return cls(
-            post_id=row["id"], author_id=row["author_id"], status=row["status"], own=bool(row["own"]),
-            author_private=bool(row["author_private"]), viewer_follows=bool(row["viewer_follows"]),
-            blocked=bool(row["blocked"]),
+            post_id=post_id, author_id=author_id, status=status, own=own == _TRUE,
+            author_private=author_private == _TRUE, viewer_follows=viewer_follows == _TRUE, blocked=blocked == _TRUE,
         )  # fmt: skip
 
 
@@ -90,21 +93,22 @@ async def hydrate_candidates(
     for row in rows:
         state = FeedPostState.from_row(row)
         states[state.post_id] = state
-        author = row.get("author")
-        if author is None or not rule(state):
+        hydrated = row.get("hydrated")
+        if hydrated is None or not rule(state):
             continue
         shipped_content = row.get("content")
         if shipped_content is not None:
             content.put(record_from_row(shipped_content))
-        like_total = int(row["like_total"])  # exact: kept by the like statements
-        post = content.record(
-            state.post_id, status=state.status, comment_count=int(row["comment_count"]), like_count=like_total
-        )
+        liked, comment_count, like_total, user_fields = hydrated.split("|", 3)
+        likes = int(like_total)  # exact: kept by the like statements
+        post = content.record(state.post_id, status=state.status, comment_count=int(comment_count), like_count=likes)
         if post is None:  # not PUBLISHED: never cached (the rule admits only PUBLISHED posts)
             continue
         hydration.posts[post.id] = post
         if post.author_id not in hydration.authors:  # one record per author of the page
-            hydration.authors[post.author_id] = UserRecord.from_row(author)
-        hydration.viewer_likes[post.id] = bool(row["viewer_liked"])
-        hydration.like_counts[post.id] = like_total
+            hydration.authors[post.author_id] = UserRecord.from_packed(
+                state.author_id, state.author_private, user_fields, row["display_name"], row["bio"]
+            )
+        hydration.viewer_likes[post.id] = liked == _TRUE
+        hydration.like_counts[post.id] = likes
     return states

@@ -25,6 +25,22 @@ USER_FIELDS = (
     ".follower_count, .following_count, .post_count}"
 )
 
+
+def packed_user(user: str) -> str:
+    """Cypher expression: the bound ``user``'s ``USER_FIELDS`` but the id, the privacy and the free text, as
+    ONE string ``username|is_verified|created_at|follower_count|following_count|post_count`` joined by ``|``
+    (booleans ``true``/``false``, missing counters ``0``), for a statement on the hot path whose reply would
+    otherwise carry ``USER_FIELDS`` as a map: hiredis builds about four objects per map entry, which the
+    driver then decodes (``graph.statements.feed``). ``services.core.records.UserRecord.from_packed`` reads
+    it. None of these values can hold a ``|`` (a username is ``[a-z0-9._]``); the free text (``display_name``,
+    ``bio``) must be returned as cells of its own, and the id and privacy are the caller's."""
+    return (
+        f"{user}.username + '|' + toString(coalesce({user}.is_verified, false)) + '|' + "
+        f"toString(coalesce({user}.created_at, 0)) + '|' + toString(coalesce({user}.follower_count, 0)) + '|' + "
+        f"toString(coalesce({user}.following_count, 0)) + '|' + toString(coalesce({user}.post_count, 0))"
+    )
+
+
 USERS_BY_IDS = cypher(
     "users.USERS_BY_IDS",
     f"""

@@ -41,6 +41,19 @@ class UserRecord:
             created_at=int(row.get("created_at") or 0),
         )
 
+    @classmethod
+    def from_packed(
+        cls, user_id: str, is_private: bool, packed: str, display_name: str | None, bio: str | None
+    ) -> UserRecord:
+        """Build from ``graph.statements.users.packed_user``'s string (``username|is_verified|created_at|
+        follower_count|following_count|post_count``) and the fields it leaves to its caller."""
+        username, is_verified, created_at, follower_count, following_count, post_count = packed.split("|")
+        return cls(
+            id=user_id, username=username, display_name=display_name or None, bio=bio or None,
+            is_private=is_private, is_verified=is_verified == "true", follower_count=int(follower_count),
+            following_count=int(following_count), post_count=int(post_count), created_at=int(created_at),
+        )  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class Relationship:

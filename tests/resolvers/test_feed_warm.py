@@ -123,3 +123,30 @@ async def test_counts_and_the_author_are_fresh_on_a_warm_page(
     assert (after["commentCount"], after["likeCount"], after["viewerHasLiked"]) == (1, 1, True)
     assert after["author"] == {"username": author.username, "displayName": "Fresh Name"}
     assert after["caption"] == before["caption"] and after["media"] == before["media"]
+
+
+PROFILE_FIELDS = "id username displayName bio isPrivate isVerified followerCount followingCount postCount createdAt"
+
+
+async def test_the_author_on_a_warm_page_is_their_whole_profile_whatever_their_text_holds(
+    app: Starlette, api: httpx.AsyncClient, graph_store: GraphStore
+) -> None:
+    # The filter statement returns the author's fields packed into one string, and the free text on its own:
+    # a display name and a bio holding the separator, quotes, a backslash, a newline and non-ASCII text come
+    # back as they were written, and every other field equals the profile's own read.
+    viewer, author, ids = await _world(app, api, graph_store, "text", posts=2)
+    text = {"displayName": 'Zoë | "Z" \\ 🙂', "bio": "line one|\nline two | ünïcode"}
+    assert (await graphql(api, PROFILE, {"input": text}, token=author.token)).get("errors") is None
+    query = f"query($first: Int) {{ feed(first: $first) {{ edges {{ node {{ author {{ {PROFILE_FIELDS} }} }} }} }} }}"
+    profile = f'{{ user(username: "{author.username}") {{ {PROFILE_FIELDS} }} }}'
+
+    await graphql(api, query, {"first": 10}, token=viewer.token)  # warms the content cache
+    body = await graphql(api, query, {"first": 10}, token=viewer.token)
+    own = await graphql(api, profile, token=viewer.token)
+
+    assert body.get("errors") is None and own.get("errors") is None, (body, own)
+    authors = [edge["node"]["author"] for edge in body["data"]["feed"]["edges"]]
+    assert authors == [own["data"]["user"]] * len(ids)
+    assert own["data"]["user"]["displayName"] == text["displayName"]
+    assert own["data"]["user"]["bio"] == text["bio"]
+    assert own["data"]["user"]["postCount"] == 2
