@@ -55,6 +55,9 @@ def like_count_now(info: Info, post: PostRecord) -> int | Awaitable[int]:
     no round trip."""
     if post.status != "PUBLISHED":
         return post.like_count
+    held = context_of(info).hydration.like_counts.get(post.id)
+    if held is not None:
+        return held
 
     def or_stored(value: int | None) -> int:
         return post.like_count if value is None else value
@@ -68,10 +71,11 @@ async def like_count(info: Info, post: PostRecord) -> int:
 
 
 def prime_like_counts(info: Info, counts: Mapping[str, int]) -> None:
-    """Put like counts (post id -> likes, read with a page of posts) into ``LikeCountsByPostId``."""
-    loader = _like_counts_loader(info)
+    """Put like counts (post id -> likes, read with a page of posts) in front of ``LikeCountsByPostId`` (the
+    request's ``Context.hydration``; a count held already is kept)."""
+    held = context_of(info).hydration.like_counts
     for post_id, count in counts.items():
-        loader.prime(post_id, count)
+        held.setdefault(post_id, count)
 
 
 def _viewer_likes_loader(info: Info) -> DataLoader[str, bool]:
@@ -90,7 +94,8 @@ def viewer_has_liked_now(info: Info, post_id: str) -> bool | Awaitable[bool]:
     """Whether the viewer liked ``post_id``: at once when ``ViewerLikesByPostId`` holds it (primed by the
     feed with :func:`prime_viewer_likes`), else an awaitable (one graph round trip per page; no round trip
     for an anonymous viewer). Raises ``Unauthenticated`` for a bad token when awaited."""
-    return _viewer_likes_loader(info).load(post_id)
+    held = context_of(info).hydration.viewer_likes.get(post_id)
+    return held if held is not None else _viewer_likes_loader(info).load(post_id)
 
 
 async def viewer_has_liked(info: Info, post_id: str) -> bool:
@@ -99,10 +104,11 @@ async def viewer_has_liked(info: Info, post_id: str) -> bool:
 
 
 def prime_viewer_likes(info: Info, liked: Mapping[str, bool]) -> None:
-    """Put the viewer's like flags (post id -> liked, read with the feed's posts) into ``ViewerLikesByPostId``."""
-    loader = _viewer_likes_loader(info)
+    """Put the viewer's like flags (post id -> liked, read with the feed's posts) in front of
+    ``ViewerLikesByPostId`` (the request's ``Context.hydration``; a flag held already is kept)."""
+    held = context_of(info).hydration.viewer_likes
     for post_id, flag in liked.items():
-        loader.prime(post_id, flag)
+        held.setdefault(post_id, flag)
 
 
 async def comments(info: Info, post: PostRecord, first: int | None, after: str | None) -> Page[CommentRecord]:

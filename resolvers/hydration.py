@@ -1,9 +1,11 @@
-"""Hands what a service read in batches (``services.core.records.PostHydration``) to the request's
-DataLoaders, so that the ``Post`` fields of that page resolve without another round trip.
+"""Hands what a service read in batches (``services.core.records.PostHydration``) to the request, so that the
+``Post`` fields of that page resolve without another round trip.
 
-``prime(info, hydration)`` primes ``PostsById`` with the posts, ``UsersById`` with their authors,
-``LikeCountsByPostId`` with the like counts and ``ViewerLikesByPostId`` with the viewer's likes. The producer
-has checked the posts against the viewer (the feed's filter); what a map lacks is loaded on demand.
+``prime(info, hydration)`` puts the posts, their authors, the like counts and the viewer's likes into the
+request's ``Context.hydration``, which ``PostsById``, ``UsersById``, ``LikeCountsByPostId`` and
+``ViewerLikesByPostId`` are consulted behind (a plain dict look-up per field, no DataLoader future per key).
+The producer has checked the posts against the viewer (the feed's filter); what the maps lack is loaded on
+demand.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def prime(info: Info, hydration: PostHydration) -> None:
-    """Prime the request's loaders with ``hydration``'s maps (see the module docstring)."""
+    """Add ``hydration``'s maps to the request's (see the module docstring; what it holds already is kept)."""
     post_resolvers.prime_posts(info, hydration.posts.values())
     user_resolvers.prime_users(info, hydration.authors.values())
     engagement_resolvers.prime_like_counts(info, hydration.like_counts)

@@ -58,17 +58,16 @@ async def user_posts(info: Info, user_id: str, first: int | None, after: str | N
         return await services.posts.user_posts_pages(author_ids, viewer_id, first, after)
 
     page = await load_page(info, POSTS_BY_AUTHOR_ID, batch, user_id, first, after)
-    loader = posts_loader(info)
-    for _, record in page.items:
-        loader.prime(record.id, record)
+    prime_posts(info, (record for _, record in page.items))
     return page
 
 
 def prime_posts(info: Info, records: Iterable[PostRecord]) -> None:
-    """Put ``records`` (already checked visible to the viewer, e.g. by the feed's filter) into ``PostsById``."""
-    loader = posts_loader(info)
+    """Put ``records`` (already checked visible to the viewer, e.g. by the feed's filter) in front of
+    ``PostsById`` (the request's ``Context.hydration``; a post held already is kept)."""
+    held = context_of(info).hydration.posts
     for record in records:
-        loader.prime(record.id, record)
+        held.setdefault(record.id, record)
 
 
 async def records_page(info: Info, page: Page[T], post_id_of: Callable[[T], str]) -> Page[PostRecord]:
@@ -85,13 +84,18 @@ async def records_page(info: Info, page: Page[T], post_id_of: Callable[[T], str]
 
 
 async def posts_or_none(info: Info, post_ids: Sequence[str]) -> list[PostRecord | None]:
-    """The posts of ``post_ids`` the viewer may see, in order (``None`` where not); one batched load."""
-    return list(await posts_loader(info).load_many(list(post_ids)))
+    """The posts of ``post_ids`` the viewer may see, in order (``None`` where not); one batched load for those
+    the request does not hold yet."""
+    held = context_of(info).hydration.posts
+    missing = [post_id for post_id in post_ids if post_id not in held]
+    loaded = dict(zip(missing, await posts_loader(info).load_many(missing), strict=True)) if missing else {}
+    return [held[post_id] if post_id in held else loaded[post_id] for post_id in post_ids]
 
 
 async def post_or_none(info: Info, post_id: str) -> PostRecord | None:
     """The post if the viewer may see it, else ``None`` (batched per request)."""
-    return await posts_loader(info).load(post_id)
+    held = context_of(info).hydration.posts.get(post_id)
+    return held if held is not None else await posts_loader(info).load(post_id)
 
 
 async def post_by_id(info: Info, post_id: str) -> PostRecord:

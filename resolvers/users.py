@@ -41,7 +41,8 @@ def _loader(info: Info) -> DataLoader[str, UserRecord | None]:
 
 async def user_by_id(info: Info, user_id: str) -> UserRecord:
     """The user ``user_id``; raises ``NotFound`` when absent. Batched per request (``UsersById``)."""
-    return _found(await _loader(info).load(user_id))
+    held = context_of(info).hydration.authors.get(user_id)
+    return held if held is not None else _found(await _loader(info).load(user_id))
 
 
 def _found(record: UserRecord | None) -> UserRecord:
@@ -53,19 +54,25 @@ def _found(record: UserRecord | None) -> UserRecord:
 def user_by_id_now(info: Info, user_id: str) -> UserRecord | Awaitable[UserRecord]:
     """:func:`user_by_id` that returns the record at once when ``UsersById`` already holds it (primed or loaded
     before in the request), else an awaitable of it (``resolvers.loading.settle``). ``NotFound`` as there."""
-    return settle(_loader(info).load(user_id), _found)
+    held = context_of(info).hydration.authors.get(user_id)
+    return held if held is not None else settle(_loader(info).load(user_id), _found)
 
 
 def prime_users(info: Info, records: Iterable[UserRecord]) -> None:
-    """Put ``records`` (read by another statement of this request, e.g. the feed's) into ``UsersById``."""
-    loader = _loader(info)
+    """Put ``records`` (read by another statement of this request, e.g. the feed's, as the viewer may see
+    them) in front of ``UsersById`` (the request's ``Context.hydration``; a user held already is kept)."""
+    held = context_of(info).hydration.authors
     for record in records:
-        loader.prime(record.id, record)
+        held.setdefault(record.id, record)
 
 
 async def users_by_ids(info: Info, user_ids: list[str]) -> list[UserRecord | None]:
-    """Users for ``user_ids`` in order (``None`` where absent); one batched load."""
-    return list(await _loader(info).load_many(user_ids))
+    """Users for ``user_ids`` in order (``None`` where absent); one batched load for those the request does
+    not hold yet."""
+    held = context_of(info).hydration.authors
+    missing = [user_id for user_id in user_ids if user_id not in held]
+    loaded = dict(zip(missing, await _loader(info).load_many(missing), strict=True)) if missing else {}
+    return [held[user_id] if user_id in held else loaded[user_id] for user_id in user_ids]
 
 
 async def viewer(info: Info) -> UserRecord | None:
