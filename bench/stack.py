@@ -174,7 +174,9 @@ async def _seed_once(settings: Settings, data_dir: Path, reseed: bool) -> float 
     return time.perf_counter() - started
 
 
-async def _wait_ready(base_url: str, api: ManagedProcess, timeout_s: float = 120.0) -> None:
+async def wait_ready(base_url: str, api: ManagedProcess, timeout_s: float = 120.0) -> None:
+    """Wait until ``base_url``/readyz answers 200 (raises ``RuntimeError`` when ``api`` exits, ``TimeoutError``
+    after ``timeout_s`` s)."""
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(timeout=2) as probe:
         while time.monotonic() < deadline:
@@ -236,7 +238,7 @@ async def seeded_stack(
         api.start()
         running.append(api)
         base_url = f"http://127.0.0.1:{port}"
-        await _wait_ready(base_url, api)
+        await wait_ready(base_url, api)
         yield SeededStack(base_url, settings, api, procs, seed_s)
     finally:
         await asyncio.gather(*(p.stop() for p in running))
