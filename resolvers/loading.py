@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable
-from typing import TypeVar, cast
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, TypeVar, cast
 
+if TYPE_CHECKING:
+    from strawberry.dataloader import DataLoader
+
+K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 R = TypeVar("R")
 
@@ -34,6 +38,14 @@ def settle(value: V | Awaitable[V], then: Callable[[V], R]) -> R | Awaitable[R]:
         return then(await pending)
 
     return later()
+
+
+async def load_many_behind(held: Mapping[K, V], loader: DataLoader[K, V], keys: Sequence[K]) -> list[V]:
+    """The values of ``keys`` in order: from ``held`` (the request's hydration) where it has them, the rest in
+    one batched load of ``loader``."""
+    missing = [key for key in keys if key not in held]
+    loaded = dict(zip(missing, await loader.load_many(missing), strict=True)) if missing else {}
+    return [held[key] if key in held else loaded[key] for key in keys]
 
 
 async def resolve(value: V | Awaitable[V]) -> V:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypeVar
 
 from resolvers.context import context_of
+from resolvers.loading import load_many_behind
 from resolvers.pages import load_page
 from services.core.errors import NotFound
 from services.core.pagination import Page
@@ -86,10 +87,7 @@ async def records_page(info: Info, page: Page[T], post_id_of: Callable[[T], str]
 async def posts_or_none(info: Info, post_ids: Sequence[str]) -> list[PostRecord | None]:
     """The posts of ``post_ids`` the viewer may see, in order (``None`` where not); one batched load for those
     the request does not hold yet."""
-    held = context_of(info).hydration.posts
-    missing = [post_id for post_id in post_ids if post_id not in held]
-    loaded = dict(zip(missing, await posts_loader(info).load_many(missing), strict=True)) if missing else {}
-    return [held[post_id] if post_id in held else loaded[post_id] for post_id in post_ids]
+    return await load_many_behind(context_of(info).hydration.posts, posts_loader(info), post_ids)
 
 
 async def post_or_none(info: Info, post_id: str) -> PostRecord | None:

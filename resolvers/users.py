@@ -4,8 +4,8 @@ Contract used by the schema layer:
 - ``await user_by_id(info, user_id) -> UserRecord`` (raises ``NotFound``) via the ``UsersById`` DataLoader,
   which answers as the viewer may see users: one who blocks the viewer is absent (``NotFound``/``None``).
 - ``await users_by_ids(info, ids) -> list[UserRecord | None]`` same loader, order kept.
-- ``user_by_id_now(info, user_id)``: the record at once when the loader holds it, else an awaitable;
-  ``prime_users(info, records)`` primes the loader (the feed reads authors with its posts).
+- ``user_by_id_now(info, user_id)``: the record at once when the request holds it, else an awaitable;
+  ``prime_users(info, records)`` puts records in front of the loader (the feed reads authors with its posts).
 - ``viewer``, ``user``, ``visible_user`` (for ``node(id:)``), and the mutation ``update_profile``: each reads
   its input, calls one ``services.users`` use case and returns a record; the schema layer maps it to a type.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from resolvers.context import context_of
-from resolvers.loading import settle
+from resolvers.loading import load_many_behind, settle
 from services.core.errors import NotFound
 
 if TYPE_CHECKING:
@@ -69,10 +69,7 @@ def prime_users(info: Info, records: Iterable[UserRecord]) -> None:
 async def users_by_ids(info: Info, user_ids: list[str]) -> list[UserRecord | None]:
     """Users for ``user_ids`` in order (``None`` where absent); one batched load for those the request does
     not hold yet."""
-    held = context_of(info).hydration.authors
-    missing = [user_id for user_id in user_ids if user_id not in held]
-    loaded = dict(zip(missing, await _loader(info).load_many(missing), strict=True)) if missing else {}
-    return [held[user_id] if user_id in held else loaded[user_id] for user_id in user_ids]
+    return await load_many_behind(context_of(info).hydration.authors, _loader(info), user_ids)
 
 
 async def viewer(info: Info) -> UserRecord | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from graph.statements import feed as stmts
-from services.core.records import PostHydration, UserRecord
+from services.core.records import PACKED_TRUE, PostHydration, UserRecord
 from services.post_reads import PUBLISHED, record_from_row
 from services.visibility import may_view
 
@@ -23,9 +23,6 @@ if TYPE_CHECKING:
 
     from graph.store import GraphStore, Row
     from services.post_content import PostContentCache
-
-
-_TRUE = "true"  # a boolean in a packed cell (``toString(true)``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +42,9 @@ class FeedPostState:
         """Build from a ``FEED_FILTER``/``FEED_FILTER_HYDRATED`` row (its packed ``state``)."""
         post_id, author_id, status, own, author_private, viewer_follows, blocked = row["state"].split("|")
         return cls(
-            post_id=post_id, author_id=author_id, status=status, own=own == _TRUE,
-            author_private=author_private == _TRUE, viewer_follows=viewer_follows == _TRUE, blocked=blocked == _TRUE,
+            post_id=post_id, author_id=author_id, status=status, own=own == PACKED_TRUE,
+            author_private=author_private == PACKED_TRUE, viewer_follows=viewer_follows == PACKED_TRUE,
+            blocked=blocked == PACKED_TRUE,
         )  # fmt: skip
 
 
@@ -109,6 +107,6 @@ async def hydrate_candidates(
             hydration.authors[post.author_id] = UserRecord.from_packed(
                 state.author_id, state.author_private, user_fields, row["display_name"], row["bio"]
             )
-        hydration.viewer_likes[post.id] = liked == _TRUE
+        hydration.viewer_likes[post.id] = liked == PACKED_TRUE
         hydration.like_counts[post.id] = likes
     return states

@@ -162,7 +162,8 @@ class RateLimitService:
         try:
             decision = await self._limiter.hit(key, count=limit.count, period_s=limit.period)
         except CacheUnavailable:
-            self.fail_open(action)
+            FAIL_OPEN.labels(action).inc()
+            log.warning("rate_limit.fail_open", action=action)
             return
         self.enforce(action, decision)
 
@@ -176,11 +177,6 @@ class RateLimitService:
         if not decision.allowed:
             LIMITED.labels(action).inc()
             raise RateLimited(decision.retry_after_s)
-
-    def fail_open(self, action: str) -> None:
-        """Let a hit of ``action`` through because Redis is down (logged and counted)."""
-        FAIL_OPEN.labels(action).inc()
-        log.warning("rate_limit.fail_open", action=action)
 
     async def reset(self, action: str, subject: str) -> None:
         """Give ``subject`` its whole ``action`` budget back (a successful login resets the account's

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+PACKED_TRUE = "true"  # a boolean in a packed string cell (Cypher ``toString(true)``)
+
 
 @dataclass(frozen=True, slots=True)
 class UserRecord:
@@ -50,7 +52,7 @@ class UserRecord:
         username, is_verified, created_at, follower_count, following_count, post_count = packed.split("|")
         return cls(
             id=user_id, username=username, display_name=display_name or None, bio=bio or None,
-            is_private=is_private, is_verified=is_verified == "true", follower_count=int(follower_count),
+            is_private=is_private, is_verified=is_verified == PACKED_TRUE, follower_count=int(follower_count),
             following_count=int(following_count), post_count=int(post_count), created_at=int(created_at),
         )  # fmt: skip
 
