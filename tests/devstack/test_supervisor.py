@@ -100,6 +100,11 @@ async def test_all_five_answer_and_stop_leaves_no_child(extra_stack: EmbeddedSta
         assert (await state.config_get("maxmemory-policy"))["maxmemory-policy"] == "noeviction"
     finally:
         await state.aclose()
+    graph = aioredis.Redis(host="127.0.0.1", port=info.ports["graph"])
+    try:  # the graph leaves the other half of the cores to the API and the workers
+        assert await graph.execute_command("GRAPH.CONFIG", "GET", "THREAD_COUNT") == [b"THREAD_COUNT", binaries.graph_threads()]
+    finally:
+        await graph.aclose()
 
     await extra_stack.stop()
     await extra_stack.stop()  # idempotent
