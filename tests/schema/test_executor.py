@@ -19,7 +19,8 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 
 from schema import fast_fields
-from schema.executor import FIELDS_KEY, DirectFieldExecutor
+from schema.executor import FIELDS_KEY, SHARED_KEY, DirectFieldExecutor
+from schema.extensions import document_cache
 
 
 @strawberry.enum
@@ -75,6 +76,11 @@ class Part(Labelled):
 
 
 @strawberry.type
+class Badge(Labelled):
+    level: int
+
+
+@strawberry.type
 class Item:
     id: strawberry.ID
     owner: Part | None
@@ -112,6 +118,10 @@ class Query:
     @strawberry.field
     def items(self) -> list[Item]:
         return [_item(1), _item(2, maybe="yes")]
+
+    @strawberry.field
+    def labels(self) -> list[Labelled]:
+        return [Part(label="p"), Badge(label="b", level=3), Part(label="q")]
 
     @strawberry.field
     def broken(self) -> Item | None:
@@ -157,10 +167,15 @@ def _hot_sized(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(fast_fields.HOT, ("Part", "sized"), {"size": Size})
 
 
-def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
-    fast = strawberry.Schema(query=Query, execution_context_class=DirectFieldExecutor)
+def _schemas(*, cached: bool = False) -> tuple[strawberry.Schema, strawberry.Schema]:
+    """The fast schema (``cached``: with the app's document cache, so a repeated text is the same document)
+    and the reference."""
+    extensions = [document_cache()] if cached else []
+    fast = strawberry.Schema(
+        query=Query, types=[Badge], execution_context_class=DirectFieldExecutor, extensions=extensions
+    )
     fast_fields.install(fast)
-    return fast, strawberry.Schema(query=Query)
+    return fast, strawberry.Schema(query=Query, types=[Badge])
 
 
 def _answer(
@@ -298,3 +313,55 @@ def test_fields_with_directives_match() -> None:
     data, errors = _answer(fast, query)
     assert (data, errors) == _answer(reference, query)
     assert data["items"][0] == {"parts": [{"label": "p1"}, {"label": "p2"}], "tags": ["a", "t1"]}
+
+
+SHARED_QUERY = """
+query Q($s: Size!) {
+  items { id sized(size: $s) owner { ...L } parts { label sized } }
+  labels { __typename ...L ... on Part { shout sized(size: $s) } ... on Badge { level } }
+}
+fragment L on Labelled { label }
+"""
+
+
+def test_a_repeated_operation_without_directives_is_collected_once_for_all_its_requests() -> None:
+    fast, reference = _schemas(cached=True)
+    for size in ("LARGE", "SMALL", "LARGE"):  # each request its own variables, over the same collections
+        data, errors = _answer(fast, SHARED_QUERY, {"s": size})
+        assert (data, errors) == _answer(reference, SHARED_QUERY, {"s": size})
+        assert errors == []
+        parts = [{"label": "p1", "sized": "p1-small"}, {"label": "p2", "sized": "p2-small"}]
+        assert data["items"][0] == {"id": "1", "sized": f"item 1-{size.lower()}", "owner": {"label": "owner 1"},
+                                    "parts": parts}  # fmt: skip
+        assert data["labels"] == [
+            {"__typename": "Part", "label": "p", "shout": "P", "sized": f"p-{size.lower()}"},
+            {"__typename": "Badge", "label": "b", "level": 3},
+            {"__typename": "Part", "label": "q", "shout": "Q", "sized": f"q-{size.lower()}"},
+        ]
+    entries = fast._schema.extensions[SHARED_KEY]
+    assert len(entries) == 1  # one document, one entry
+    (entry,) = entries.values()
+    assert entry.shareable
+    # Query.items, Item.owner, Item.parts, and Query.labels once per runtime type (Part, Badge): 5 collections
+    assert sorted(key[0].name for key in entry.by_nodes) == ["Badge", "Item", "Part", "Part", "Part"]
+
+
+def test_an_operation_with_directives_is_collected_per_request_from_its_own_variables() -> None:
+    fast, reference = _schemas(cached=True)
+    query = "query Q($show: Boolean!) { items { id tags @include(if: $show) owner { label @skip(if: $show) } } }"
+    for show in (True, False, True):
+        data, errors = _answer(fast, query, {"show": show})
+        assert (data, errors) == _answer(reference, query, {"show": show})
+        assert data["items"][1] == (
+            {"id": "2", "tags": ["a", "t2"], "owner": {}} if show else {"id": "2", "owner": {"label": "owner 2"}}
+        )
+    (entry,) = fast._schema.extensions[SHARED_KEY].values()
+    assert not entry.shareable
+    assert entry.by_nodes == {}
+
+
+def test_the_shared_collections_keep_a_bounded_number_of_operations() -> None:
+    fast, _ = _schemas(cached=True)
+    for n in range(300):
+        _answer(fast, f"{{ items {{ id a{n}: name }} }}")
+    assert len(fast._schema.extensions[SHARED_KEY]) == 256
