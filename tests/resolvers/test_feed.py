@@ -230,9 +230,10 @@ async def test_round_trips_per_page_are_fixed(
     # (VIEWER_CONTEXT) is cached in Redis and read with the feed page. Was 3 with VIEWER_CONTEXT on every
     # page, 6 before the filter hydrated the page.
     assert graph_trips == 2
-    # one pipeline: feed page (ZREVRANGEBYSCORE + EXPIRE) + the cached context and its epoch (2 GETs); then
-    # one celebrity posts page (ZREVRANGEBYSCORE + EXPIRE). No like-counter MGET: the filter's counts are exact.
-    assert feed_commands == 6
+    # one pipeline: the feed page and the cached context as one script + the context epoch (GET; was 4 commands
+    # before the script); then one celebrity posts page (ZREVRANGEBYSCORE + EXPIRE). No like-counter MGET: the
+    # filter's counts are exact.
+    assert feed_commands == 4
 
 
 async def test_missing_feed_key_is_rebuilt_from_the_graph(
@@ -255,6 +256,19 @@ async def test_missing_feed_key_is_rebuilt_from_the_graph(
     assert [_ids(body) for body in concurrent] == [expected] * 4
     # the rebuild lock let one request rebuild, the rest waited
     assert metric_value("instagraph_feed_rebuilds_total") == rebuilds + 2
+
+
+async def test_the_feed_reads_on_when_the_cache_lost_its_scripts(
+    api: httpx.AsyncClient, cache_redis: aioredis.Redis, world: World
+) -> None:
+    expected = world.expected(world.viewer, world.author, world.celebrity)
+    assert await _all_pages(api, world.viewer, 6) == expected
+    assert await cache_redis.script_flush() is True  # as after a restart: the page's script is gone
+    degraded = metric_value("instagraph_feed_degraded_total")
+
+    assert await _all_pages(api, world.viewer, 6) == expected  # loaded again, every page from the cache
+
+    assert metric_value("instagraph_feed_degraded_total") == degraded
 
 
 async def test_feed_is_served_from_the_graph_while_redis_is_down(
