@@ -102,7 +102,8 @@ async def test_all_five_answer_and_stop_leaves_no_child(extra_stack: EmbeddedSta
         await state.aclose()
     graph = aioredis.Redis(host="127.0.0.1", port=info.ports["graph"])
     try:  # the graph leaves the other half of the cores to the API and the workers
-        assert await graph.execute_command("GRAPH.CONFIG", "GET", "THREAD_COUNT") == [b"THREAD_COUNT", binaries.graph_threads()]
+        threads = await graph.execute_command("GRAPH.CONFIG", "GET", "THREAD_COUNT")
+        assert threads == [b"THREAD_COUNT", binaries.graph_threads()]
     finally:
         await graph.aclose()
 
