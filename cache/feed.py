@@ -198,18 +198,12 @@ class FeedCache:
         key, fetch = self.keys.feed(user_id), count + 1
         high: float | str = "+inf" if after is None else after[0]
         args = (high, fetch, self.ttl_s if after is None else 0, BUILT)
-        for attempt in (1, 2):
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.evalsha(self._page_and_context.sha, 2, key, self.keys.feed_context(user_id), *args)
-            pipe.get(self.keys.feed_context_epoch())
-            self.commands += 2
-            try:
-                (flat, marker, raw), raw_epoch = await redis_call(pipe.execute())
-                break
-            except NoScriptError:  # the server lost its scripts (a restart): load it, then once more
-                if attempt == 2:
-                    raise
-                await redis_call(self.redis.script_load(FEED_PAGE_AND_CONTEXT_LUA))
+        keys = [key, self.keys.feed_context(user_id)]
+        try:
+            (flat, marker, raw), raw_epoch = await self._page_and_context_round(keys, args)
+        except NoScriptError:  # the server lost its scripts (a restart): load it, then once more
+            await redis_call(self.redis.script_load(FEED_PAGE_AND_CONTEXT_LUA))
+            (flat, marker, raw), raw_epoch = await self._page_and_context_round(keys, args)
         rows = [(flat[n], float(flat[n + 1])) for n in range(0, len(flat), 2)]
         pages = await self._pages([key], after, count, first=[rows, marker])
         epoch = int(raw_epoch or 0)
@@ -219,6 +213,15 @@ class FeedCache:
             if int(data.get("epoch", -1)) == epoch:
                 context = FeedContext(int(data["following"]), [str(p) for p in data["pulled"]], epoch)
         return pages[0], context, epoch
+
+    async def _page_and_context_round(self, keys: list[str], args: tuple[Any, ...]) -> list[Any]:
+        """One pipeline: ``FEED_PAGE_AND_CONTEXT_LUA`` on ``keys`` (feed, context) with ``args``, then ``GET``
+        of the context epoch. Raises ``NoScriptError`` when the server does not hold the script."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.evalsha(self._page_and_context.sha, len(keys), *keys, *args)
+        pipe.get(self.keys.feed_context_epoch())
+        self.commands += 2
+        return await redis_call(pipe.execute())
 
     async def store_context(self, user_id: str, context: FeedContext) -> None:
         """Cache ``context`` (read from the graph at ``context.epoch``) for ``CONTEXT_TTL_S``."""
